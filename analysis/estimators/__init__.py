@@ -1,0 +1,1 @@
+"""Estimators of the study, one module per exhibit family (see analysis.exhibits)."""

@@ -1,0 +1,79 @@
+"""The exhibit registry: every table and figure of the study, the code that makes it and the
+files it writes. The pipeline runs the registry in order; the README's exhibit map and the
+report are generated from it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.config import Config
+from analysis.estimates import Estimate
+from analysis.inference import VcovSpec
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every exhibit may read: the analysis panel and the frozen configuration."""
+
+    panel: pd.DataFrame
+    cfg: Config
+    truth: dict[str, Any] | None = None
+
+    @property
+    def spec(self) -> VcovSpec:
+        return VcovSpec(self.cfg.inference)
+
+    @property
+    def sample(self) -> str:
+        n = self.panel["city_code"].nunique()
+        years = f"{self.panel['year'].min()}-{self.panel['year'].max()}"
+        return f"{n} cities, {years}"
+
+
+@dataclass(frozen=True)
+class Output:
+    """What an exhibit produced: tidy estimates, display tables and figure writers."""
+
+    estimates: list[Estimate] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Callable[[Path], None]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Exhibit:
+    id: str
+    title: str
+    module: str
+    run: Callable[[Context], Output]
+
+
+def registry() -> list[Exhibit]:
+    """The study's exhibits, in the order of the paper."""
+    from analysis.estimators import baseline, descriptives, event_study
+
+    return [
+        Exhibit(
+            "descriptives",
+            "Table 1. Descriptive statistics",
+            descriptives.__name__,
+            descriptives.run,
+        ),
+        Exhibit(
+            "baseline",
+            "Table 2. Baseline TWFE difference-in-differences",
+            baseline.__name__,
+            baseline.run,
+        ),
+        Exhibit(
+            "event_study",
+            "Figure 1 and Table 3. Event study",
+            event_study.__name__,
+            event_study.run,
+        ),
+    ]

@@ -1,0 +1,39 @@
+"""Figures (PNG). Deterministic: fixed size, fonts and no timestamps in the metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+PNG_META = {"Software": None}
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150, metadata=PNG_META)
+    plt.close(fig)
+
+
+def event_study_figure(
+    coefs: pd.DataFrame, ref: int, note: str, path: Path, title: str = "Event study"
+) -> None:
+    """Coefficients and confidence intervals by event time; the reference period at zero."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(ref + 0.5, color="grey", lw=0.8, ls="--")
+    ax.errorbar(
+        coefs["event_time"], coefs["estimate"],
+        yerr=[coefs["estimate"] - coefs["conf_low"], coefs["conf_high"] - coefs["estimate"]],
+        fmt="o", color="#1f4e79", capsize=3,
+    )  # fmt: skip
+    ax.set_xlabel("Years relative to the pilot zone (end points binned)")
+    ax.set_ylabel("Effect on resilience index")
+    ax.set_title(title)
+    fig.text(0.01, 0.01, note, fontsize=6, wrap=True)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    _save(fig, path)

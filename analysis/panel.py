@@ -1,0 +1,123 @@
+"""Stage: from the role-named raw panel to the analysis panel the estimators use.
+
+sample filter -> treatment timing -> missing raw values -> variables -> moderators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analysis.config import Config
+from analysis.errors import InputError
+from analysis.registry import study_cities
+from analysis.treatment import add_treatment, cohorts_from_column, pilot_cohorts
+from analysis.variables import Fits, build_variables, moderators
+
+KEYS = ("city_code", "year")
+TREATMENT = ("first_treat", "treat_post", "rel_time")
+
+
+@dataclass(frozen=True)
+class PanelInfo:
+    """What the stage did, for the log and the manifest."""
+
+    n_cities_in_file: int
+    dropped_cities: tuple[int, ...]
+    interpolated_cells: int
+    dropped_city_years: int
+    pre_end: int
+    fits: Fits = field(repr=False)
+
+
+def interpolate_missing(raw: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, int]:
+    """Linear interpolation within each city over years; the ends carry the nearest value."""
+    out = raw.sort_values(list(KEYS)).reset_index(drop=True)
+    before = int(out[columns].isna().sum().sum())
+    filled = out.groupby("city_code", sort=False)[columns].transform(
+        lambda s: s.interpolate(method="linear", limit_direction="both")
+    )
+    out[columns] = filled
+    return out, before - int(out[columns].isna().sum().sum())
+
+
+NEVER_TREATED_EVENT_TIME = -1000
+
+
+def event_time(panel: pd.DataFrame, cfg: Config) -> pd.Series:
+    """Event time binned at the ends of [model] event_window; never-treated cities get
+    -1000, a second reference level (as in `i(event_time, ref = c(-1, -1000))`)."""
+    lo, hi = cfg.model.event_window
+    binned = panel["rel_time"].clip(lo, hi)
+    return binned.fillna(NEVER_TREATED_EVENT_TIME).astype("int64")
+
+
+def raw_value_columns(raw: pd.DataFrame) -> list[str]:
+    return [c for c in raw.columns if c not in (*KEYS, *TREATMENT, "cohort")]
+
+
+def build_panel(
+    raw: pd.DataFrame, cfg: Config, file: str, fits: Fits | None = None
+) -> tuple[pd.DataFrame, PanelInfo]:
+    """The analysis panel: keys, treatment, outcome, controls, mechanisms, moderators."""
+    cities = study_cities(cfg.sample)
+    in_file = raw["city_code"].unique()
+    keep = raw["city_code"].isin(cities["admin_code"]) & ~raw["year"].isin(cfg.sample.drop_years)
+    dropped = tuple(sorted(set(in_file) - set(cities["admin_code"])))
+    data = raw[keep].copy()
+    if data.empty:
+        raise InputError(
+            f"{file}: no city-year left after the sample filters ([sample] cities = "
+            f"'{cfg.sample.cities}', exclude_provinces, drop_years)"
+        )
+    if cfg.treatment.source == "pilot_zones":
+        first_treat = pilot_cohorts(cfg.treatment)
+    else:
+        first_treat = cohorts_from_column(data, "cohort", cfg.treatment.source, file)
+    data = add_treatment(data.drop(columns=["cohort"], errors="ignore"), first_treat)
+    values = raw_value_columns(data)
+    n_missing = 0
+    if cfg.panel.missing == "interpolate":
+        data, n_missing = interpolate_missing(data, values)
+    incomplete = data[values].isna().any(axis=1)
+    data = data[~incomplete].reset_index(drop=True)
+    if data.empty:
+        raise InputError(f"{file}: no complete city-year left after handling missing values")
+    _check_variation(data, cfg, file)
+    components = () if cfg.outcome.column else cfg.components
+    variables, fitted = build_variables(
+        data, components, cfg.outcome.weights, cfg.outcome.shift, fits
+    )
+    if cfg.outcome.column:
+        variables.insert(0, "resilience", data["resilience"].to_numpy())
+    panel = pd.concat(
+        [data[[*KEYS, *TREATMENT]], variables, data[values].add_prefix("raw_")], axis=1
+    )
+    treated_years = panel.loc[panel["first_treat"] > 0, "first_treat"]
+    pre_end = int(treated_years.min()) if len(treated_years) else cfg.panel.last_year + 1
+    mods = moderators(panel, pre_end)
+    region = cities.set_index("admin_code")["region"]
+    mods["east_coastal"] = (region.reindex(mods.index) == "east").astype(int)
+    panel = panel.merge(mods, left_on="city_code", right_index=True, how="left")
+    panel.insert(panel.columns.get_loc("rel_time") + 1, "event_time", event_time(panel, cfg))
+    info = PanelInfo(
+        n_cities_in_file=len(in_file),
+        dropped_cities=dropped,
+        interpolated_cells=n_missing,
+        dropped_city_years=int(incomplete.sum()),
+        pre_end=pre_end,
+        fits=fitted,
+    )
+    return panel.sort_values(list(KEYS)).reset_index(drop=True), info
+
+
+def _check_variation(data: pd.DataFrame, cfg: Config, file: str) -> None:
+    if cfg.outcome.column:
+        return
+    for c in cfg.components:
+        if data[c.role].nunique() < 2:
+            raise InputError(
+                f"{file}: column '{c.column}' ({c.role}) is constant; an entropy-weight index "
+                "needs variation in every component (drop it from [components])"
+            )

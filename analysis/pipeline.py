@@ -1,0 +1,163 @@
+"""Orchestration of `python -m analysis run`: stages in order, outputs written into a
+temporary folder and moved into place at the end (a failed run never leaves half a result
+over a good one)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.config import DATA_DIR, DEFAULT_PANEL, Config, load_config
+from analysis.estimates import FLOAT_FORMAT, Estimate, to_frame
+from analysis.exhibits import Context, registry
+from analysis.loading import map_columns, read_table
+from analysis.manifest import git_state, inputs, r_version, versions
+from analysis.panel import build_panel
+from analysis.tables import write_table
+from analysis.truth import comparison, load_truth
+
+log = logging.getLogger("analysis")
+SIMULATED_NOTE = "SIMULATED DATA (the embedded default panel; see analysis/simulate.py)."
+
+
+class Timer:
+    """Seconds per stage, for the log and the manifest."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        log.info("stage %s ...", name)
+        yield
+        self.seconds[name] = round(time.perf_counter() - t0, 3)
+        log.info("stage %s done in %.2f s", name, self.seconds[name])
+
+
+def prepare(data: Path, cfg: Config) -> tuple[pd.DataFrame, Any]:
+    """Load, map, validate and build the analysis panel (the data stages)."""
+    raw = map_columns(read_table(data), cfg, str(data))
+    return build_panel(raw, cfg, str(data))
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def _attach_log(folder: Path) -> logging.Handler:
+    handler = logging.FileHandler(folder / "run.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    return handler
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    """Move the finished run into place, keeping the old one until the move succeeded."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    tmp.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run(
+    data: Path | None = None,
+    config: Path | None = None,
+    out: Path = Path("output"),
+    seed: int | None = None,
+) -> Path:
+    """The whole study; returns the output folder."""
+    timer = Timer()
+    data = Path(data) if data else DEFAULT_PANEL
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    handler = _attach_log(tmp)
+    try:
+        with timer.stage("config"):
+            cfg = load_config(config, seed)
+        with timer.stage("data"):
+            panel, info = prepare(data, cfg)
+            truth = load_truth(data)
+            log.info("panel: %d cities x %d years, %d rows; %d cells interpolated; %d city-years dropped; cities not in the sample: %d",
+                     panel["city_code"].nunique(), panel["year"].nunique(), len(panel), info.interpolated_cells,
+                     info.dropped_city_years, len(info.dropped_cities))  # fmt: skip
+        ctx = Context(panel=panel, cfg=cfg, truth=truth)
+        estimates: list[Estimate] = []
+        exhibits_meta = []
+        for ex in registry():
+            with timer.stage(ex.id):
+                result = ex.run(ctx)
+            estimates += result.estimates
+            note_base = SIMULATED_NOTE if truth is not None else ""
+            for name, table in result.tables.items():
+                note = " ".join(x for x in (result.notes.get(name, ""), note_base) if x)
+                write_table(table, name, ex.title, note, tmp / "tables")
+            for name, writer in result.figures.items():
+                writer(tmp / "figures" / f"{name}.png")
+            exhibits_meta.append({"id": ex.id, "title": ex.title, "module": ex.module,
+                                  "tables": sorted(result.tables), "figures": sorted(result.figures)})  # fmt: skip
+        with timer.stage("write"):
+            _write_csv(to_frame(estimates), tmp / "estimates.csv")
+            _write_csv(panel, tmp / "analysis_panel.csv")
+            if truth is not None:
+                comp = comparison(estimates, truth, cfg.model.event_window)
+                write_table(
+                    comp,
+                    "truth_comparison",
+                    "Estimates beside the true effects of the simulation",
+                    SIMULATED_NOTE,
+                    tmp / "tables",
+                )
+        manifest = {
+            "data": {"simulated": truth is not None, "file": str(data)},
+            "git": git_state(),
+            "versions": versions(),
+            "r": r_version(),
+            "seed": cfg.seed,
+            "inputs": inputs(
+                {
+                    "data": data,
+                    "config": Path(cfg.source),
+                    "cities": DATA_DIR / "cities.csv",
+                    "pilot_zones": DATA_DIR / "pilot_zones.csv",
+                }
+            ),  # fmt: skip
+            "config": cfg.to_dict(),
+            "panel": {
+                "rows": len(panel),
+                "cities": int(panel["city_code"].nunique()),
+                "interpolated_cells": info.interpolated_cells,
+                "dropped_city_years": info.dropped_city_years,
+                "cities_outside_sample": list(info.dropped_cities),
+                "pre_period_end": info.pre_end,
+            },  # fmt: skip
+            "exhibits": exhibits_meta,
+            "seconds": timer.seconds,
+        }
+        (tmp / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
+        )
+        log.info("run finished: %s", out)
+    except BaseException:
+        log.removeHandler(handler)
+        handler.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.removeHandler(handler)
+    handler.close()
+    _replace_dir(tmp, out)
+    return out

@@ -1,0 +1,323 @@
+"""The embedded default panel: a documented, seeded data-generating process (SIMULATED DATA).
+
+The study's yearbook data are licensed and not public. The default run uses the real city
+registry and the real pilot-zone assignment with a simulated panel shaped like what a
+yearbook user would hold: raw indicators, not ready-made indices. The true effects are
+known and written beside the panel (`FILE.truth.json`), so every estimator can be checked
+against them.
+
+Process, for city i (the 266 study cities) and year t = 2009..2022 (k = t - 2009):
+
+- Development level a_i ~ N(0, 1) + 0.6 [ever treated] + region shift (east 0.5, central
+  0, west -0.3, northeast -0.2): treated cities are richer before treatment.
+- Common year shocks lambda_t (2009 and 2020 dips) and a stationary AR(1) business-cycle
+  shock u_it = 0.6 u_i,t-1 + e_it, e_it ~ N(0, 0.04^2), independent of treatment.
+- GDP per person grows 7.5% a year; regional trends (east fastest, northeast slowest) in
+  urbanization, marketization and digital finance; trending digitalisation and patents.
+  The regional trends stay out of the resilience components, so that parallel trends hold
+  with and without the controls.
+- Controls: gdp, population, urban population, fiscal expenditure, loans, fdi, college
+  students (yearbook units, see analysis.variables).
+- Moderators: a marketization index (NERI-like, about 3-11) and digital-economy indicators
+  (digital-sector employment share, telecom revenue, a digital-finance index).
+- Mechanism inputs: invention patents, broadband and mobile subscribers, value added and
+  employment of the three sectors.
+- Eight resilience components in three dimensions (resistance, recovery, renewal), each
+  = its mean + its scale x (city effect correlated with a_i + year effect + loading on u_it
+  + AR(1) noise) + the treatment effect. Parallel trends hold by construction: nothing
+  but the treatment moves treated and untreated cities apart.
+
+Treatment effects (treated city i of cohort g at event time e = t - g >= 0, none before):
+
+- Exposure profile s(e) = 1 - 0.5^(e+1) ("dynamic": 0.5, 0.75, 0.875, ...) or 1
+  ("constant"); cohort multiplier c_g (Guizhou 1.3, second batch 1.0 when "dynamic").
+- Heterogeneity h_i = 1 + 0.6 east_coastal + 0.4 high_marketization + 0.4
+  high_digital_economy (moderators on pre-2015 values), or 1 when switched off.
+- Mechanisms: patents x exp(0.25 m), broadband per resident + 0.06 m, the productivity
+  gap of the primary sector narrowed by 0.08 m, with m = s(e) c_g h_i.
+- Components: in units of their scale, 0.12 m directly plus 0.5 x the standardized shift of
+  each mechanism (so part of the effect runs through the mechanisms), with the component's
+  direction.
+
+A few raw cells (0.3%) are missing at random. The truth is computed with the project's own
+pipeline: the same interpolation and the same variable construction applied to the
+observed panel and to the untreated potential outcomes, with entropy weights fitted on the
+observed data; the ATT is the mean difference over treated post-treatment city-years.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.config import Config, load_config
+from analysis.panel import build_panel
+from analysis.registry import study_cities
+from analysis.treatment import add_treatment, pilot_cohorts
+from analysis.variables import digital_economy_index, moderators
+
+MECHANISMS = ("tech_innovation", "digital_infra", "rationalization")
+COMPONENT_SPEC = {
+    # role: (mean, scale, loading on development a_i, loading on cycle u_it)
+    "ind_output_growth": (0.10, 0.04, 0.3, 1.0),
+    "unemployment_rate": (0.035, 0.008, -0.3, -0.6),
+    "export_dependence": (0.20, 0.08, 0.4, 0.2),
+    "ind_profit_margin": (0.065, 0.015, 0.3, 0.8),
+    "investment_growth": (0.12, 0.05, 0.1, 0.9),
+    "rd_intensity": (0.018, 0.006, 0.6, 0.1),
+    "new_product_share": (0.12, 0.04, 0.5, 0.2),
+    "sci_expenditure_share": (0.025, 0.008, 0.5, 0.0),
+}
+REGION_SHIFT = {"east": 0.5, "central": 0.0, "west": -0.3, "northeast": -0.2}
+REGION_TREND = {"east": 1.2, "central": 1.0, "west": 0.9, "northeast": 0.6}
+YEAR_SHOCK = np.array(
+    [-0.03, 0.02, 0.01, 0.0, 0.0, 0.0, -0.01, 0.0, 0.0, 0.01, 0.0, -0.05, 0.03, -0.01]
+)
+
+
+@dataclass(frozen=True)
+class DGP:
+    """Parameters of the process; the defaults make the embedded default panel."""
+
+    seed: int
+    effect_shape: str = "dynamic"  # or "constant"
+    heterogeneity: bool = True
+    effect_scale: float = 1.0
+    missing_share: float = 0.003
+
+
+def _ar1(rng: np.random.Generator, n: int, t: int, rho: float, sd: float) -> np.ndarray:
+    out = np.empty((n, t))
+    out[:, 0] = rng.normal(0, sd / np.sqrt(1 - rho**2), n)
+    for k in range(1, t):
+        out[:, k] = rho * out[:, k - 1] + rng.normal(0, sd, n)
+    return out
+
+
+def _exposure(dgp: DGP, first_treat: np.ndarray, year: np.ndarray, guizhou: int) -> np.ndarray:
+    """s(e) c_g for every row, 0 before treatment and for never-treated cities."""
+    treated = (first_treat > 0) & (year >= first_treat)
+    e = np.where(treated, year - first_treat, 0)
+    if dgp.effect_shape == "constant":
+        shape, cohort = np.ones_like(e, dtype=float), np.ones_like(e, dtype=float)
+    else:
+        shape = 1.0 - 0.5 ** (e + 1.0)
+        cohort = np.where(first_treat == guizhou, 1.3, 1.0)
+    return np.where(treated, shape * cohort * dgp.effect_scale, 0.0)
+
+
+def _shares(logit: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _potential_outcomes(dgp: DGP, cfg: Config) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Observed raw panel, untreated raw panel (same cells), and the frame of city traits."""
+    rng = np.random.default_rng(dgp.seed)
+    cities = study_cities(cfg.sample)
+    cohorts = pilot_cohorts(cfg.treatment)
+    years = np.arange(cfg.panel.first_year, cfg.panel.last_year + 1)
+    n, T = len(cities), len(years)
+    ft = cohorts.reindex(cities["admin_code"]).to_numpy()
+    region = cities["region"].to_numpy()
+    a = rng.normal(0, 1, n) + 0.6 * (ft > 0) + np.array([REGION_SHIFT[r] for r in region])
+    trend = np.array([REGION_TREND[r] for r in region])[:, None]
+    u = _ar1(rng, n, T, 0.6, 0.04)
+    k = np.arange(T)[None, :]
+    A = a[:, None]
+    noise = lambda sd: rng.normal(0, sd, (n, T))  # noqa: E731
+
+    pop0 = np.exp(rng.normal(5.9, 0.55, n) + 0.15 * a)
+    population = pop0[:, None] * np.exp(0.005 * k + noise(0.01))
+    ln_gdp_pc = 10.6 + 0.35 * A + 0.075 * k + YEAR_SHOCK[None, :T] + u
+    gdp = np.exp(ln_gdp_pc) * population / 1e4
+    raw = {
+        "population": population,
+        "gdp": gdp,
+        "urban_population": population * _shares(0.1 + 0.5 * A + 0.05 * trend * k + noise(0.05)),
+        "fiscal_expenditure": gdp * np.clip(0.16 - 0.03 * A + noise(0.01), 0.05, 0.6),
+        "loans": gdp * np.exp(0.1 + 0.25 * A + 0.02 * k + noise(0.05)),
+        "fdi": gdp
+        * 0.02
+        * np.exp(0.4 * A + 0.5 * cities["coastal"].to_numpy()[:, None] + noise(0.2)),
+        "college_students": population * 0.015 * np.exp(0.4 * A + 0.02 * k + noise(0.05)),
+        "marketization": 6.0 + 1.1 * A + 0.12 * trend * k + noise(0.25),
+        "digital_employment_share": 0.01 * np.exp(0.3 * A + 0.05 * k + noise(0.05)),
+        "telecom_revenue": population * 0.0008 * np.exp(0.25 * A + 0.06 * k + noise(0.05)),
+        "digital_finance": 60.0 + 22.0 * trend * k + 15.0 * A + noise(5.0),
+        "mobile_subscribers": population * (0.6 + 0.05 * k + 0.1 * A + noise(0.03)).clip(0.2),
+    }
+    patents0 = population * np.exp(-2.0 + 0.8 * A + 0.12 * k + u + noise(0.1))
+    broadband0 = population * 0.35 * _shares(-1.2 + 0.35 * A + 0.15 * k + noise(0.05))
+    emp_primary = _shares(-0.4 - 0.6 * A - 0.05 * k + noise(0.05))
+    emp_secondary = (1 - emp_primary) * _shares(-0.1 + 0.1 * A + noise(0.05))
+    emp_total = population * 0.55
+    gap0 = np.clip(1.0 - 0.15 * A - 0.02 * k + noise(0.05), 0.2, None)
+    component_fe = {r: rng.normal(0, 0.7, n) for r in COMPONENT_SPEC}
+    component_noise = {r: _ar1(rng, n, T, 0.4, 0.5) for r in COMPONENT_SPEC}
+    component_year = {r: rng.normal(0, 0.3, T) for r in COMPONENT_SPEC}
+    missing = {c: rng.random((n, T)) < dgp.missing_share for c in (*COMPONENT_SPEC, *raw)}
+
+    frame = pd.DataFrame(
+        {
+            "city_code": np.repeat(cities["admin_code"].to_numpy(), T),
+            "year": np.tile(years, n),
+        }
+    )
+    frame = add_treatment(frame, cohorts)
+    pre = frame.assign(**{c: v.ravel() for c, v in raw.items()})
+    pre = pre.assign(digital_economy=digital_economy_index(pre)[0])
+    traits = moderators(pre, pre_end=int(frame.loc[frame["first_treat"] > 0, "first_treat"].min()))
+    traits["east_coastal"] = (cities.set_index("admin_code")["region"] == "east").astype(int)
+    h = (
+        1.0
+        + 0.6 * traits["east_coastal"]
+        + 0.4 * traits["high_marketization"]
+        + 0.4 * traits["high_digital_economy"]
+        if dgp.heterogeneity
+        else pd.Series(1.0, index=traits.index)
+    )
+    m = _exposure(
+        dgp, frame["first_treat"].to_numpy(), frame["year"].to_numpy(), cfg.treatment.guizhou_year
+    )
+    m = (m * frame["city_code"].map(h).to_numpy()).reshape(n, T)
+
+    va_noise = noise(0.05)
+
+    def assemble(m: np.ndarray) -> pd.DataFrame:
+        patents = patents0 * np.exp(0.25 * m)
+        broadband = broadband0 + 0.06 * m * population
+        gap = gap0 * np.exp(-0.08 * m / 0.5)
+        va_primary = emp_primary * np.exp(-gap)
+        va_rest = 1.0 - va_primary
+        va_secondary = va_rest * _shares(0.2 + 0.1 * A + va_noise)
+        mech_shift = 0.5 * (0.25 * m / 0.8 + 0.06 * m / 0.08 + 0.08 * m / 0.3) / 3.0
+        cols = dict(raw)
+        cols.update(
+            invention_patents=patents,
+            broadband_subscribers=broadband,
+            va_primary=gdp * va_primary,
+            va_secondary=gdp * va_secondary,
+            va_tertiary=gdp * (va_rest - va_secondary),
+            emp_primary=emp_total * emp_primary,
+            emp_secondary=emp_total * emp_secondary,
+            emp_tertiary=emp_total * (1 - emp_primary - emp_secondary),
+        )
+        for role, (mean, scale, load_a, load_u) in COMPONENT_SPEC.items():
+            direction = next(c.direction for c in cfg.components if c.role == role)
+            sign = 1.0 if direction == "+" else -1.0
+            latent = (
+                component_fe[role][:, None]
+                + load_a * A
+                + component_year[role][None, :]
+                + load_u * u / 0.04 * 0.5
+                + component_noise[role]
+            )
+            effect = sign * (0.12 * m + mech_shift)
+            cols[role] = mean + scale * (latent + effect)
+        out = frame.assign(**{c: v.ravel() for c, v in cols.items()})
+        for c, mask in missing.items():
+            out.loc[mask.ravel(), c] = np.nan
+        return _round(out)
+
+    return assemble(m), assemble(np.zeros_like(m)), traits
+
+
+def _round(frame: pd.DataFrame) -> pd.DataFrame:
+    """Round to yearbook-like precision (deterministic text in the CSV)."""
+    out = frame.copy()
+    for c in out.columns:
+        if c in ("city_code", "year", "first_treat", "treat_post", "rel_time"):
+            continue
+        out[c] = out[c].round(6 if out[c].abs().median() < 10 else 3)
+    return out
+
+
+def _mean_by(diff: pd.Series, keys: pd.Series) -> dict[str, float]:
+    return {str(int(k)): float(v) for k, v in diff.groupby(keys.to_numpy()).mean().items()}
+
+
+def _effects(diff: pd.Series, panel: pd.DataFrame) -> dict[str, object]:
+    post = panel["treat_post"] == 1
+    d, p = diff[post], panel[post]
+    return {
+        "att": float(d.mean()),
+        "by_cohort": _mean_by(d, p["first_treat"]),
+        "by_event_time": _mean_by(d, p["rel_time"]),
+        "by_cohort_year": {
+            str(int(g)): _mean_by(d[p["first_treat"] == g], p.loc[p["first_treat"] == g, "year"])
+            for g in sorted(p["first_treat"].unique())
+        },
+    }
+
+
+def truth(
+    observed: pd.DataFrame, untreated: pd.DataFrame, cfg: Config, dgp: DGP
+) -> dict[str, object]:
+    """True effects: the project's own pipeline on both potential outcomes, weights fixed
+    from the observed data; ATTs average over treated post-treatment city-years."""
+    obs, info = build_panel(observed, cfg, "simulated panel")
+    cf, _ = build_panel(untreated, cfg, "simulated panel", fits=info.fits)
+    if not obs[["city_code", "year"]].equals(cf[["city_code", "year"]]):
+        raise RuntimeError("potential-outcome panels are not aligned")
+    out: dict[str, object] = {
+        "note": "SIMULATED DATA: true effects of the data-generating process in analysis/simulate.py",
+        "dgp": asdict(dgp),
+        "outcome": "resilience",
+        "resilience": _effects(obs["resilience"] - cf["resilience"], obs),
+        "mechanisms": {m: _effects(obs[m] - cf[m], obs) for m in MECHANISMS},
+        "index_weights": dict(
+            zip(
+                info.fits.resilience["pooled"].columns,
+                info.fits.resilience["pooled"].weights,
+                strict=True,
+            )
+        )
+        if "pooled" in info.fits.resilience
+        else {},
+    }
+    diff = obs["resilience"] - cf["resilience"]
+    post = obs["treat_post"] == 1
+    hetero = {}
+    for mod in ("east_coastal", "high_marketization", "high_digital_economy"):
+        groups = diff[post].groupby(obs.loc[post, mod].to_numpy()).mean()
+        hetero[mod] = {
+            "att_1": float(groups.get(1, np.nan)),
+            "att_0": float(groups.get(0, np.nan)),
+            "difference": float(groups.get(1, np.nan) - groups.get(0, np.nan)),
+        }
+    out["heterogeneity"] = hetero
+    return out
+
+
+RAW_KEYS = ("city_code", "year")
+
+
+def simulate(dgp: DGP, cfg: Config | None = None) -> tuple[pd.DataFrame, dict[str, object]]:
+    """The simulated raw panel (yearbook-like columns) and its truth."""
+    cfg = cfg or load_config()
+    observed, untreated, _ = _potential_outcomes(dgp, cfg)
+    values = [*COMPONENT_SPEC, *cfg.inputs]
+    obs = observed[[*RAW_KEYS, *values]]
+    cf = untreated[[*RAW_KEYS, *values]]
+    names = study_cities(cfg.sample).set_index("admin_code")["name_zh"]
+    panel = obs.copy()
+    panel.insert(1, "city_name", obs["city_code"].map(names))
+    panel.insert(0, "simulated", 1)
+    return panel, truth(obs, cf, cfg, dgp)
+
+
+def write_simulation(out: str | Path, seed: int, cfg: Config | None = None) -> tuple[Path, Path]:
+    """Write FILE.csv and FILE.truth.json (deterministic text for a given seed)."""
+    out = Path(out)
+    panel, true = simulate(DGP(seed=seed), cfg)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    truth_path = out.with_suffix(".truth.json")
+    tmp = out.with_name(out.name + ".tmp")
+    panel.to_csv(tmp, index=False, lineterminator="\n")
+    tmp.replace(out)
+    truth_path.write_text(json.dumps(true, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return out, truth_path

@@ -1,0 +1,85 @@
+"""Treatment timing: the pilot zones' cohorts, or the user's own cohort or indicator column.
+
+Vocabulary: `first_treat` is the first year a city is treated (0 = never treated, as in R's
+`did`); `treat_post` = 1 from that year on. The conventions on which the literature
+disagrees are configuration (`[treatment]` in the TOML): the year of Guizhou (2015 or 2016),
+of the second batch (2016 or 2017), the Pearl River Delta as its nine cities or all of
+Guangdong, and Shenyang alone or all of Liaoning.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.config import TreatmentConfig
+from analysis.errors import InputError
+from analysis.registry import pilot_zones, registry
+
+NEVER = 0
+
+
+def pilot_cohorts(cfg: TreatmentConfig) -> pd.Series:
+    """first_treat by admin_code for every registry unit (0 for units never in a zone)."""
+    reg = registry()
+    cohort = pd.Series(NEVER, index=reg["admin_code"].to_numpy(), name="first_treat")
+    zones = pilot_zones()
+    years = {"first": cfg.guizhou_year, "second": cfg.second_batch_year}
+    for batch, year in years.items():
+        codes = zones.loc[zones["batch"] == batch, "admin_code"]
+        cohort[cohort.index.isin(codes)] = year
+    province_scope = {
+        "guangdong": ("广东省", cfg.prd_scope == "guangdong"),
+        "liaoning": ("辽宁省", cfg.shenyang_scope == "liaoning"),
+    }
+    for province, wanted in province_scope.values():
+        if wanted:
+            in_prov = reg.loc[reg["province_zh"] == province, "admin_code"]
+            cohort[cohort.index.isin(in_prov)] = cfg.second_batch_year
+    return cohort
+
+
+def cohorts_from_column(panel: pd.DataFrame, column: str, source: str, file: str) -> pd.Series:
+    """first_treat by city from a cohort column (year, 0/empty never) or a 0/1 indicator."""
+    values = panel[["city_code", "year", column]].sort_values(["city_code", "year"])
+    if source == "column":
+        filled = values[column].fillna(NEVER)
+        per_city = filled.groupby(values["city_code"]).nunique()
+        bad = per_city[per_city > 1]
+        if len(bad):
+            raise InputError(
+                f"{file}: column '{column}' (cohort) varies within city {bad.index[0]}; "
+                "it must hold one first-treatment year per city (0 or empty = never treated)"
+            )
+        return filled.groupby(values["city_code"]).first().astype(int).rename("first_treat")
+    ind = values[column]
+    bad_vals = ind[~ind.isin([0, 1])]
+    if len(bad_vals):
+        raise InputError(
+            f"{file}: column '{column}' (treatment indicator) has value {bad_vals.iloc[0]!r}; "
+            "allowed: 0, 1"
+        )
+    steps = ind.groupby(values["city_code"]).diff()
+    off = steps[steps < 0]
+    if len(off):
+        row = values.loc[off.index[0]]
+        raise InputError(
+            f"{file}: column '{column}' switches treatment off for city {row['city_code']} "
+            f"in {row['year']}; a staggered design needs treatment that stays on"
+        )
+    treated = values[ind == 1]
+    first = treated.groupby("city_code")["year"].min()
+    return (
+        first.reindex(values["city_code"].unique(), fill_value=NEVER)
+        .astype(int)
+        .rename("first_treat")
+    )
+
+
+def add_treatment(panel: pd.DataFrame, first_treat: pd.Series) -> pd.DataFrame:
+    """Attach first_treat, treat_post and event time (rel_time, NaN for never treated)."""
+    out = panel.copy()
+    out["first_treat"] = out["city_code"].map(first_treat).fillna(NEVER).astype(int)
+    treated = out["first_treat"] > 0
+    out["treat_post"] = (treated & (out["year"] >= out["first_treat"])).astype(int)
+    out["rel_time"] = (out["year"] - out["first_treat"]).where(treated)
+    return out

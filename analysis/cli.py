@@ -17,7 +17,8 @@ from analysis.errors import AnalysisError, InputError
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
     p.add_argument("--debug", action="store_true", help="show tracebacks")
-    p.add_argument("--quiet", action="store_true", help="only errors on the terminal")
+    p.add_argument("--quiet", action="store_true", help="only warnings and errors on the terminal")
+    p.add_argument("--verbose", action="store_true", help="debug messages on the terminal")
     sub = p.add_subparsers(dest="command")
     run = sub.add_parser("run", help="the whole study (default)")
     run.add_argument(
@@ -67,14 +68,23 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(command)
 
 
+def _terminal_logging(quiet: bool, verbose: bool) -> None:
+    """Stage messages on stderr (none with --quiet); run.log always gets them all."""
+    logger = logging.getLogger("analysis")
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+    for h in [h for h in logger.handlers if getattr(h, "_terminal", False)]:
+        logger.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._terminal = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("analysis").setLevel(logging.INFO)
+    _terminal_logging(args.quiet, args.verbose)
     try:
         return _dispatch(args)
     except AnalysisError as exc:

@@ -74,7 +74,9 @@ def build_panel(
     if cfg.treatment.source == "pilot_zones":
         first_treat = pilot_cohorts(cfg.treatment)
     else:
-        first_treat = cohorts_from_column(data, "cohort", cfg.treatment.source, file)
+        first_treat = cohorts_from_column(
+            data, "cohort", cfg.treatment.source, file, cfg.treatment.cohort_column
+        )
     data = add_treatment(data.drop(columns=["cohort"], errors="ignore"), first_treat)
     values = raw_value_columns(data)
     n_missing = 0

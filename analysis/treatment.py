@@ -38,8 +38,13 @@ def pilot_cohorts(cfg: TreatmentConfig) -> pd.Series:
     return cohort
 
 
-def cohorts_from_column(panel: pd.DataFrame, column: str, source: str, file: str) -> pd.Series:
-    """first_treat by city from a cohort column (year, 0/empty never) or a 0/1 indicator."""
+def cohorts_from_column(
+    panel: pd.DataFrame, column: str, source: str, file: str, name: str | None = None
+) -> pd.Series:
+    """first_treat by city from a cohort column (year, 0/empty never) or a 0/1 indicator.
+
+    `column` is the panel's column, `name` the user's name for it (in messages)."""
+    name = name or column
     values = panel[["city_code", "year", column]].sort_values(["city_code", "year"])
     if source == "column":
         filled = values[column].fillna(NEVER)
@@ -47,7 +52,7 @@ def cohorts_from_column(panel: pd.DataFrame, column: str, source: str, file: str
         bad = per_city[per_city > 1]
         if len(bad):
             raise InputError(
-                f"{file}: column '{column}' (cohort) varies within city {bad.index[0]}; "
+                f"{file}: column '{name}' (cohort) varies within city {bad.index[0]}; "
                 "it must hold one first-treatment year per city (0 or empty = never treated)"
             )
         return filled.groupby(values["city_code"]).first().astype(int).rename("first_treat")
@@ -55,16 +60,16 @@ def cohorts_from_column(panel: pd.DataFrame, column: str, source: str, file: str
     bad_vals = ind[~ind.isin([0, 1])]
     if len(bad_vals):
         raise InputError(
-            f"{file}: column '{column}' (treatment indicator) has value {bad_vals.iloc[0]!r}; "
+            f"{file}: column '{name}' (treatment indicator) has value {bad_vals.iloc[0]!r}; "
             "allowed: 0, 1"
         )
     steps = ind.groupby(values["city_code"]).diff()
     off = steps[steps < 0]
     if len(off):
-        row = values.loc[off.index[0]]
+        city, year = (int(values.at[off.index[0], k]) for k in ("city_code", "year"))
         raise InputError(
-            f"{file}: column '{column}' switches treatment off for city {row['city_code']} "
-            f"in {row['year']}; a staggered design needs treatment that stays on"
+            f"{file}: column '{name}' switches treatment off for city {city} in {year}; "
+            "a staggered design needs treatment that stays on"
         )
     treated = values[ind == 1]
     first = treated.groupby("city_code")["year"].min()

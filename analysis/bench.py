@@ -1,0 +1,57 @@
+"""`python -m analysis bench`: seconds per stage on the default panel, and, side by side in
+one run, the pipeline's baseline stage against bare pyfixest calls on the same panel."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+from analysis.config import DEFAULT_PANEL, load_config
+from analysis.estimators import baseline
+from analysis.exhibits import Context, registry
+from analysis.pipeline import prepare
+
+REPEATS = 5
+
+
+def _median_seconds(fn: Callable[[], object], repeats: int = REPEATS) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> int:
+    import pyfixest as pf
+
+    cfg = load_config()
+    t_data = _median_seconds(lambda: prepare(DEFAULT_PANEL, cfg), 3)
+    panel, _ = prepare(DEFAULT_PANEL, cfg)
+    ctx = Context(panel=panel, cfg=cfg)
+    print(
+        f"default panel: {panel['city_code'].nunique()} cities x {panel['year'].nunique()} years (SIMULATED)"
+    )
+    print(f"{'stage':<28}{'seconds (median)':>18}")
+    print(f"{'data (load+panel)':<28}{t_data:>18.3f}")
+    for ex in registry():
+        seconds = _median_seconds(lambda run=ex.run: run(ctx), 3)
+        print(f"{ex.id:<28}{seconds:>18.3f}")
+
+    formulas = list(baseline.formulas(cfg.model.controls).values())
+
+    def bare() -> None:
+        for f in formulas:
+            fit = pf.feols(f, data=panel, vcov={"CRV1": "city_code"})
+            fit.se()
+
+    t_pipe = _median_seconds(lambda: baseline.run(ctx))
+    t_bare = _median_seconds(bare)
+    print()
+    print("baseline stage (2 TWFE regressions, same panel), median of 5:")
+    print(f"{'pipeline baseline.run':<28}{t_pipe:>10.4f} s")
+    print(f"{'bare pyfixest.feols x2':<28}{t_bare:>10.4f} s")
+    print(f"{'ratio pipeline / bare':<28}{t_pipe / t_bare:>10.2f}")
+    return 0

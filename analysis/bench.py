@@ -3,6 +3,7 @@ one run, the pipeline's baseline stage against bare pyfixest calls on the same p
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -37,7 +38,7 @@ def main() -> int:
     print(f"{'stage':<28}{'seconds (median)':>18}")
     print(f"{'data (load+panel)':<28}{t_data:>18.3f}")
     for ex in registry():
-        seconds = _median_seconds(lambda run=ex.run: run(ctx), 3)
+        seconds = _median_seconds(functools.partial(ex.run, ctx), 3)
         print(f"{ex.id:<28}{seconds:>18.3f}")
 
     formulas = list(baseline.formulas(cfg.model.controls).values())

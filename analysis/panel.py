@@ -102,7 +102,7 @@ def build_panel(
     region = cities.set_index("admin_code")["region"]
     mods["east_coastal"] = (region.reindex(mods.index) == "east").astype(int)
     panel = panel.merge(mods, left_on="city_code", right_index=True, how="left")
-    panel.insert(panel.columns.get_loc("rel_time") + 1, "event_time", event_time(panel, cfg))
+    panel.insert(list(panel.columns).index("rel_time") + 1, "event_time", event_time(panel, cfg))
     info = PanelInfo(
         n_cities_in_file=len(in_file),
         dropped_cities=dropped,

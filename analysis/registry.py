@@ -15,7 +15,7 @@ PILOT_FILE = DATA_DIR / "pilot_zones.csv"
 
 @lru_cache(maxsize=1)
 def _read_registry() -> pd.DataFrame:
-    return pd.read_csv(REGISTRY_FILE, dtype={"admin_code": "int64", "sample_note": str}).fillna(
+    return pd.read_csv(REGISTRY_FILE, dtype={"admin_code": "int64", "sample_note": "str"}).fillna(
         {"sample_note": ""}
     )
 
@@ -40,7 +40,7 @@ def study_cities(sample: SampleConfig) -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def _read_pilots() -> pd.DataFrame:
-    return pd.read_csv(PILOT_FILE, dtype={"admin_code": "int64", "note": str}).fillna({"note": ""})
+    return pd.read_csv(PILOT_FILE, dtype={"admin_code": "int64", "note": "str"}).fillna({"note": ""})
 
 
 def pilot_zones() -> pd.DataFrame:

@@ -66,7 +66,7 @@ def cohorts_from_column(
     steps = ind.groupby(values["city_code"]).diff()
     off = steps[steps < 0]
     if len(off):
-        city, year = (int(values.at[off.index[0], k]) for k in ("city_code", "year"))
+        city, year = values.loc[off.index[0], ["city_code", "year"]].astype(int).tolist()
         raise InputError(
             f"{file}: column '{name}' switches treatment off for city {city} in {year}; "
             "a staggered design needs treatment that stays on"

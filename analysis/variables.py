@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,7 @@ def _ratio(num: str, den: str, scale: float = 1.0) -> Callable[[pd.DataFrame], p
     return lambda d: d[num] / d[den] * scale
 
 
-CONTROLS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+CONTROLS: dict[str, Callable[[pd.DataFrame], Any]] = {
     "ln_gdp_pc": lambda d: np.log(d["gdp"] * 1e4 / d["population"]),
     "urbanization": _ratio("urban_population", "population"),
     "fiscal": _ratio("fiscal_expenditure", "gdp"),

@@ -40,7 +40,9 @@ def study_cities(sample: SampleConfig) -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def _read_pilots() -> pd.DataFrame:
-    return pd.read_csv(PILOT_FILE, dtype={"admin_code": "int64", "note": "str"}).fillna({"note": ""})
+    return pd.read_csv(PILOT_FILE, dtype={"admin_code": "int64", "note": "str"}).fillna(
+        {"note": ""}
+    )
 
 
 def pilot_zones() -> pd.DataFrame:

@@ -238,7 +238,9 @@ def _round(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _mean_by(diff: pd.Series, keys: pd.Series) -> dict[str, float]:
     means = diff.groupby(keys.to_numpy()).mean()
-    return {str(int(k)): float(v) for k, v in zip(means.index.to_numpy(), means.to_numpy(), strict=True)}
+    return {
+        str(int(k)): float(v) for k, v in zip(means.index.to_numpy(), means.to_numpy(), strict=True)
+    }
 
 
 def _effects(diff: pd.Series, panel: pd.DataFrame) -> dict[str, object]:

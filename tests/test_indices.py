@@ -73,3 +73,21 @@ def test_theil_by_hand() -> None:
 def test_theil_rejects_nonpositive() -> None:
     with pytest.raises(ValueError, match="positive"):
         theil(np.array([[0.0, 1.0, 1.0]]), np.array([[1.0, 1.0, 1.0]]))
+
+
+def test_study_variables_by_hand() -> None:
+    from analysis.variables import CONTROLS
+
+    raw = pd.DataFrame(
+        {
+            "gdp": [500.0], "population": [250.0], "urban_population": [150.0],
+            "fiscal_expenditure": [75.0], "loans": [600.0], "fdi": [10.0], "college_students": [5.0],
+        }
+    )  # fmt: skip
+    got = {name: float(np.asarray(make(raw))[0]) for name, make in CONTROLS.items()}
+    # GDP 500 (100m yuan) over 250 (10k persons) = 20,000 yuan per person.
+    assert got["ln_gdp_pc"] == pytest.approx(math.log(20000.0), abs=1e-12)
+    assert got == pytest.approx(
+        {"ln_gdp_pc": math.log(20000.0), "urbanization": 0.6, "fiscal": 0.15, "finance": 1.2,
+         "fdi_share": 0.02, "human_capital": 2.0}, abs=1e-12,
+    )  # fmt: skip

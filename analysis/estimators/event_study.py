@@ -102,6 +102,14 @@ def run(ctx: Context) -> Output:
     return Output(
         estimates=estimates,
         tables={EXHIBIT: coefs},
-        figures={"figure1_event_study": lambda path: event_study_figure(coefs, ref, note, path)},
+        figures={
+            "figure1_event_study": lambda path: event_study_figure(
+                coefs,
+                ref,
+                note,
+                path,
+                title="Event study" + (" (SIMULATED DATA)" if ctx.simulated else ""),
+            )
+        },
         notes={EXHIBIT: note},
     )

@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("output"), help="output folder (default: output/)"
     )
     run.add_argument("--seed", type=int, help="seed (default: [run] seed of the configuration)")
+    run.add_argument("--only", help="comma-separated exhibit ids to run (default: all)")
     sim = sub.add_parser("simulate", help="write a simulated raw panel and FILE.truth.json")
     sim.add_argument("--seed", type=int, required=True)
     sim.add_argument("--out", type=Path, required=True)
@@ -45,8 +46,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "run":
         from analysis.pipeline import run
 
-        out = run(getattr(args, "data", None), getattr(args, "config", None),
-                  getattr(args, "out", Path("output")), getattr(args, "seed", None))  # fmt: skip
+        only = getattr(args, "only", None)
+        out = run(
+            getattr(args, "data", None),
+            getattr(args, "config", None),
+            getattr(args, "out", Path("output")),
+            getattr(args, "seed", None),
+            tuple(s.strip() for s in only.split(",")) if only else None,
+        )
         print(f"wrote {out}/")
         return 0
     if command == "simulate":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from analysis.config import Config
@@ -86,13 +87,16 @@ def build_panel(
     data = data[~incomplete].reset_index(drop=True)
     if data.empty:
         raise InputError(f"{file}: no complete city-year left after handling missing values")
+    _check_domain(data, cfg, file)
     _check_variation(data, cfg, file)
     components = () if cfg.outcome.column else cfg.components
-    variables, fitted = build_variables(
-        data, components, cfg.outcome.weights, cfg.outcome.shift, fits
-    )
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked just below
+        variables, fitted = build_variables(
+            data, components, cfg.outcome.weights, cfg.outcome.shift, fits
+        )
     if cfg.outcome.column:
         variables.insert(0, "resilience", data["resilience"].to_numpy())
+    _check_finite(variables, data, file)
     panel = pd.concat(
         [data[[*KEYS, *TREATMENT]], variables, data[values].add_prefix("raw_")], axis=1
     )
@@ -112,6 +116,65 @@ def build_panel(
         fits=fitted,
     )
     return panel.sort_values(list(KEYS)).reset_index(drop=True), info
+
+
+# Raw inputs whose values must be positive (levels that enter logs and ratios) or non-negative.
+POSITIVE = (
+    "gdp",
+    "population",
+    "va_primary",
+    "va_secondary",
+    "va_tertiary",
+    "emp_primary",
+    "emp_secondary",
+    "emp_tertiary",
+)
+NON_NEGATIVE = (
+    "urban_population", "fiscal_expenditure", "loans", "fdi", "college_students", "invention_patents",
+    "broadband_subscribers", "mobile_subscribers", "telecom_revenue", "digital_employment_share",
+)  # fmt: skip
+
+
+def _user_column(role: str, cfg: Config) -> str:
+    comps = {c.role: c.column for c in cfg.components}
+    return cfg.inputs.get(role) or comps.get(role) or role
+
+
+def _first_bad(data: pd.DataFrame, mask: pd.Series) -> tuple[int, int]:
+    i = mask.to_numpy().nonzero()[0][0]
+    return int(data["city_code"].iloc[i]), int(data["year"].iloc[i])
+
+
+def _check_domain(data: pd.DataFrame, cfg: Config, file: str) -> None:
+    """Values outside their domain stop the run instead of becoming NaN or inf downstream."""
+    for role in raw_value_columns(data):
+        col = data[role]
+        if not np.isfinite(col).all():
+            city, year = _first_bad(data, ~np.isfinite(col))
+            raise InputError(
+                f"{file}: column '{_user_column(role, cfg)}' ({role}) is not finite for city {city} in {year}"
+            )
+        rule = "positive" if role in POSITIVE else "non-negative" if role in NON_NEGATIVE else None
+        bad = (col <= 0) if rule == "positive" else (col < 0) if rule else None
+        if bad is not None and bad.any():
+            city, year = _first_bad(data, bad)
+            value = col[bad].iloc[0]
+            raise InputError(
+                f"{file}: column '{_user_column(role, cfg)}' ({role}) has value {value:g} for city {city} "
+                f"in {year}; it must be {rule}"
+            )
+
+
+def _check_finite(variables: pd.DataFrame, data: pd.DataFrame, file: str) -> None:
+    """Variables built from extreme but valid inputs may still overflow: name the first."""
+    values = variables.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i, j = (int(k[0]) for k in np.nonzero(bad))
+        raise InputError(
+            f"{file}: variable '{variables.columns[j]}' is not finite for city "
+            f"{int(data['city_code'].iloc[i])} in {int(data['year'].iloc[i])}; check that city's raw values"
+        )
 
 
 def _check_variation(data: pd.DataFrame, cfg: Config, file: str) -> None:

@@ -18,11 +18,13 @@ from typing import Any
 import pandas as pd
 
 from analysis.config import DATA_DIR, DEFAULT_PANEL, Config, load_config
+from analysis.errors import InputError, choices, suggest
 from analysis.estimates import FLOAT_FORMAT, Estimate, to_frame
-from analysis.exhibits import Context, registry
+from analysis.exhibits import Context, Exhibit, registry
 from analysis.loading import map_columns, read_table
 from analysis.manifest import git_state, inputs, r_version, versions
 from analysis.panel import build_panel
+from analysis.report import render as render_report
 from analysis.tables import write_table
 from analysis.truth import comparison, load_truth
 
@@ -73,13 +75,28 @@ def _replace_dir(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def select(only: tuple[str, ...] | None) -> list[Exhibit]:
+    """The registry's exhibits, or the named ones (in the registry's order)."""
+    exhibits = registry()
+    if not only:
+        return exhibits
+    known = [ex.id for ex in exhibits]
+    for name in only:
+        if name not in known:
+            raise InputError(
+                f"--only: unknown exhibit '{name}'{suggest(name, known)}; allowed: {choices(known)}"
+            )
+    return [ex for ex in exhibits if ex.id in only]
+
+
 def run(
     data: Path | None = None,
     config: Path | None = None,
     out: Path = Path("output"),
     seed: int | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> Path:
-    """The whole study; returns the output folder."""
+    """The whole study (or the exhibits in `only`); returns the output folder."""
     timer = Timer()
     data = Path(data) if data else DEFAULT_PANEL
     out = Path(out)
@@ -98,7 +115,7 @@ def run(
         ctx = Context(panel=panel, cfg=cfg, truth=truth)
         estimates: list[Estimate] = []
         exhibits_meta = []
-        for ex in registry():
+        for ex in select(only):
             with timer.stage(ex.id):
                 result = ex.run(ctx)
             estimates += result.estimates
@@ -151,6 +168,8 @@ def run(
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
         )
+        with timer.stage("report"):
+            render_report(tmp)
         log.info("run finished: %s", out)
     except BaseException:
         log.removeHandler(handler)

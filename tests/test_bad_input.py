@@ -53,6 +53,16 @@ CASES: dict[str, tuple[Mutation, list[str]]] = {
         ["column 'rd_intensity' (rd_intensity) is constant"],
     ),
     "all-missing column": (lambda d: d.assign(fdi=""), ["column 'fdi' (fdi) has no values"]),
+    "negative level": (
+        _set(3, "population", "-12"),
+        [
+            "column 'population' (population) has value -12 for city 110100 in 2012; it must be positive"
+        ],
+    ),
+    "overflowing value": (
+        _set(3, "gdp", "1e305"),
+        ["variable 'ln_gdp_pc' is not finite for city 110100 in 2012"],
+    ),
 }
 
 

@@ -96,9 +96,8 @@ def _provenance(manifest: dict[str, Any]) -> str:
         [(k, v["path"], v["sha256"]) for k, v in manifest["inputs"].items()],
         columns=["input", "path", "sha256"],
     )
-    seconds = pd.DataFrame(
-        sorted(manifest["seconds"].items(), key=lambda kv: -kv[1]), columns=["stage", "seconds"]
-    )
+    stages = sorted(manifest["seconds"].items(), key=lambda kv: float(kv[1]), reverse=True)
+    seconds = pd.DataFrame(stages, columns=["stage", "seconds"])
     git = manifest.get("git", {})
     r = manifest.get("r", {})
     return "\n".join(

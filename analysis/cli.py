@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", type=Path, required=True)
     cc = sub.add_parser("crosscheck", help="the R cross-check of a finished run")
     cc.add_argument("--out", type=Path, default=Path("output"))
+    ver = sub.add_parser(
+        "verify", help="re-run a finished run from its manifest and compare byte for byte"
+    )
+    ver.add_argument("dir", type=Path)
+    sub.add_parser("exhibits", help="print the exhibit map (Markdown) of the README")
     sub.add_parser("bench", help="seconds per stage and the pipeline against a bare pyfixest call")
     return p
 
@@ -68,6 +73,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         from rbridge.crosscheck import main as crosscheck
 
         return crosscheck(args.out)
+    if command == "verify":
+        from analysis.verify import main as verify
+
+        return verify(args.dir)
+    if command == "exhibits":
+        from analysis.exhibits import markdown_map
+
+        print(markdown_map(), end="")
+        return 0
     if command == "bench":
         from analysis.bench import main as bench
 

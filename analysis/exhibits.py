@@ -52,10 +52,35 @@ class Output:
 
 @dataclass(frozen=True)
 class Exhibit:
+    """A table/figure family of the study: the code that makes it and the files it writes."""
+
     id: str
     title: str
     module: str
     run: Callable[[Context], Output]
+    tables: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+
+    def check(self, out: Output) -> None:
+        """The exhibit wrote exactly what it declares (so the README map cannot drift)."""
+        if set(out.tables) != set(self.tables) or set(out.figures) != set(self.figures):
+            raise RuntimeError(
+                f"exhibit {self.id} declares tables {self.tables} and figures {self.figures} "
+                f"but produced {tuple(out.tables)} and {tuple(out.figures)}"
+            )
+
+
+def markdown_map() -> str:
+    """The README's exhibit map: exhibit, output files, model ids, code."""
+    rows = ["| exhibit | output files | model ids in estimates.csv | code |", "|---|---|---|---|"]
+    for ex in registry():
+        files = [f"`tables/{t}.*`" for t in ex.tables] + [f"`figures/{f}.png`" for f in ex.figures]
+        models = ", ".join(f"`{m}`" for m in ex.models) or "-"
+        rows.append(
+            f"| {ex.title} | {'<br>'.join(files)} | {models} | `{ex.module.replace('.', '/')}.py` |"
+        )
+    return "\n".join(rows) + "\n"
 
 
 def registry() -> list[Exhibit]:
@@ -64,21 +89,15 @@ def registry() -> list[Exhibit]:
 
     return [
         Exhibit(
-            "descriptives",
-            "Table 1. Descriptive statistics",
-            descriptives.__name__,
-            descriptives.run,
+            "descriptives", "Table 1. Descriptive statistics", descriptives.__name__, descriptives.run,
+            tables=("table1_descriptives",),
         ),
         Exhibit(
-            "baseline",
-            "Table 2. Baseline TWFE difference-in-differences",
-            baseline.__name__,
-            baseline.run,
+            "baseline", "Table 2. Baseline TWFE difference-in-differences", baseline.__name__, baseline.run,
+            tables=("table2_baseline",), models=("baseline_twfe", "baseline_twfe_controls"),
         ),
         Exhibit(
-            "event_study",
-            "Figure 1 and Table 3. Event study",
-            event_study.__name__,
-            event_study.run,
+            "event_study", "Figure 1 and Table 3. Event study", event_study.__name__, event_study.run,
+            tables=("table3_event_study",), figures=("figure1_event_study",), models=("event_study",),
         ),
-    ]
+    ]  # fmt: skip

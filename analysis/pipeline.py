@@ -118,6 +118,7 @@ def run(
         for ex in select(only):
             with timer.stage(ex.id):
                 result = ex.run(ctx)
+                ex.check(result)
             estimates += result.estimates
             note_base = SIMULATED_NOTE if truth is not None else ""
             for name, table in result.tables.items():

@@ -32,3 +32,15 @@ def test_two_runs_are_byte_identical(tmp_path: Path) -> None:
     assert len(files) >= 8
     for rel in files:
         assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes(), rel
+
+
+def test_verify_passes_then_catches_an_altered_table(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "run"
+    assert main(["--quiet", "run", "--out", str(out), "--only", "baseline"]) == 0
+    assert main(["--quiet", "verify", str(out)]) == 0
+    table = out / "tables" / "table2_baseline.csv"
+    table.write_text(table.read_text().replace("0.06", "0.07", 1))
+    capsys.readouterr()
+    assert main(["--quiet", "verify", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert "tables/table2_baseline.csv (exhibit baseline)" in err and err.count("\n") == 1

@@ -12,6 +12,7 @@ import traceback
 from pathlib import Path
 
 from analysis.errors import AnalysisError, InputError
+from analysis.progress import set_quiet
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,6 +107,7 @@ def _terminal_logging(quiet: bool, verbose: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _terminal_logging(args.quiet, args.verbose)
+    set_quiet(args.quiet)
     try:
         return _dispatch(args)
     except AnalysisError as exc:

@@ -14,7 +14,7 @@ from analysis.inference import FIXEF_RM, VcovSpec, t_inference
 COLUMNS = (
     "exhibit", "model", "estimator", "engine", "outcome", "term", "estimate", "std_error",
     "statistic", "p_value", "conf_low", "conf_high", "df", "n_obs", "n_clusters", "vcov",
-    "ssc", "formula", "fixef", "sample",
+    "ssc", "formula", "fixef", "sample", "subset",
 )  # fmt: skip
 FLOAT_FORMAT = "%.12g"
 
@@ -43,6 +43,7 @@ class Estimate:
     formula: str
     fixef: str
     sample: str
+    subset: str = ""  # machine-readable sample restriction, e.g. "high_marketization == 1"
 
 
 assert tuple(f.name for f in fields(Estimate)) == COLUMNS
@@ -108,6 +109,7 @@ def from_regression(
     estimator: str,
     sample: str,
     terms: list[str] | None = None,
+    subset: str = "",
 ) -> list[Estimate]:
     """Tidy rows of a regression's coefficients (all, or the named terms)."""
     rows = []
@@ -136,6 +138,7 @@ def from_regression(
                 formula=reg.formula,
                 fixef=reg.fixef,
                 sample=sample,
+                subset=subset,
             )  # fmt: skip
         )
     return rows

@@ -272,10 +272,10 @@ def main(out_dir: Path) -> int:
             _write_atomic(
                 folder / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n"
             )
-        if (folder / "manifest.json").exists():
+        if (folder / "report.html").exists():
             from analysis.report import render
 
-            render(folder)  # the report shows the verdicts and the R depth
+            render(folder)  # the run's report shows the verdicts and the R depth
         counts = table["status"].value_counts()
         summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pass", "fail", "skipped"))
         log.info("crosscheck: %s -> %s", summary, csv)

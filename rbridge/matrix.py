@@ -96,7 +96,7 @@ def expected_models(mechanisms: list[str], moderators: list[str]) -> dict[str, s
 
 
 def _one(rows: pd.DataFrame, column: str, model: str) -> str:
-    values = rows[column].fillna("").astype(str).unique()
+    values = rows[column].astype("string").fillna("").unique()
     if len(values) != 1:
         raise Unsupported(f"model '{model}' has several {column} values: {list(values)}")
     return str(values[0])

@@ -55,7 +55,7 @@ class Exhibit:
 
 def registry() -> list[Exhibit]:
     """The study's exhibits, in the order of the paper."""
-    from analysis.estimators import baseline, descriptives, event_study
+    from analysis.estimators import baseline, callaway_santanna, descriptives, event_study
 
     return [
         Exhibit(
@@ -75,5 +75,11 @@ def registry() -> list[Exhibit]:
             "Figure 1 and Table 3. Event study",
             event_study.__name__,
             event_study.run,
+        ),
+        Exhibit(
+            "callaway_santanna",
+            "Table 4. Callaway-Sant'Anna group-time ATTs and aggregations",
+            callaway_santanna.__name__,
+            callaway_santanna.run,
         ),
     ]

@@ -55,7 +55,13 @@ class Exhibit:
 
 def registry() -> list[Exhibit]:
     """The study's exhibits, in the order of the paper."""
-    from analysis.estimators import baseline, callaway_santanna, descriptives, event_study
+    from analysis.estimators import (
+        baseline,
+        callaway_santanna,
+        descriptives,
+        event_study,
+        staggered,
+    )
 
     return [
         Exhibit(
@@ -81,5 +87,11 @@ def registry() -> list[Exhibit]:
             "Table 4. Callaway-Sant'Anna group-time ATTs and aggregations",
             callaway_santanna.__name__,
             callaway_santanna.run,
+        ),
+        Exhibit(
+            "event_study_estimators",
+            "Table 5 and Figure 2. Sun-Abraham, two-stage and imputation event studies",
+            staggered.__name__,
+            staggered.run,
         ),
     ]

@@ -60,6 +60,7 @@ def registry() -> list[Exhibit]:
         callaway_santanna,
         descriptives,
         event_study,
+        placebo,
         staggered,
     )
 
@@ -93,5 +94,11 @@ def registry() -> list[Exhibit]:
             "Table 5 and Figure 2. Sun-Abraham, two-stage and imputation event studies",
             staggered.__name__,
             staggered.run,
+        ),
+        Exhibit(
+            "placebo",
+            "Table 6 and Figure 3. Randomization inference (placebo assignments)",
+            placebo.__name__,
+            placebo.run,
         ),
     ]

@@ -56,6 +56,7 @@ class Exhibit:
 def registry() -> list[Exhibit]:
     """The study's exhibits, in the order of the paper."""
     from analysis.estimators import (
+        bacon,
         baseline,
         callaway_santanna,
         descriptives,
@@ -100,5 +101,11 @@ def registry() -> list[Exhibit]:
             "Table 6 and Figure 3. Randomization inference (placebo assignments)",
             placebo.__name__,
             placebo.run,
+        ),
+        Exhibit(
+            "twfe_diagnostics",
+            "Table 7 and Figure 4. Goodman-Bacon decomposition and dCDH weights",
+            bacon.__name__,
+            bacon.run,
         ),
     ]

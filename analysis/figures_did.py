@@ -69,3 +69,18 @@ def honest_figure(
     axes[0][0].set_ylabel("Robust 95% confidence set")
     _footer(fig, note)
     _save(fig, path)
+
+
+def bacon_figure(table: pd.DataFrame, twfe: float, note: str, path: Path) -> None:
+    """2x2 estimates against their weights, by comparison type; the TWFE line."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for i, (kind, part) in enumerate(table.groupby("type", sort=True)):
+        ax.scatter(part["weight"], part["estimate"], s=40, color=COLORS[i % len(COLORS)],
+                   label=str(kind).replace("_", " "))  # fmt: skip
+    ax.axhline(twfe, color="grey", lw=0.8, ls="--", label=f"TWFE {twfe:.4f}")
+    ax.set_xlabel("Weight")
+    ax.set_ylabel("2x2 DID estimate")
+    ax.set_title("Goodman-Bacon decomposition")
+    ax.legend(fontsize=7, frameon=False)
+    _footer(fig, note)
+    _save(fig, path)

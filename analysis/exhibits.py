@@ -61,6 +61,7 @@ def registry() -> list[Exhibit]:
         callaway_santanna,
         descriptives,
         event_study,
+        honest,
         placebo,
         staggered,
     )
@@ -107,5 +108,11 @@ def registry() -> list[Exhibit]:
             "Table 7 and Figure 4. Goodman-Bacon decomposition and dCDH weights",
             bacon.__name__,
             bacon.run,
+        ),
+        Exhibit(
+            "honest_did",
+            "Table 8 and Figure 5. HonestDiD sensitivity of the event study",
+            honest.__name__,
+            honest.run,
         ),
     ]

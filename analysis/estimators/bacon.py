@@ -85,11 +85,12 @@ def run(ctx: Context) -> Output:
     table, twfe = bacon_table(ctx.panel)
     weights, beta_fe, sigma_fe = dcdh_weights(ctx.panel)
     rows = []
-    for r in table.itertuples():
-        key = f"{r.treated}_vs_{r.control}"
-        rows.append(_row("bacon", f"2x2::{key}", r.estimate, ctx.panel, ctx.sample, "diff-diff"))
-        rows.append(_row("bacon", f"weight::{key}", r.weight, ctx.panel, ctx.sample, "diff-diff"))
-    weighted = float(table["estimate"] @ table["weight"])
+    for treated, control, est, weight in zip(table["treated"], table["control"],
+                                             table["estimate"], table["weight"], strict=True):  # fmt: skip
+        key = f"{treated}_vs_{control}"
+        rows.append(_row("bacon", f"2x2::{key}", est, ctx.panel, ctx.sample, "diff-diff"))
+        rows.append(_row("bacon", f"weight::{key}", weight, ctx.panel, ctx.sample, "diff-diff"))
+    weighted = float(table["estimate"].to_numpy() @ table["weight"].to_numpy())
     rows.append(_row("bacon", "weighted_sum", weighted, ctx.panel, ctx.sample, "diff-diff"))
     neg = weights["weight"] < 0
     dcdh = {
@@ -102,9 +103,11 @@ def run(ctx: Context) -> Output:
     rows += [
         _row("dcdh_weights", k, v, ctx.panel, ctx.sample, "diff-diff") for k, v in dcdh.items()
     ]
-    shown = table.assign(weighted=table["estimate"] * table["weight"])
-    shown.loc[len(shown)] = ["all", "", "TWFE = weighted sum", weighted, table["weight"].sum(),
-                             0, 0, weighted]  # fmt: skip
+    total = pd.DataFrame([{"treated": "all", "control": "", "type": "TWFE = weighted sum",
+                           "estimate": weighted, "weight": float(table["weight"].sum()),
+                           "n_treated": 0, "n_control": 0, "weighted": weighted}])  # fmt: skip
+    shown = pd.concat([table.assign(weighted=table["estimate"] * table["weight"]), total],
+                      ignore_index=True)  # fmt: skip
     weights_table = pd.DataFrame({
         "statistic": ["Treated city-years", "with negative weight", "Sum of negative weights",
                       "TWFE coefficient (beta_fe)", "sigma_fe (dCDH robustness measure)"],

@@ -63,6 +63,7 @@ def registry() -> list[Exhibit]:
         event_study,
         honest,
         placebo,
+        psm,
         staggered,
     )
 
@@ -114,5 +115,11 @@ def registry() -> list[Exhibit]:
             "Table 8 and Figure 5. HonestDiD sensitivity of the event study",
             honest.__name__,
             honest.run,
+        ),
+        Exhibit(
+            "psm_did",
+            "Table 9. PSM-DID: matched cities and balance",
+            psm.__name__,
+            psm.run,
         ),
     ]

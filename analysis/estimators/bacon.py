@@ -1,6 +1,6 @@
 """Table 7 and Figure 4: diagnostics of the TWFE coefficient under staggered adoption.
 
-- Goodman-Bacon (2021) decomposition (model `bacon`; diff-diff's `bacon_decompose`, exact
+- Goodman-Bacon (2021) decomposition (model `bacon`; diff-diff's `BaconDecomposition`, exact
   weights): the TWFE coefficient as a weighted average of 2x2 DIDs (each cohort against the
   never treated, earlier against later cohorts before the later one is treated, later
   against earlier after the earlier one is treated). Terms `2x2::<treated>_vs_<control>`
@@ -37,9 +37,10 @@ def bacon_table(panel: pd.DataFrame, outcome: str = OUTCOME) -> tuple[pd.DataFra
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
-        res = dd.bacon_decompose(panel[["city_code", "year", "first_treat", outcome]],
-                                 outcome=outcome, unit="city_code", time="year",
-                                 first_treat="first_treat", weights="exact")  # fmt: skip
+        res = dd.BaconDecomposition(weights="exact").fit(
+            panel[["city_code", "year", "first_treat", outcome]], outcome=outcome,
+            unit="city_code", time="year", first_treat="first_treat",
+        )  # fmt: skip
     df = res.to_dataframe()
     table = pd.DataFrame({
         "treated": df["treated_group"].astype(str),

@@ -73,7 +73,7 @@ def match(cov: pd.DataFrame, cfg: PSMConfig) -> Matching:
     available = set(controls.index)
     treated = score[cov["treated"] == 1].sort_values(ascending=False, kind="stable")
     pairs, unmatched = [], []
-    for city, s in treated.items():
+    for city, s in zip(treated.index.to_numpy(), treated.to_numpy(), strict=True):
         pool = controls if cfg.replacement else controls[controls.index.isin(available)]
         dist = (pool - s).abs().sort_values(kind="stable")
         chosen = dist[dist <= caliper].index[: cfg.neighbours]

@@ -64,6 +64,7 @@ def registry() -> list[Exhibit]:
         honest,
         placebo,
         psm,
+        robustness,
         staggered,
     )
 
@@ -121,5 +122,11 @@ def registry() -> list[Exhibit]:
             "Table 9. PSM-DID: matched cities and balance",
             psm.__name__,
             psm.run,
+        ),
+        Exhibit(
+            "robustness",
+            "Table 10. Robustness of the baseline estimate",
+            robustness.__name__,
+            robustness.run,
         ),
     ]

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from analysis.config import DEFAULT_PANEL, load_config
-from analysis.exhibits import Context
 from analysis.estimators import robustness as rb
+from analysis.exhibits import Context
 from analysis.pipeline import prepare
 from analysis.registry import pilot_zones, registry
 

@@ -94,7 +94,7 @@ def test_aggregations_equal_hand_computed() -> None:
         want = np.mean([v for (gg, _), v in post.items() if gg == g])
         assert out[("cs_group", f"cohort::{g}")][0] == pytest.approx(want, abs=EXACT)
     dyn = [out[("cs_dynamic", f"event_time::{e}")][0] for e in range(0, 4)]
-    assert out[("cs_dynamic", "ATT")][0] == pytest.approx(np.mean(dyn), abs=EXACT)
+    assert out[("cs_dynamic", "overall")][0] == pytest.approx(np.mean(dyn), abs=EXACT)
 
 
 def test_own_aggregator_reproduces_diff_diff() -> None:
@@ -141,7 +141,7 @@ def python_values(panel_csv: Path) -> dict[tuple[str, str], tuple[float, float]]
         out.update({k: (v[0], v[1]) for k, v in cs.aggregations(f).items()})
         if f.cells is not None and not spec.covariates:
             _, overall = agg.group(f.cells, r_did_wif=True)
-            out[(spec.model("group") + "_rwif", "ATT")] = (overall.estimate, overall.se)
+            out[(spec.model("group") + "_rwif", "overall")] = (overall.estimate, overall.se)
     return out
 
 
@@ -150,7 +150,7 @@ def compare(reference: pd.DataFrame, values: dict[tuple[str, str], tuple[float, 
     checked = 0
     for row in reference.itertuples():
         model = row.model + (
-            "_rwif" if row.model.startswith("cs_group") and row.term == "ATT" else ""
+            "_rwif" if row.model.startswith("cs_group") and row.term == "overall" else ""
         )
         assert (model, row.term) in values, (row.model, row.term)
         est, se = values[(model, row.term)]

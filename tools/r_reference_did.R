@@ -54,7 +54,7 @@ add_aggregations <- function(fit, suffix) {
   for (type in names(labels)) {
     agg <- aggte(fit, type = type, bstrap = FALSE, cband = FALSE, na.rm = FALSE)
     model <- paste0("cs_", type, suffix)
-    add(model, "ATT", agg$overall.att, agg$overall.se)
+    add(model, "overall", agg$overall.att, agg$overall.se)
     add(model, sprintf("%s::%d", labels[[type]], agg$egt), agg$att.egt, agg$se.egt)
   }
 }

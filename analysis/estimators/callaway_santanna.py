@@ -9,10 +9,12 @@ covariate variants (never-treated controls, varying base period) use each 2x2 co
 base-period covariates, one model per method (dr, reg, ipw).
 
 Model ids (suffix `_notyet` for not-yet-treated controls, `_universal` for the universal base
-period): cs_attgt (terms attgt::g:t), cs_simple (ATT), cs_dynamic (event_time::k and the
-overall ATT = mean over k >= 0), cs_group (cohort::g and ATT), cs_calendar (year::t and ATT),
-cs_simple_{dr,reg,ipw}_cov (ATT), and cs_dynamic_boot / cs_simple_boot with the seeded
-multiplier bootstrap (uniform band over event times in conf_low/conf_high).
+period): cs_attgt (terms attgt::g:t), cs_simple (ATT), cs_dynamic (event_time::k, and
+`overall` = mean over k >= 0), cs_group (cohort::g, and `overall` = cohort-share weighted),
+cs_calendar (year::t, and `overall` = mean over years), cs_simple_{dr,reg,ipw}_cov (ATT), and
+cs_dynamic_boot / cs_simple_boot with the seeded multiplier bootstrap (uniform band over
+event times in conf_low/conf_high). The `overall` terms are R aggte's `overall.att`; they are
+not called ATT because only cs_simple's estimand is the ATT over treated city-years.
 
 Inference: analytical, from the influence functions, clustered by city (the unit: R's
 `clustervars = NULL`), normal critical values; no small-sample factor.
@@ -145,7 +147,7 @@ def aggregations(f: CSFit) -> dict[tuple[str, str], tuple[float, float, str]]:
             float(row.att), float(row.se), ENGINE)  # fmt: skip
     for name, fn in (("dynamic", agg.dynamic), ("group", agg.group), ("calendar", agg.calendar)):
         by, overall = fn(cells)
-        out[(s.model(name), "ATT")] = (overall.estimate, overall.se, ENGINE_OWN)
+        out[(s.model(name), "overall")] = (overall.estimate, overall.se, ENGINE_OWN)
         if name == "calendar":
             for k, a in by.items():
                 out[(s.model(name), f"year::{k}")] = (a.estimate, a.se, ENGINE_OWN)
@@ -258,7 +260,7 @@ def summary_table(rows: list[Estimate], fits: list[CSFit]) -> pd.DataFrame:
     for f in fits:
         line: dict[str, str] = {"specification": f.spec.label}
         for name in ("simple", "dynamic", "group", "calendar"):
-            e = by.get((f.spec.model(name), "ATT"))
+            e = by.get((f.spec.model(name), "ATT" if name == "simple" else "overall"))
             line[name] = "" if e is None else f"{fmt(e.estimate)} ({fmt(e.std_error)})"
         out.append(line)
     return pd.DataFrame(out)

@@ -90,6 +90,43 @@ class SampleConfig:
 
 
 @dataclass(frozen=True)
+class CallawaySantAnnaConfig:
+    """Callaway-Sant'Anna specifications (defaults equal data/study.toml)."""
+
+    control_groups: tuple[str, ...] = ("nevertreated", "notyettreated")
+    base_periods: tuple[str, ...] = ("varying", "universal")
+    covariates: tuple[str, ...] = ("ln_gdp_pc", "urbanization")
+    covariate_methods: tuple[str, ...] = ("dr", "reg", "ipw")
+    pscore_trim: float = 1e-6
+    bootstrap_reps: int = 999
+    bootstrap_weights: str = "rademacher"
+
+
+@dataclass(frozen=True)
+class PlaceboConfig:
+    permutations: int = 1000
+
+
+@dataclass(frozen=True)
+class HonestDiDConfig:
+    mbar: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
+    m: tuple[float, ...] = (0.0, 0.0025, 0.005, 0.01, 0.02)
+
+
+@dataclass(frozen=True)
+class PSMConfig:
+    neighbours: int = 1
+    caliper: float = 0.2
+    replacement: bool = True
+
+
+@dataclass(frozen=True)
+class RobustnessConfig:
+    winsorize: tuple[float, float] = (0.01, 0.99)
+    drop_years: tuple[int, ...] = (2020, 2021, 2022)
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run needs to know, frozen."""
 
@@ -104,6 +141,11 @@ class Config:
     sample: SampleConfig
     seed: int
     source: str = field(default=str(DEFAULT_CONFIG))
+    callaway_santanna: CallawaySantAnnaConfig = field(default_factory=CallawaySantAnnaConfig)
+    placebo: PlaceboConfig = field(default_factory=PlaceboConfig)
+    honest_did: HonestDiDConfig = field(default_factory=HonestDiDConfig)
+    psm: PSMConfig = field(default_factory=PSMConfig)
+    robustness: RobustnessConfig = field(default_factory=RobustnessConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration as plain data (for the manifest)."""
@@ -127,7 +169,15 @@ ALLOWED: dict[str, tuple[Any, ...]] = {
     "treatment.prd_scope": ("core9", "guangdong"),
     "treatment.shenyang_scope": ("city", "liaoning"),
     "sample.cities": ("registry", "all"),
+    "callaway_santanna.bootstrap_weights": ("rademacher", "mammen", "webb"),
 }
+# Allowed elements of list-valued enumerated options: key -> allowed.
+ALLOWED_ITEMS: dict[str, tuple[Any, ...]] = {
+    "callaway_santanna.control_groups": ("nevertreated", "notyettreated"),
+    "callaway_santanna.base_periods": ("varying", "universal"),
+    "callaway_santanna.covariate_methods": ("dr", "reg", "ipw"),
+}
+SUITE_TABLES = ("callaway_santanna", "placebo", "honest_did", "psm", "robustness")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -165,7 +215,8 @@ def _merge(base: dict[str, Any], user: dict[str, Any], path: Path) -> dict[str, 
 
 
 def _check_types(raw: dict[str, Any], defaults: dict[str, Any], path: Path) -> None:
-    for table in ("panel", "outcome", "model", "inference", "treatment", "sample", "run"):
+    for table in ("panel", "outcome", "model", "inference", "treatment", "sample", "run",
+                  *SUITE_TABLES):  # fmt: skip
         for key, value in raw[table].items():
             expected = type(defaults[table][key])
             ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
@@ -181,6 +232,13 @@ def _check_types(raw: dict[str, Any], defaults: dict[str, Any], path: Path) -> N
                     f"{path}: [{table}] {key} = {value!r} is not allowed; "
                     f"allowed: {choices(str(a) for a in allowed)}"
                 )
+            items = ALLOWED_ITEMS.get(f"{table}.{key}", ())
+            for item in value if items else ():
+                if item not in items:
+                    raise InputError(
+                        f"{path}: [{table}] {key}: {item!r} is not allowed; "
+                        f"allowed: {choices(str(a) for a in items)}"
+                    )
 
 
 def _components(raw: dict[str, Any], path: Path) -> tuple[Component, ...]:
@@ -251,4 +309,48 @@ def load_config(path: str | Path | None = None, seed: int | None = None) -> Conf
         ),
         seed=int(raw["run"]["seed"] if seed is None else seed),
         source=str(src),
+        **_suite(raw, src),
     )
+
+
+def _suite(raw: dict[str, Any], src: Path) -> dict[str, Any]:
+    """The staggered-DID suite's tables ([callaway_santanna], [placebo], [honest_did], [psm],
+    [robustness]) as frozen dataclasses, with their range checks."""
+    cs, pl, hd, ps, rb = (raw[t] for t in SUITE_TABLES)
+    if cs["bootstrap_reps"] < 0 or pl["permutations"] < 1:
+        raise InputError(
+            f"{src}: [callaway_santanna] bootstrap_reps must be >= 0 and [placebo] "
+            "permutations >= 1"
+        )
+    if not 0 < cs["pscore_trim"] < 0.5:
+        raise InputError(f"{src}: [callaway_santanna] pscore_trim must be in (0, 0.5)")
+    if ps["neighbours"] < 1 or ps["caliper"] <= 0:
+        raise InputError(f"{src}: [psm] neighbours must be >= 1 and caliper > 0")
+    lo, hi = (float(q) for q in rb["winsorize"])
+    if not 0 <= lo < hi <= 1:
+        raise InputError(
+            f"{src}: [robustness] winsorize = {rb['winsorize']} must be [low, high] in [0, 1]"
+        )
+    return {
+        "callaway_santanna": CallawaySantAnnaConfig(
+            control_groups=tuple(cs["control_groups"]),
+            base_periods=tuple(cs["base_periods"]),
+            covariates=tuple(cs["covariates"]),
+            covariate_methods=tuple(cs["covariate_methods"]),
+            pscore_trim=float(cs["pscore_trim"]),
+            bootstrap_reps=int(cs["bootstrap_reps"]),
+            bootstrap_weights=cs["bootstrap_weights"],
+        ),
+        "placebo": PlaceboConfig(permutations=int(pl["permutations"])),
+        "honest_did": HonestDiDConfig(
+            mbar=tuple(float(x) for x in hd["mbar"]), m=tuple(float(x) for x in hd["m"])
+        ),
+        "psm": PSMConfig(
+            neighbours=int(ps["neighbours"]),
+            caliper=float(ps["caliper"]),
+            replacement=bool(ps["replacement"]),
+        ),  # fmt: skip
+        "robustness": RobustnessConfig(
+            winsorize=(lo, hi), drop_years=tuple(int(y) for y in rb["drop_years"])
+        ),
+    }

@@ -85,7 +85,18 @@ def markdown_map() -> str:
 
 def registry() -> list[Exhibit]:
     """The study's exhibits, in the order of the paper."""
-    from analysis.estimators import baseline, descriptives, event_study
+    from analysis.estimators import (
+        bacon,
+        baseline,
+        callaway_santanna,
+        descriptives,
+        event_study,
+        honest,
+        placebo,
+        psm,
+        robustness,
+        staggered,
+    )
 
     return [
         Exhibit(
@@ -99,5 +110,42 @@ def registry() -> list[Exhibit]:
         Exhibit(
             "event_study", "Figure 1 and Table 3. Event study", event_study.__name__, event_study.run,
             tables=("table3_event_study",), figures=("figure1_event_study",), models=("event_study",),
+        ),
+        Exhibit(
+            "callaway_santanna", "Table 4. Callaway-Sant'Anna group-time ATTs and aggregations",
+            callaway_santanna.__name__, callaway_santanna.run,
+            tables=("table4_callaway_santanna", "table4b_cs_event_time"),
+            models=("cs_simple", "cs_attgt", "cs_dynamic", "cs_group", "cs_calendar", "cs_*_notyet",
+                    "cs_*_universal", "cs_simple_{dr,reg,ipw}_cov", "cs_*_boot"),
+        ),
+        Exhibit(
+            "event_study_estimators", "Table 5 and Figure 2. Sun-Abraham, two-stage and imputation event studies",
+            staggered.__name__, staggered.run,
+            tables=("table5_event_study_estimators",), figures=("figure2_event_study_estimators",),
+            models=("sunab", "did2s", "imputation"),
+        ),
+        Exhibit(
+            "placebo", "Table 6 and Figure 3. Randomization inference (placebo assignments)",
+            placebo.__name__, placebo.run,
+            tables=("table6_placebo",), figures=("figure3_placebo",), models=("placebo",),
+        ),
+        Exhibit(
+            "twfe_diagnostics", "Table 7 and Figure 4. Goodman-Bacon decomposition and dCDH weights",
+            bacon.__name__, bacon.run,
+            tables=("table7_twfe_diagnostics", "table7b_dcdh_weights"), figures=("figure4_bacon",),
+            models=("bacon", "dcdh_weights"),
+        ),
+        Exhibit(
+            "honest_did", "Table 8 and Figure 5. HonestDiD sensitivity of the event study",
+            honest.__name__, honest.run,
+            tables=("table8_honest_did",), figures=("figure5_honest_did",), models=("honest_rm", "honest_sd"),
+        ),
+        Exhibit(
+            "psm_did", "Table 9. PSM-DID: matched cities and balance", psm.__name__, psm.run,
+            tables=("table9_psm_did", "table9b_psm_balance"), models=("psm_twfe",),
+        ),
+        Exhibit(
+            "robustness", "Table 10. Robustness of the baseline estimate", robustness.__name__, robustness.run,
+            tables=("table10_robustness",), models=("robust_<name>",),
         ),
     ]  # fmt: skip

@@ -88,6 +88,13 @@ class DGP:
     heterogeneity: bool = True
     effect_scale: float = 1.0
     missing_share: float = 0.003
+    # Optional staggered design of its own (the defaults keep the pilot zones): cohorts as
+    # (first treated year, share of cities), assigned at random from a separate seeded stream
+    # and written to a `cohort` column (read with [treatment] source = "column"); one effect
+    # multiplier per cohort. effect_shape "linear" makes effects grow without bound,
+    # s(e) = (e + 1) / 4.
+    cohorts: tuple[tuple[int, float], ...] = ()
+    cohort_effects: tuple[float, ...] = ()
 
 
 def _ar1(rng: np.random.Generator, n: int, t: int, rho: float, sd: float) -> np.ndarray:
@@ -102,12 +109,35 @@ def _exposure(dgp: DGP, first_treat: np.ndarray, year: np.ndarray, guizhou: int)
     """s(e) c_g for every row, 0 before treatment and for never-treated cities."""
     treated = (first_treat > 0) & (year >= first_treat)
     e = np.where(treated, year - first_treat, 0)
+    if dgp.cohorts:
+        shape = (e + 1.0) / 4.0 if dgp.effect_shape == "linear" else 1.0 - 0.5 ** (e + 1.0)
+        if dgp.effect_shape == "constant":
+            shape = np.ones_like(e, dtype=float)
+        mult = dict(zip((y for y, _ in dgp.cohorts), dgp.cohort_effects or (1.0,) * len(dgp.cohorts),
+                        strict=True))  # fmt: skip
+        cohort = np.array([mult.get(int(g), 0.0) for g in first_treat])
+        return np.where(treated, shape * cohort * dgp.effect_scale, 0.0)
     if dgp.effect_shape == "constant":
         shape, cohort = np.ones_like(e, dtype=float), np.ones_like(e, dtype=float)
     else:
         shape = 1.0 - 0.5 ** (e + 1.0)
         cohort = np.where(first_treat == guizhou, 1.3, 1.0)
     return np.where(treated, shape * cohort * dgp.effect_scale, 0.0)
+
+
+def _own_cohorts(dgp: DGP, cfg: Config) -> pd.Series:
+    """first_treat by city for a DGP with its own cohorts (separate random stream, so the
+    main stream and with it the default panel do not change)."""
+    codes = study_cities(cfg.sample)["admin_code"].to_numpy()
+    rng = np.random.default_rng([dgp.seed, 1])
+    years = np.array([0] + [y for y, _ in dgp.cohorts])
+    shares = np.array([1.0 - sum(s for _, s in dgp.cohorts)] + [s for _, s in dgp.cohorts])
+    if shares.min() < 0 or len(dgp.cohort_effects) not in (0, len(dgp.cohorts)):
+        raise ValueError("DGP cohorts: shares must sum to at most 1, one effect per cohort")
+    counts = np.floor(shares * len(codes)).astype(int)
+    counts[0] += len(codes) - counts.sum()
+    assigned = rng.permutation(np.repeat(years, counts))
+    return pd.Series(assigned, index=codes, name="first_treat")
 
 
 def _shares(logit: np.ndarray) -> np.ndarray:
@@ -118,7 +148,7 @@ def _potential_outcomes(dgp: DGP, cfg: Config) -> tuple[pd.DataFrame, pd.DataFra
     """Observed raw panel, untreated raw panel (same cells), and the frame of city traits."""
     rng = np.random.default_rng(dgp.seed)
     cities = study_cities(cfg.sample)
-    cohorts = pilot_cohorts(cfg.treatment)
+    cohorts = pilot_cohorts(cfg.treatment) if not dgp.cohorts else _own_cohorts(dgp, cfg)
     years = np.arange(cfg.panel.first_year, cfg.panel.last_year + 1)
     n, T = len(cities), len(years)
     ft = cohorts.reindex(cities["admin_code"]).to_numpy()
@@ -268,7 +298,7 @@ def truth(
         raise RuntimeError("potential-outcome panels are not aligned")
     out: dict[str, object] = {
         "note": "SIMULATED DATA: true effects of the data-generating process in analysis/simulate.py",
-        "dgp": asdict(dgp),
+        "dgp": {k: v for k, v in asdict(dgp).items() if v != () or k not in OPTIONAL_FIELDS},
         "outcome": "resilience",
         "resilience": _effects(obs["resilience"] - cf["resilience"], obs),
         "mechanisms": {m: _effects(obs[m] - cf[m], obs) for m in MECHANISMS},
@@ -297,13 +327,26 @@ def truth(
 
 
 RAW_KEYS = ("city_code", "year")
+OPTIONAL_FIELDS = ("cohorts", "cohort_effects")  # left out of truth.json when unused
+
+
+def own_cohort_config(cfg: Config) -> Config:
+    """The configuration that reads a DGP's own cohorts from its `cohort` column."""
+    from dataclasses import replace
+
+    return replace(cfg, treatment=replace(cfg.treatment, source="column", cohort_column="cohort"))
 
 
 def simulate(dgp: DGP, cfg: Config | None = None) -> tuple[pd.DataFrame, dict[str, object]]:
     """The simulated raw panel (yearbook-like columns) and its truth."""
     cfg = cfg or load_config()
+    if dgp.cohorts:
+        cfg = own_cohort_config(cfg)
     observed, untreated, _ = _potential_outcomes(dgp, cfg)
-    values = [*COMPONENT_SPEC, *cfg.inputs]
+    values = [*COMPONENT_SPEC, *cfg.inputs, *(["cohort"] if dgp.cohorts else [])]
+    if dgp.cohorts:
+        observed = observed.assign(cohort=observed["first_treat"])
+        untreated = untreated.assign(cohort=untreated["first_treat"])
     obs = observed[[*RAW_KEYS, *values]]
     cf = untreated[[*RAW_KEYS, *values]]
     names = study_cities(cfg.sample).set_index("admin_code")["name_zh"]

@@ -1,0 +1,286 @@
+"""Table 4: Callaway-Sant'Anna (2021) group-time ATTs and their aggregations.
+
+ATT(g,t) come from diff-diff's CallawaySantAnna, which reproduces R's `did::att_gt`
+(checked in tests/test_callaway_santanna.py against live R and committed reference values).
+Every combination of [callaway_santanna] control_groups x base_periods is estimated without
+covariates (doubly robust, which without covariates is the 2x2 difference of mean changes)
+and aggregated as R's `aggte()` does: simple, dynamic (event time), group, calendar. The
+covariate variants (never-treated controls, varying base period) use each 2x2 comparison's
+base-period covariates, one model per method (dr, reg, ipw).
+
+Model ids (suffix `_notyet` for not-yet-treated controls, `_universal` for the universal base
+period): cs_attgt (terms attgt::g:t), cs_simple (ATT), cs_dynamic (event_time::k, and
+`overall` = mean over k >= 0), cs_group (cohort::g, and `overall` = cohort-share weighted),
+cs_calendar (year::t, and `overall` = mean over years), cs_simple_{dr,reg,ipw}_cov (ATT), and
+cs_dynamic_boot / cs_simple_boot with the seeded multiplier bootstrap (uniform band over
+event times in conf_low/conf_high). The `overall` terms are R aggte's `overall.att`; they are
+not called ATT because only cs_simple's estimand is the ATT over treated city-years.
+
+Inference: analytical, from the influence functions, clustered by city (the unit: R's
+`clustervars = NULL`), normal critical values; no small-sample factor.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.config import CallawaySantAnnaConfig
+from analysis.errors import InputError
+from analysis.estimates import Estimate
+from analysis.estimators import cs_aggregate as agg
+from analysis.exhibits import Context, Output
+from analysis.inference import t_inference
+from analysis.tables import fmt
+
+EXHIBIT = "table4_callaway_santanna"
+OUTCOME = "resilience"
+ENGINE = "diff-diff"
+ENGINE_OWN = "diff-diff+analysis.estimators.cs_aggregate"
+VCOV = "analytical:influence-function,cluster=city_code"
+ENGINE_CONTROL = {"nevertreated": "never_treated", "notyettreated": "not_yet_treated"}
+TERM = {"dynamic": "event_time", "group": "cohort", "calendar": "year"}
+
+
+@dataclass(frozen=True)
+class CSSpec:
+    """One att_gt specification, in R did's vocabulary."""
+
+    control_group: str = "nevertreated"
+    base_period: str = "varying"
+    method: str = "dr"
+    covariates: tuple[str, ...] = ()
+
+    @property
+    def suffix(self) -> str:
+        if self.covariates:
+            return f"_{self.method}_cov"
+        return ("_notyet" if self.control_group == "notyettreated" else "") + (
+            "_universal" if self.base_period == "universal" else ""
+        )
+
+    def model(self, aggregation: str) -> str:
+        return f"cs_{aggregation}{self.suffix}"
+
+    def formula(self, aggregation: str, outcome: str = OUTCOME, boot: str = "bstrap=FALSE") -> str:
+        x = "NULL" if not self.covariates else "~" + " + ".join(self.covariates)
+        call = (
+            f"att_gt(yname='{outcome}', tname='year', idname='city_code', gname='first_treat', "
+            f"xformla={x}, control_group='{self.control_group}', base_period='{self.base_period}', "
+            f"est_method='{self.method}', {boot}, clustervars=NULL)"
+        )
+        return call if aggregation == "attgt" else f"{call}; aggte(type='{aggregation}')"
+
+    @property
+    def label(self) -> str:
+        cov = f", covariates ({self.method.upper()})" if self.covariates else ""
+        return f"{self.control_group} controls, {self.base_period} base{cov}"
+
+
+@dataclass(frozen=True)
+class CSFit:
+    """A fitted specification: the library's result, its cells and the data sizes."""
+
+    spec: CSSpec
+    results: Any
+    cells: agg.Cells | None  # None for bootstrap fits (their cell SEs are bootstrap SEs)
+    n_obs: int
+    n_cities: int
+    warnings: tuple[str, ...]
+
+
+def fit(
+    panel: pd.DataFrame,
+    spec: CSSpec,
+    pscore_trim: float,
+    outcome: str = OUTCOME,
+    bootstrap_reps: int = 0,
+    bootstrap_weights: str = "rademacher",
+    seed: int | None = None,
+) -> CSFit:
+    """ATT(g,t) of one specification, every option passed explicitly."""
+    import diff_diff as dd
+
+    missing = [c for c in (outcome, *spec.covariates) if c not in panel.columns]
+    if missing:
+        raise InputError(
+            f"[callaway_santanna] covariates: column '{missing[0]}' is not in the analysis "
+            f"panel; allowed: {', '.join(repr(c) for c in panel.columns[:60])}"
+        )
+    est = dd.CallawaySantAnna(
+        control_group=ENGINE_CONTROL[spec.control_group], anticipation=0,
+        estimation_method=spec.method, alpha=0.05, cluster=None, n_bootstrap=bootstrap_reps,
+        bootstrap_weights=bootstrap_weights, seed=seed, rank_deficient_action="warn",
+        base_period=spec.base_period, cband=bootstrap_reps > 0, pscore_trim=pscore_trim,
+        panel=True, allow_unbalanced_panel=False, pscore_fallback="error", vcov_type="hc1",
+    )  # fmt: skip
+    data = panel[["city_code", "year", "first_treat", outcome, *spec.covariates]]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = est.fit(data, outcome=outcome, unit="city_code", time="year",
+                      first_treat="first_treat", covariates=list(spec.covariates) or None)  # fmt: skip
+    notes = tuple(dict.fromkeys(str(w.message).split(". ")[0] for w in caught))
+    cells = agg.cells_from_diff_diff(res) if bootstrap_reps == 0 else None
+    return CSFit(spec, res, cells, len(data),
+                 int(data["city_code"].nunique()), notes)  # fmt: skip
+
+
+def aggregations(f: CSFit) -> dict[tuple[str, str], tuple[float, float, str]]:
+    """(model, term) -> (estimate, SE, engine) for every aggregation of a fit."""
+    s, res, cells = f.spec, f.results, f.cells
+    out: dict[tuple[str, str], tuple[float, float, str]] = {}
+    for (g, t), v in sorted(res.group_time_effects.items()):
+        out[(s.model("attgt"), f"attgt::{int(g)}:{int(t)}")] = (v["effect"], v["se"], ENGINE)
+    simple = res.aggregate("simple").to_dataframe().iloc[0]
+    out[(s.model("simple"), "ATT")] = (float(simple["att"]), float(simple["se"]), ENGINE)
+    if s.covariates or cells is None:
+        return out
+    for row in res.aggregate("event_study").to_dataframe().itertuples():
+        out[(s.model("dynamic"), f"event_time::{int(row.event_time)}")] = (
+            float(row.att), float(row.se), ENGINE)  # fmt: skip
+    for row in res.aggregate("group").to_dataframe().itertuples():
+        out[(s.model("group"), f"cohort::{int(row.label)}")] = (
+            float(row.att), float(row.se), ENGINE)  # fmt: skip
+    for name, fn in (("dynamic", agg.dynamic), ("group", agg.group), ("calendar", agg.calendar)):
+        by, overall = fn(cells)
+        out[(s.model(name), "overall")] = (overall.estimate, overall.se, ENGINE_OWN)
+        if name == "calendar":
+            for k, a in by.items():
+                out[(s.model(name), f"year::{k}")] = (a.estimate, a.se, ENGINE_OWN)
+    return out
+
+
+def _row(model: str, term: str, est: float, se: float, engine: str, f: CSFit, level: float,
+         aggregation: str, vcov: str = VCOV, ssc: str = "none",
+         band: tuple[float, float] | None = None, p_value: float | None = None,
+         boot: str = "bstrap=FALSE") -> Estimate:  # fmt: skip
+    se = float(se) if np.isfinite(se) and se > 0 else np.nan
+    inf = t_inference(est, se, np.inf, level)
+    lo, hi = band if band is not None else (inf.conf_low, inf.conf_high)
+    return Estimate(
+        exhibit=EXHIBIT, model=model, estimator="callaway_santanna", engine=engine,
+        outcome=OUTCOME, term=term, estimate=float(est), std_error=se,
+        statistic=inf.statistic, p_value=inf.p_value if p_value is None else p_value,
+        conf_low=lo, conf_high=hi, df=np.inf, n_obs=f.n_obs, n_clusters=f.n_cities,
+        vcov=vcov, ssc=ssc, formula=f.spec.formula(aggregation, boot=boot), fixef="", sample="",
+    )  # fmt: skip
+
+
+def estimates(f: CSFit, level: float, sample: str) -> list[Estimate]:
+    rows = []
+    for (model, term), (est, se, engine) in aggregations(f).items():
+        aggregation = model.removeprefix("cs_").split("_")[0]
+        rows.append(_row(model, term, est, se, engine, f, level, aggregation))
+    return [_with_sample(r, sample) for r in rows]
+
+
+def bootstrap_estimates(
+    f: CSFit, level: float, sample: str, reps: int, weights: str, seed: int
+) -> list[Estimate]:
+    """Bootstrap rows: event times with the uniform band, and the simple ATT."""
+    es = f.results.aggregate("event_study")
+    crit = float(es.cband_crit_value)
+    vcov = f"multiplier-bootstrap:{weights},reps={reps},cluster=city_code"
+    ssc = f"uniform band (sup-t), critical value {crit:.6g}; seed {seed}"
+    boot = f"bstrap=TRUE, biters={reps}, cband=TRUE"
+    rows = []
+    for row in es.to_dataframe().itertuples():
+        if not np.isfinite(row.se):
+            continue
+        rows.append(_row("cs_dynamic_boot", f"event_time::{int(row.event_time)}", row.att,
+                         row.se, ENGINE, f, level, "dynamic", vcov, ssc,
+                         band=(row.cband_lower, row.cband_upper), p_value=row.p_value,
+                         boot=boot))  # fmt: skip
+    s = f.results.aggregate("simple").to_dataframe().iloc[0]
+    rows.append(_row("cs_simple_boot", "ATT", s["att"], s["se"], ENGINE, f, level, "simple",
+                     vcov, f"percentile interval; seed {seed}",
+                     band=(s["conf_int_lower"], s["conf_int_upper"]), p_value=s["p_value"],
+                     boot=boot))  # fmt: skip
+    return [_with_sample(r, sample) for r in rows]
+
+
+def _with_sample(e: Estimate, sample: str) -> Estimate:
+    from dataclasses import replace
+
+    return replace(e, sample=sample)
+
+
+def specs(cfg: CallawaySantAnnaConfig) -> list[CSSpec]:
+    """The specifications of [callaway_santanna], unconditional first."""
+    out = [CSSpec(c, b) for c in cfg.control_groups for b in cfg.base_periods]
+    if cfg.covariates:
+        out += [CSSpec("nevertreated", "varying", m, cfg.covariates) for m in cfg.covariate_methods]
+    return out
+
+
+def dynamic_coefs(panel: pd.DataFrame, cfg: CallawaySantAnnaConfig) -> pd.DataFrame:
+    """Event-time coefficients of the default specification (for Figure 2)."""
+    f = fit(panel, CSSpec(), cfg.pscore_trim)
+    df = f.results.aggregate("event_study").to_dataframe()
+    return pd.DataFrame({"event_time": df["event_time"].astype(int), "estimate": df["att"],
+                         "std_error": df["se"]})  # fmt: skip
+
+
+def run(ctx: Context) -> Output:
+    c = ctx.cfg.callaway_santanna
+    level = ctx.cfg.inference.level
+    rows: list[Estimate] = []
+    notes: list[str] = []
+    fits = []
+    for spec in specs(c):
+        f = fit(ctx.panel, spec, c.pscore_trim)
+        fits.append(f)
+        rows += estimates(f, level, ctx.sample)
+        notes += [f"{spec.label}: {w}" for w in f.warnings]
+    if c.bootstrap_reps > 0:
+        f = fit(ctx.panel, CSSpec(), c.pscore_trim, bootstrap_reps=c.bootstrap_reps,
+                bootstrap_weights=c.bootstrap_weights, seed=ctx.cfg.seed)  # fmt: skip
+        rows += bootstrap_estimates(f, level, ctx.sample, c.bootstrap_reps,
+                                    c.bootstrap_weights, ctx.cfg.seed)  # fmt: skip
+    note = (
+        "Callaway-Sant'Anna ATTs (diff-diff, as R did::att_gt + aggte). Standard errors from "
+        "influence functions, clustered by city; normal critical values. Dynamic ATT = mean "
+        "over event times >= 0; group ATT = cohort-share weighted; calendar ATT = mean over "
+        "years. The group ATT's SE uses each cohort's share-estimation term (R did 2.1.2 "
+        "differs in that term; see analysis/estimators/cs_aggregate.py)."
+        + (" Warnings: " + " | ".join(dict.fromkeys(notes)) if notes else "")
+    )
+    tables = {EXHIBIT: summary_table(rows, fits), "table4b_cs_event_time": event_table(rows)}
+    return Output(estimates=rows, tables=tables,
+                  notes={EXHIBIT: note, "table4b_cs_event_time": note})  # fmt: skip
+
+
+def summary_table(rows: list[Estimate], fits: list[CSFit]) -> pd.DataFrame:
+    by = {(e.model, e.term): e for e in rows}
+    out = []
+    for f in fits:
+        line: dict[str, str] = {"specification": f.spec.label}
+        for name in ("simple", "dynamic", "group", "calendar"):
+            e = by.get((f.spec.model(name), "ATT" if name == "simple" else "overall"))
+            line[name] = "" if e is None else f"{fmt(e.estimate)} ({fmt(e.std_error)})"
+        out.append(line)
+    return pd.DataFrame(out)
+
+
+def event_table(rows: list[Estimate]) -> pd.DataFrame:
+    """Event-time coefficients (SE) by specification, and the bootstrap's uniform band."""
+    models = ["cs_dynamic", "cs_dynamic_notyet", "cs_dynamic_universal", "cs_dynamic_boot"]
+    by = {(e.model, int(e.term.split("::")[1])): e for e in rows
+          if e.model in models and e.term.startswith("event_time::")}  # fmt: skip
+    times = sorted({k for _, k in by})
+    out = pd.DataFrame({"event_time": times})
+    for m in models:
+        if not any(key[0] == m for key in by):
+            continue
+        out[m] = [f"{fmt(by[m, k].estimate)} ({fmt(by[m, k].std_error)})" if (m, k) in by
+                  else "" for k in times]  # fmt: skip
+    if any(key[0] == "cs_dynamic_boot" for key in by):
+        out["uniform_band"] = [
+            f"[{fmt(by['cs_dynamic_boot', k].conf_low)}, {fmt(by['cs_dynamic_boot', k].conf_high)}]"
+            if ("cs_dynamic_boot", k) in by else "" for k in times
+        ]  # fmt: skip
+    return out

@@ -1,0 +1,167 @@
+"""Table 10: robustness of the baseline TWFE coefficient (models `robust_<name>`, term
+`treat_post`; `resilience ~ treat_post | city_code + year` unless stated).
+
+| name | change |
+|---|---|
+| timing | Guizhou treated from 2016 and the second batch from 2017 (treatment rebuilt by analysis.treatment with a modified [treatment]) |
+| no_municipalities | Beijing, Tianjin, Shanghai and Chongqing dropped |
+| no_first_cohort | the first cohort (Guizhou) dropped |
+| winsorized | raw components winsorized at [robustness] winsorize (pooled quantiles), entropy index rebuilt |
+| equal_weights | index = mean of the min-max normalized components (equal weights) |
+| pca | index = first principal component of the normalized components, rescaled to [0, 1], signed to rise with the entropy index |
+| province_year_fe | province-by-year fixed effects (province from data/cities.csv) instead of year fixed effects |
+| no_2020_2022 | the years in [robustness] drop_years dropped |
+
+Checks that need the pilot-zone assignment or the raw components say why they are skipped
+(table note) when the data do not have them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from analysis.estimates import Estimate, feols, from_regression
+from analysis.exhibits import Context, Output
+from analysis.indices import normalize
+from analysis.panel import event_time
+from analysis.registry import registry
+from analysis.tables import regression_table
+from analysis.treatment import add_treatment, pilot_cohorts
+from analysis.variables import resilience_index
+
+EXHIBIT = "table10_robustness"
+BASE = "resilience ~ treat_post | city_code + year"
+
+Check = Callable[[Context], tuple[pd.DataFrame, str] | str]  # (data, formula) or why skipped
+
+
+def _components(ctx: Context) -> tuple[pd.DataFrame, tuple[str, ...]] | str:
+    """The raw components (role-named) and their directions, or why they are missing."""
+    comps = ctx.cfg.components
+    cols = [f"raw_{c.role}" for c in comps]
+    if ctx.cfg.outcome.column or not comps or any(c not in ctx.panel.columns for c in cols):
+        return "the outcome is a ready column: no raw components to rebuild the index from"
+    frame = ctx.panel[cols].rename(columns=lambda c: c.removeprefix("raw_"))
+    return frame, tuple(c.direction for c in comps)
+
+
+def _with_outcome(ctx: Context, values: np.ndarray) -> tuple[pd.DataFrame, str]:
+    return ctx.panel.assign(resilience=values), BASE
+
+
+def timing(ctx: Context) -> tuple[pd.DataFrame, str] | str:
+    t = ctx.cfg.treatment
+    if t.source != "pilot_zones":
+        return "treatment comes from the data ([treatment] source), not the pilot-zone list"
+    alt = replace(t, guizhou_year=2016, second_batch_year=2017)
+    data = add_treatment(ctx.panel.drop(columns=["first_treat", "treat_post", "rel_time"]),
+                         pilot_cohorts(alt))  # fmt: skip
+    data["event_time"] = event_time(data, ctx.cfg)
+    return data, BASE
+
+
+def no_municipalities(ctx: Context) -> tuple[pd.DataFrame, str]:
+    reg = registry()
+    muni = reg.loc[reg["municipality"] == 1, "admin_code"]
+    return ctx.panel[~ctx.panel["city_code"].isin(muni)], BASE
+
+
+def no_first_cohort(ctx: Context) -> tuple[pd.DataFrame, str]:
+    first = ctx.panel.loc[ctx.panel["first_treat"] > 0, "first_treat"].min()
+    return ctx.panel[ctx.panel["first_treat"] != first], BASE
+
+
+def winsorized(ctx: Context) -> tuple[pd.DataFrame, str] | str:
+    got = _components(ctx)
+    if isinstance(got, str):
+        return got
+    frame, _ = got
+    lo, hi = ctx.cfg.robustness.winsorize
+    clipped = frame.clip(frame.quantile(lo), frame.quantile(hi), axis=1)
+    comps = ctx.cfg.components
+    index, _ = resilience_index(clipped, comps, ctx.cfg.outcome.weights, ctx.cfg.outcome.shift)
+    return _with_outcome(ctx, index)
+
+
+def _normalized(ctx: Context) -> np.ndarray | str:
+    got = _components(ctx)
+    if isinstance(got, str):
+        return got
+    frame, directions = got
+    x = frame.to_numpy(dtype=float)
+    return normalize(x, directions, x.min(axis=0), x.max(axis=0))
+
+
+def equal_weights(ctx: Context) -> tuple[pd.DataFrame, str] | str:
+    z = _normalized(ctx)
+    return z if isinstance(z, str) else _with_outcome(ctx, z.mean(axis=1))
+
+
+def first_principal_component(z: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Scores on the first principal component of the standardized columns of z, min-max
+    scaled to [0, 1] and signed to correlate positively with `reference`."""
+    s = (z - z.mean(axis=0)) / z.std(axis=0)
+    _, _, vt = np.linalg.svd(s, full_matrices=False)
+    score = s @ vt[0]
+    if np.corrcoef(score, reference)[0, 1] < 0:
+        score = -score
+    return (score - score.min()) / (score.max() - score.min())
+
+
+def pca(ctx: Context) -> tuple[pd.DataFrame, str] | str:
+    z = _normalized(ctx)
+    if isinstance(z, str):
+        return z
+    return _with_outcome(ctx, first_principal_component(z, ctx.panel["resilience"].to_numpy()))
+
+
+def province_year_fe(ctx: Context) -> tuple[pd.DataFrame, str]:
+    province = registry().set_index("admin_code")["province_en"]
+    data = ctx.panel.assign(province=ctx.panel["city_code"].map(province))
+    return data, "resilience ~ treat_post | city_code + province^year"
+
+
+def no_2020_2022(ctx: Context) -> tuple[pd.DataFrame, str]:
+    return ctx.panel[~ctx.panel["year"].isin(ctx.cfg.robustness.drop_years)], BASE
+
+
+CHECKS: dict[str, tuple[str, Check]] = {
+    "timing": ("Guizhou 2016, second batch 2017", timing),
+    "no_municipalities": ("Without the four municipalities", no_municipalities),
+    "no_first_cohort": ("Without the first cohort (Guizhou)", no_first_cohort),
+    "winsorized": ("Components winsorized, index rebuilt", winsorized),
+    "equal_weights": ("Equal-weight index", equal_weights),
+    "pca": ("First principal component index", pca),
+    "province_year_fe": ("Province-by-year fixed effects", province_year_fe),
+    "no_2020_2022": ("Without the dropped years", no_2020_2022),
+}
+
+
+def run(ctx: Context) -> Output:
+    estimates: list[Estimate] = []
+    models, labels, skipped = [], [], []
+    for name, (title, check) in CHECKS.items():
+        got = check(ctx)
+        if isinstance(got, str):
+            skipped.append(f"{name}: skipped ({got})")
+            continue
+        data, formula = got
+        reg = feols(data, formula, ctx.spec)
+        n, years = data["city_code"].nunique(), f"{data['year'].min()}-{data['year'].max()}"
+        estimates += from_regression(reg, EXHIBIT, f"robust_{name}", "twfe",
+                                     f"{n} cities, {years}; {title}", ["treat_post"])  # fmt: skip
+        models.append(f"robust_{name}")
+        labels.append(title)
+    table = regression_table(estimates, models, ["treat_post"], extra={"Check": labels})
+    lo, hi = ctx.cfg.robustness.winsorize
+    note = (
+        f"TWFE with city and year fixed effects unless stated; winsorizing at {lo:g}/{hi:g}; "
+        f"dropped years {list(ctx.cfg.robustness.drop_years)}. The PCA index is rescaled to "
+        "[0, 1]; its coefficient is on that scale."
+        + ("" if not skipped else " " + "; ".join(skipped) + ".")
+    )
+    return Output(estimates=estimates, tables={EXHIBIT: table}, notes={EXHIBIT: note})

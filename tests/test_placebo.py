@@ -1,0 +1,107 @@
+"""Randomization inference: the vectorized TWFE coefficients equal a loop of pyfixest fits
+(balanced and unbalanced panels, 1e-10: same least squares, pyfixest's demeaning tolerance
+set to 1e-13), and permutation p-values are uniform under a simulated null."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis.estimators import placebo as pl
+
+TOL = 1e-10
+
+
+def null_panel(rng: np.random.Generator, n: int = 30, periods: int = 6, effect: float = 0.0,
+               cohorts: tuple[int, ...] = (3, 3, 3, 3, 3, 5, 5, 5, 5, 5)) -> pd.DataFrame:  # fmt: skip
+    first = np.zeros(n, dtype=int)
+    first[: len(cohorts)] = cohorts
+    unit = np.repeat(np.arange(1, n + 1), periods)
+    year = np.tile(np.arange(1, periods + 1), n)
+    g = first[unit - 1]
+    treated = ((g > 0) & (year >= g)).astype(int)
+    a, lam = rng.normal(size=n), rng.normal(size=periods)
+    y = (
+        a[unit - 1]
+        + lam[year - 1]
+        + effect * treated
+        + rng.normal(size=n * periods) * (1 + 0.5 * (unit % 3))
+    )
+    return pd.DataFrame({"city_code": unit, "year": year, "first_treat": g, "treat_post": treated,
+                         "resilience": y})  # fmt: skip
+
+
+def loop_of_fits(panel: pd.DataFrame, cohorts: np.ndarray) -> np.ndarray:
+    import pyfixest as pf
+
+    city = np.sort(panel["city_code"].unique())
+    out = []
+    for row in cohorts:
+        g = panel["city_code"].map(dict(zip(city, row, strict=True)))
+        d = ((g > 0) & (panel["year"] >= g)).astype(float)
+        fit = pf.feols("resilience ~ d | city_code + year", data=panel.assign(d=d), vcov="iid",
+                       fixef_tol=1e-13)  # fmt: skip
+        out.append(float(fit.coef()["d"]))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("balanced", [True, False])
+def test_vectorized_equals_loop_of_pyfixest_fits(balanced: bool) -> None:
+    rng = np.random.default_rng(11)
+    panel = null_panel(rng, effect=0.7)
+    if not balanced:
+        panel = panel.drop(index=rng.choice(len(panel), size=25, replace=False)).reset_index(
+            drop=True
+        )
+    idx = pl.index(panel)
+    assert idx.balanced is balanced
+    city_cohort = panel.groupby("city_code", sort=True)["first_treat"].first().to_numpy()
+    cohorts = np.vstack([city_cohort, pl.permuted_cohorts(city_cohort, 6, rng)])
+    fast = pl.twfe_coefficients(panel["resilience"].to_numpy(), cohorts, idx)
+    np.testing.assert_allclose(fast, loop_of_fits(panel, cohorts), rtol=0, atol=TOL)
+
+
+def test_balanced_shortcut_equals_general_demeaning() -> None:
+    """The closed-form balanced path and alternating projections agree."""
+    rng = np.random.default_rng(2)
+    panel = null_panel(rng)
+    idx = pl.index(panel)
+    y = panel["resilience"].to_numpy()
+    np.testing.assert_allclose(pl.demean(y[:, None], idx),
+                               pl.demean(y[:, None], idx, projections=True), atol=1e-12)  # fmt: skip
+    city_cohort = panel.groupby("city_code")["first_treat"].first().to_numpy()
+    cohorts = np.vstack([city_cohort, pl.permuted_cohorts(city_cohort, 20, rng)])
+    d = pl.treatment_matrix(cohorts, idx)
+    md = pl.demean(d, idx, projections=True)
+    general = (md.T @ y) / np.einsum("ij,ij->j", md, md)
+    np.testing.assert_allclose(pl.twfe_coefficients(y, cohorts, idx), general, atol=1e-12)
+
+
+def test_p_values_uniform_under_null() -> None:
+    rng = np.random.default_rng(20240527)
+    p = np.array([pl.randomization_test(null_panel(rng), 99, rng).p_value for _ in range(300)])
+    assert stats.kstest(p, "uniform").pvalue > 0.001
+    assert 0.015 <= np.mean(p <= 0.05) <= 0.095
+    assert 0.4 <= np.mean(p <= 0.5) <= 0.6
+
+
+def test_power_and_seed() -> None:
+    rng = np.random.default_rng(5)
+    panel = null_panel(rng, effect=2.0)
+    a = pl.randomization_test(panel, 199, np.random.default_rng(1))
+    b = pl.randomization_test(panel, 199, np.random.default_rng(1))
+    assert a.p_value < 0.02
+    np.testing.assert_array_equal(a.draws, b.draws)
+    # cohort sizes and years are kept in every permutation
+    city_cohort = panel.groupby("city_code")["first_treat"].first().to_numpy()
+    perms = pl.permuted_cohorts(city_cohort, 50, np.random.default_rng(3))
+    assert (np.sort(perms, axis=1) == np.sort(city_cohort)).all()
+
+
+def test_bench_reports_the_three_timings() -> None:
+    rng = np.random.default_rng(0)
+    out = pl.bench_placebo(null_panel(rng), n_perm=100, n_loop=2)
+    assert {"vectorized_s", "pyfixest_loop_s", "pyfixest_one_fit_s", "speedup_vs_loop"} <= set(out)
+    assert out["vectorized_s"] > 0 and out["pyfixest_loop_s"] > out["vectorized_s"]

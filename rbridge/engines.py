@@ -196,7 +196,9 @@ def did_values(out: dict[str, Any]) -> dict[str, tuple[float, float]]:
         values[f"attgt/attgt::{int(g)}:{int(t)}"] = (float(att), float(se))
     for kind, prefix in (("simple", None), ("dynamic", EVENT_PREFIX), ("group", "cohort::")):
         agg = out[kind]
-        values[f"{kind}/ATT"] = (float(agg["overall"][0]), float(agg["overall"][1]))
+        overall = (float(agg["overall"][0]), float(agg["overall"][1]))
+        values[f"{kind}/ATT"] = overall
+        values[f"{kind}/overall"] = overall  # the project's term for an aggregation's summary
         if prefix:
             for e, att, se in zip(agg["egt"], agg["att"], agg["se"], strict=True):
                 values[f"{kind}/{prefix}{int(e)}"] = (float(att), float(se))

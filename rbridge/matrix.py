@@ -13,7 +13,7 @@ otherwise, when its `sample` text differs from the full panel's, it is skipped w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -35,22 +35,39 @@ FAMILIES: tuple[tuple[str, str], ...] = (
     ("baseline_twfe_controls", "regression"),
     ("event_study", "regression"),
     ("sunab", "regression"),
-    ("cs_simple", "did"),
-    ("cs_dynamic", "did"),
-    ("cs_group", "did"),
-    ("cs_attgt", "did"),
+    *(
+        (f"cs_{agg}{variant}", "did")
+        for variant in ("", "_notyet", "_universal", "_notyet_universal")
+        for agg in ("simple", "dynamic", "group", "attgt")
+    ),
     ("mechanism_{mechanism}", "regression"),
     ("hetero_{moderator}_interaction", "regression"),
     ("hetero_{moderator}_1", "regression"),
     ("hetero_{moderator}_0", "regression"),
 )
-# did's aggregation behind each Callaway-Sant'Anna model id (see engines.did_values).
-DID_KIND = {
-    "cs_simple": "simple",
-    "cs_dynamic": "dynamic",
-    "cs_group": "group",
-    "cs_attgt": "attgt",
-}
+# Known defect of R did 2.1.2, so that check is reported as skipped with the reason: the overall
+# SE of the group aggregation indexes the cohorts of the first cells instead of each cohort
+# (the project reports the correct SE; tests/test_callaway_santanna.py reproduces R's).
+GROUP_OVERALL_SE = (
+    "R did 2.1.2 indexes the wrong cohort in the overall SE of aggte(type = 'group'); the "
+    "project reports the correct SE (see the note of table4_callaway_santanna); the estimate is checked"
+)
+
+
+def did_kind(model: str) -> str:
+    """did's aggregation behind a Callaway-Sant'Anna model id: cs_<kind>[_notyet][_universal]."""
+    return model.removeprefix("cs_").split("_")[0]
+
+
+def did_spec(model: str, outcome: str) -> DidSpec:
+    """The att_gt settings a model id names: not-yet-treated controls, universal base period."""
+    return DidSpec(
+        outcome=outcome,
+        control_group="notyettreated" if "_notyet" in model else "nevertreated",
+        base_period="universal" if "_universal" in model else "varying",
+    )
+
+
 WALD_TERM = "joint_pre_F"
 
 
@@ -63,6 +80,7 @@ class Check:
     quantity: str
     python_value: float
     r_key: str
+    skip: str = ""  # a known reason not to compare (reported as skipped)
 
 
 @dataclass(frozen=True)
@@ -151,7 +169,16 @@ def _regression_checks(rows: pd.DataFrame, model: str, spec: RegressionSpec) -> 
 
 
 def _did_checks(rows: pd.DataFrame, model: str) -> list[Check]:
-    return _term_checks(rows, model, key_prefix=f"{DID_KIND[model]}/")
+    kind = did_kind(model)
+    checks = _term_checks(rows, model, key_prefix=f"{kind}/")
+    if kind == "group":
+        checks = [
+            replace(c, skip=GROUP_OVERALL_SE)
+            if c.r_key == "group/overall" and c.quantity == "std_error"
+            else c
+            for c in checks
+        ]
+    return checks
 
 
 def plan(
@@ -178,7 +205,7 @@ def plan(
         try:
             if kind == "did":
                 outcome = _one(rows, "outcome", model)
-                spec: RegressionSpec | DidSpec = DidSpec(outcome=outcome)
+                spec: RegressionSpec | DidSpec = did_spec(model, outcome)
                 check_columns(spec.columns(), panel, file, model)
                 plans.append(ModelPlan(model, kind, spec, tuple(_did_checks(rows, model))))
             else:

@@ -147,7 +147,7 @@ def imputation(panel: pd.DataFrame, outcome: str = OUTCOME) -> EventCoefs:
 MODELS: dict[str, tuple[str, str, str, str, str]] = {
     # model: (estimator, engine, vcov, ssc, formula)
     "sunab": ("sun_abraham", "pyfixest", "", "",
-              "resilience ~ sunab(first_treat, year, ref.p = -1) | city_code + year"),
+              "resilience ~ sunab(first_treat, year) | city_code + year"),  # fixest: ref.p = -1 by default
     "did2s": ("gardner_two_stage", "pyfixest", "GMM-corrected CRV1:city_code",
               "pyfixest did2s (no ssc option)",
               "did2s(yname='resilience', first_stage=~0 | city_code + year, "
@@ -162,7 +162,7 @@ MODELS: dict[str, tuple[str, str, str, str, str]] = {
 def rows(model: str, c: EventCoefs, ctx: Context, reg: Regression | None = None) -> list[Estimate]:
     estimator, engine, vcov, ssc, formula = MODELS[model]
     if reg is not None:
-        vcov, ssc = reg.spec.label, reg.spec.ssc_label + ";weights fixed (delta method)"
+        vcov, ssc = reg.spec.label, reg.spec.ssc_label  # aggregation: shares fixed, delta method
     n = ctx.panel["city_code"].nunique()
     out = []
     terms = [

@@ -18,7 +18,7 @@ from analysis.pipeline import _write_csv, prepare
 from rbridge.engines import ENGINES
 from rbridge.session import RInfo, detect
 
-EXHIBITS = ("baseline", "event_study")
+EXHIBITS = ("baseline", "event_study", "event_study_estimators")
 
 
 def write_run(folder: Path, exhibits: tuple[str, ...] = EXHIBITS) -> Path:

@@ -60,7 +60,9 @@ def diff_diff_cs(panel: pd.DataFrame) -> dict[str, tuple[float, float]]:
 def test_crosscheck_with_fixest(run_dir: Path, fixest_r: RInfo) -> None:
     assert cli(["crosscheck", "--out", str(run_dir)]) == 0
     ran = read(run_dir).query("status != 'skipped'")
-    assert len(ran) == 43 and (ran["status"] == "pass").all()
+    # baseline (2 models), event study and Sun-Abraham: 43 + 32 checks that R ran
+    assert len(ran) == 75 and (ran["status"] == "pass").all()
+    assert ran["check"].str.startswith("sunab/").sum() == 32
     assert (ran["r_engine"] == f"fixest {fixest_r.packages['fixest']}").all()
 
 

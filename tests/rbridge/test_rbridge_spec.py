@@ -127,7 +127,9 @@ def test_matrix_of_the_default_run(default_run: Path, panel: pd.DataFrame) -> No
     assert "event_study/event_time::-5/std_error" in names
     assert "event_study/joint_pre_F/statistic" in names
     assert {"event_study/n_obs", "event_study/n_clusters"} <= names
-    for model in ("sunab", "cs_simple", "mechanism_tech_innovation", "hetero_east_coastal_1"):
+    assert plans["sunab"].kind == "regression" and not plans["sunab"].skip
+    assert plans["sunab"].spec.formula.sunab == SunabTerm("first_treat", "year")  # type: ignore[union-attr]
+    for model in ("cs_simple", "mechanism_tech_innovation", "hetero_east_coastal_1"):
         assert plans[model].skip == "not in this run"
 
 

@@ -8,6 +8,8 @@ import statistics
 import time
 from collections.abc import Callable
 
+import pandas as pd
+
 from analysis.config import DEFAULT_PANEL, load_config
 from analysis.estimators import baseline
 from analysis.exhibits import Context, registry
@@ -55,4 +57,20 @@ def main() -> int:
     print(f"{'pipeline baseline.run':<28}{t_pipe:>10.4f} s")
     print(f"{'bare pyfixest.feols x2':<28}{t_bare:>10.4f} s")
     print(f"{'ratio pipeline / bare':<28}{t_pipe / t_bare:>10.2f}")
+    _bench_placebo(panel)
     return 0
+
+
+def _bench_placebo(panel: pd.DataFrame) -> None:
+    from analysis.estimators.placebo import bench_placebo
+
+    b = bench_placebo(panel)
+    print()
+    print(f"placebo: {b['permutations']} permutations of the TWFE (same panel):")
+    print(f"{'vectorized (one matrix op)':<28}{b['vectorized_s']:>10.4f} s")
+    print(
+        f"{'loop of pyfixest fits':<28}{b['pyfixest_loop_s']:>10.4f} s  (timed on {b['pyfixest_loop_timed_fits']} fits, scaled)"
+    )
+    print(f"{'one pyfixest fit':<28}{b['pyfixest_one_fit_s']:>10.4f} s")
+    print(f"{'loop / vectorized':<28}{b['speedup_vs_loop']:>10.1f}   (goal >= 100)")
+    print(f"{'vectorized / one fit':<28}{b['ratio_to_one_fit']:>10.2f}   (goal <= 5)")

@@ -19,8 +19,8 @@ from analysis.config import REPO_ROOT
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.85em}td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+table{border-collapse:collapse;margin:.6em 0;font-size:.85em}td,th{border:1px solid #ddd;padding:3px 7px;text-align:left}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .banner{background:#fff3cd;border:1px solid #e0c36c;padding:.6em 1em;font-weight:600}
 .caption{font-size:.85em;color:#444;background:#f8f8f8;padding:.5em .8em;border-left:3px solid #1f4e79}
 .caption code{font-size:.95em}.pass{color:#1a7f37}.fail{color:#b42318;font-weight:700}.skipped{color:#8a6d00}
@@ -32,13 +32,24 @@ def _esc(x: object) -> str:
     return html.escape(str(x))
 
 
+def _numeric(value: object) -> bool:
+    text = str(value).strip("()*")
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text != ""
+
+
 def _table_html(frame: pd.DataFrame, status_col: str | None = None) -> str:
     head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
     rows = []
     for r in frame.astype(object).where(frame.notna(), "").itertuples(index=False):
         cells = []
         for c, v in zip(frame.columns, r, strict=True):
-            cls = f' class="{_esc(v)}"' if c == status_col else ""
+            cls = (
+                f' class="{_esc(v)}"' if c == status_col else ' class="num"' if _numeric(v) else ""
+            )
             cells.append(f"<td{cls}>{_esc(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

@@ -45,8 +45,18 @@ def regression_table(
     first = [next(e for e in estimates if e.model == m) for m in models]
     rows.append(["Observations"] + [str(e.n_obs) for e in first])
     rows.append(["Clusters (cities)"] + [str(e.n_clusters) for e in first])
-    rows.append(["Variance"] + [f"{e.vcov}; {e.ssc}" for e in first])
-    return pd.DataFrame(rows, columns=["", *cols])
+    rows.append(["Standard errors"] + [e.vcov for e in first])
+    return pd.DataFrame(rows, columns=["term", *cols])
+
+
+def inference_note(estimates: list[Estimate]) -> str:
+    """The small-sample settings of a table's regressions, for its note."""
+    settings = sorted({f"{e.vcov} with {e.ssc}" for e in estimates})
+    return (
+        "Standard errors in parentheses: "
+        + "; ".join(settings)
+        + ". * p<0.1, ** p<0.05, *** p<0.01."
+    )
 
 
 def _markdown(table: pd.DataFrame) -> str:

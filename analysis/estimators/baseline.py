@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from analysis.estimates import feols, from_regression
 from analysis.exhibits import Context, Output
-from analysis.tables import regression_table
+from analysis.tables import inference_note, regression_table
 
 OUTCOME = "resilience"
 FIXEF = "city_code + year"
@@ -29,4 +29,8 @@ def run(ctx: Context) -> Output:
         estimates, models=list(formulas(ctx.cfg.model.controls)), terms=["treat_post"],
         extra={"Controls": ["No", "Yes"], "City FE": ["Yes", "Yes"], "Year FE": ["Yes", "Yes"]},
     )  # fmt: skip
-    return Output(estimates=estimates, tables={"table2_baseline": table})
+    return Output(
+        estimates=estimates,
+        tables={"table2_baseline": table},
+        notes={"table2_baseline": inference_note(estimates)},
+    )

@@ -28,7 +28,7 @@ from analysis.estimates import feols, from_regression
 from analysis.estimators.baseline import formulas
 from analysis.exhibits import Context, Output
 from analysis.labels import label
-from analysis.tables import regression_table
+from analysis.tables import inference_note, regression_table
 
 EXHIBIT = "table9_psm_did"
 
@@ -136,7 +136,7 @@ def run(ctx: Context) -> Output:
         f"city means of the controls; {p.neighbours}-nearest-neighbour matching on the logit "
         f"score {'with' if p.replacement else 'without'} replacement, caliper {p.caliper} SD "
         f"({m.caliper:.4f}); {len(m.unmatched)} treated cities unmatched. Column (1) repeats "
-        "the baseline on all cities."
+        "the baseline on all cities. " + inference_note(estimates)
     )
     return Output(
         estimates=estimates,

@@ -29,7 +29,7 @@ from analysis.exhibits import Context, Output
 from analysis.indices import normalize
 from analysis.panel import event_time
 from analysis.registry import registry
-from analysis.tables import regression_table
+from analysis.tables import inference_note, regression_table
 from analysis.treatment import add_treatment, pilot_cohorts
 from analysis.variables import resilience_index
 
@@ -163,5 +163,7 @@ def run(ctx: Context) -> Output:
         f"dropped years {list(ctx.cfg.robustness.drop_years)}. The PCA index is rescaled to "
         "[0, 1]; its coefficient is on that scale."
         + ("" if not skipped else " " + "; ".join(skipped) + ".")
+        + " "
+        + inference_note(estimates)
     )
     return Output(estimates=estimates, tables={EXHIBIT: table}, notes={EXHIBIT: note})

@@ -127,6 +127,31 @@ class RobustnessConfig:
 
 
 @dataclass(frozen=True)
+class DMLConfig:
+    """Double machine learning: learners, fixed effects, cross-fitting (defaults equal
+    data/study.toml)."""
+
+    learners: tuple[str, ...] = ("lasso", "random_forest", "boosting", "neural_net", "stack")
+    fe_handling: tuple[str, ...] = ("within", "dummies")
+    learner: str = "stack"
+    fe: str = "within"
+    n_folds: int = 5
+    robustness_folds: tuple[int, ...] = (2, 3, 10)
+    n_rep: int = 10
+    n_jobs: int = 2
+    aux_learner: str = "lasso"
+    did_learner: str = "lasso"
+    did_control_group: str = "never_treated"
+    did_n_rep: int = 10
+    bootstrap_reps: int = 999
+
+    @property
+    def base_learners(self) -> tuple[str, ...]:
+        """The learners that are fitted (everything listed but the stack)."""
+        return tuple(name for name in self.learners if name != "stack")
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run needs to know, frozen."""
 
@@ -146,6 +171,7 @@ class Config:
     honest_did: HonestDiDConfig = field(default_factory=HonestDiDConfig)
     psm: PSMConfig = field(default_factory=PSMConfig)
     robustness: RobustnessConfig = field(default_factory=RobustnessConfig)
+    dml: DMLConfig = field(default_factory=DMLConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration as plain data (for the manifest)."""
@@ -170,14 +196,22 @@ ALLOWED: dict[str, tuple[Any, ...]] = {
     "treatment.shenyang_scope": ("city", "liaoning"),
     "sample.cities": ("registry", "all"),
     "callaway_santanna.bootstrap_weights": ("rademacher", "mammen", "webb"),
+    # Names of analysis/estimators/learners.py (LEARNER_NAMES) and dml_core.py (FE_APPROACH).
+    "dml.learner": ("lasso", "random_forest", "boosting", "neural_net", "linear", "stack"),
+    "dml.fe": ("within", "dummies", "first_difference"),
+    "dml.aux_learner": ("lasso", "random_forest", "boosting", "neural_net", "linear", "stack"),
+    "dml.did_learner": ("lasso", "random_forest", "boosting", "neural_net", "linear"),
+    "dml.did_control_group": ("never_treated", "not_yet_treated"),
 }
 # Allowed elements of list-valued enumerated options: key -> allowed.
 ALLOWED_ITEMS: dict[str, tuple[Any, ...]] = {
     "callaway_santanna.control_groups": ("nevertreated", "notyettreated"),
     "callaway_santanna.base_periods": ("varying", "universal"),
     "callaway_santanna.covariate_methods": ("dr", "reg", "ipw"),
+    "dml.learners": ("lasso", "random_forest", "boosting", "neural_net", "linear", "stack"),
+    "dml.fe_handling": ("within", "dummies", "first_difference"),
 }
-SUITE_TABLES = ("callaway_santanna", "placebo", "honest_did", "psm", "robustness")
+SUITE_TABLES = ("callaway_santanna", "placebo", "honest_did", "psm", "robustness", "dml")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -316,7 +350,7 @@ def load_config(path: str | Path | None = None, seed: int | None = None) -> Conf
 def _suite(raw: dict[str, Any], src: Path) -> dict[str, Any]:
     """The staggered-DID suite's tables ([callaway_santanna], [placebo], [honest_did], [psm],
     [robustness]) as frozen dataclasses, with their range checks."""
-    cs, pl, hd, ps, rb = (raw[t] for t in SUITE_TABLES)
+    cs, pl, hd, ps, rb, dm = (raw[t] for t in SUITE_TABLES)
     if cs["bootstrap_reps"] < 0 or pl["permutations"] < 1:
         raise InputError(
             f"{src}: [callaway_santanna] bootstrap_reps must be >= 0 and [placebo] "
@@ -353,4 +387,39 @@ def _suite(raw: dict[str, Any], src: Path) -> dict[str, Any]:
         "robustness": RobustnessConfig(
             winsorize=(lo, hi), drop_years=tuple(int(y) for y in rb["drop_years"])
         ),
+        "dml": _dml(dm, src),
     }
+
+
+def _dml(raw: dict[str, Any], path: Path) -> DMLConfig:
+    """The [dml] table, checked beyond types: consistent choices and sensible counts."""
+    d = dict(raw)
+    for key in ("learners", "fe_handling"):
+        if not d[key] or len(set(d[key])) != len(d[key]):
+            raise InputError(
+                f"{path}: [dml] {key} = {d[key]!r} must be a non-empty list without repeats"
+            )
+    if any(not isinstance(k, int) or isinstance(k, bool) or k < 2 for k in d["robustness_folds"]):
+        raise InputError(
+            f"{path}: [dml] robustness_folds = {d['robustness_folds']!r} must be integers "
+            "of at least 2"
+        )
+    base = [name for name in d["learners"] if name != "stack"]
+    if "stack" in (*d["learners"], d["aux_learner"]) and len(base) < 2:
+        raise InputError(
+            f"{path}: [dml] 'stack' needs at least two other learners in learners to combine"
+        )
+    for key, among in (("learner", "learners"), ("fe", "fe_handling")):
+        if d[key] not in d[among]:
+            raise InputError(
+                f"{path}: [dml] {key} = {d[key]!r} must be one of {among}; "
+                f"allowed: {choices(d[among])}"
+            )
+    minimum = {"n_folds": 2, "n_rep": 1, "n_jobs": 1, "did_n_rep": 1, "bootstrap_reps": 99}
+    for key, low in minimum.items():
+        if d[key] < low:
+            raise InputError(f"{path}: [dml] {key} = {d[key]} must be at least {low}")
+    return DMLConfig(
+        **{**d, "learners": tuple(d["learners"]), "fe_handling": tuple(d["fe_handling"]),
+           "robustness_folds": tuple(int(k) for k in d["robustness_folds"])}
+    )  # fmt: skip

@@ -48,6 +48,9 @@ class Output:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: dict[str, Callable[[Path], None]] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    # Provenance for manifest.json (hyper-parameters, seeds, timings): never written to a
+    # table, so it may hold run-dependent values such as seconds.
+    manifest: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ def registry() -> list[Exhibit]:
         baseline,
         callaway_santanna,
         descriptives,
+        dml,
+        dml_did,
         event_study,
         honest,
         placebo,
@@ -147,5 +152,17 @@ def registry() -> list[Exhibit]:
         Exhibit(
             "robustness", "Table 10. Robustness of the baseline estimate", robustness.__name__, robustness.run,
             tables=("table10_robustness",), models=("robust_<name>",),
+        ),
+        Exhibit(
+            "dml_plr", "Table and figure. Double machine learning: partially linear model",
+            dml.__name__, dml.run,
+            tables=(dml.EXHIBIT,), figures=("figure_dml_plr",),
+            models=("dml_plr", "dml_plr_<learner>_<fe>_<k>folds", "<model>_cddhnr_median"),
+        ),
+        Exhibit(
+            "dml_did", "Table and figure. Staggered DML: group-time ATTs with machine-learned nuisances",
+            dml_did.__name__, dml_did.run,
+            tables=(dml_did.EXHIBIT,), figures=("figure_dml_did_dynamic",),
+            models=("dml_did_simple", "dml_did_dynamic", "dml_did_gt"),
         ),
     ]  # fmt: skip

@@ -20,7 +20,12 @@ def _save(fig: plt.Figure, path: Path) -> None:
 
 
 def event_study_figure(
-    coefs: pd.DataFrame, ref: int, note: str, path: Path, title: str = "Event study"
+    coefs: pd.DataFrame,
+    ref: int,
+    note: str,
+    path: Path,
+    title: str = "Event study",
+    xlabel: str = "Years relative to the pilot zone (end points binned)",
 ) -> None:
     """Coefficients and confidence intervals by event time; the reference period at zero."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -31,7 +36,7 @@ def event_study_figure(
         yerr=[coefs["estimate"] - coefs["conf_low"], coefs["conf_high"] - coefs["estimate"]],
         fmt="o", color="#1f4e79", capsize=3,
     )  # fmt: skip
-    ax.set_xlabel("Years relative to the pilot zone (end points binned)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("Effect on resilience index")
     ax.set_title(title)
     fig.text(0.01, 0.01, note, fontsize=6, wrap=True)

@@ -127,7 +127,8 @@ def run(
             for name, writer in result.figures.items():
                 writer(tmp / "figures" / f"{name}.png")
             exhibits_meta.append({"id": ex.id, "title": ex.title, "module": ex.module,
-                                  "tables": sorted(result.tables), "figures": sorted(result.figures)})  # fmt: skip
+                                  "tables": sorted(result.tables), "figures": sorted(result.figures),
+                                  **({"details": result.manifest} if result.manifest else {})})  # fmt: skip
         with timer.stage("write"):
             _write_csv(to_frame(estimates), tmp / "estimates.csv")
             _write_csv(panel, tmp / "analysis_panel.csv")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from analysis.config import DEFAULT_PANEL, Config, load_config
+from analysis.loading import map_columns
+from analysis.panel import build_panel
 from analysis.pipeline import prepare
+from analysis.simulate import DGP, simulate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,3 +34,49 @@ def default_panel(cfg: Config) -> pd.DataFrame:
 def raw_default() -> pd.DataFrame:
     """The embedded default raw panel as text cells, as a user's CSV would be read."""
     return pd.read_csv(DEFAULT_PANEL, dtype=str, keep_default_na=False)
+
+
+# Small DML settings for tests that run the whole pipeline (the full specification takes
+# minutes): a TOML fragment to append to their configuration files.
+SMALL_DML_TOML = """
+[dml]
+learners = ["lasso", "linear", "stack"]
+fe_handling = ["within"]
+learner = "stack"
+fe = "within"
+robustness_folds = [2]
+n_rep = 2
+n_jobs = 1
+did_learner = "linear"
+did_n_rep = 1
+bootstrap_reps = 99
+"""
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """A simulated analysis panel, its truth and the configuration that built it."""
+
+    panel: pd.DataFrame
+    truth: dict[str, Any]
+    cfg: Config
+
+
+def simulated(dgp: DGP) -> Simulated:
+    config = load_config()
+    raw, truth = simulate(dgp, config)
+    panel, _ = build_panel(map_columns(raw, config, "simulated"), config, "simulated")
+    return Simulated(panel, truth, config)
+
+
+@pytest.fixture(scope="session")
+def sim_constant() -> Simulated:
+    """Constant, homogeneous effects; no time trends in the mechanisms' untreated inputs,
+    so parallel trends hold for the mechanisms too (SIMULATED DATA)."""
+    return simulated(DGP(11, effect_shape="constant", heterogeneity=False, mechanism_trends=False))
+
+
+@pytest.fixture(scope="session")
+def sim_heterogeneous() -> Simulated:
+    """Effects constant in time, heterogeneous across the moderators (SIMULATED DATA)."""
+    return simulated(DGP(12, effect_shape="constant", heterogeneity=True))

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.pipeline import run
+from tests.conftest import SMALL_DML_TOML
 
 SUITE_TABLES = ("table4_callaway_santanna", "table4b_cs_event_time", "table5_event_study_estimators",
                 "table6_placebo", "table7_twfe_diagnostics", "table7b_dcdh_weights",
@@ -22,7 +23,7 @@ def test_suite_in_full_run(tmp_path: Path) -> None:
     config = tmp_path / "small.toml"
     config.write_text(
         "[callaway_santanna]\nbootstrap_reps = 99\n[placebo]\npermutations = 99\n"
-        "[honest_did]\nmbar = [0.0, 1.0]\nm = [0.0, 0.01]\n",
+        "[honest_did]\nmbar = [0.0, 1.0]\nm = [0.0, 0.01]\n" + SMALL_DML_TOML,
         encoding="utf-8",
     )
     out = run(config=config, out=tmp_path / "out")

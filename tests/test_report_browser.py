@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from analysis.cli import main
+from tests.conftest import SMALL_DML_TOML
 
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")
@@ -21,8 +22,11 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("run") / "out"
-    assert main(["--quiet", "run", "--out", str(out)]) == 0
+    folder = tmp_path_factory.mktemp("run")
+    config = folder / "small_dml.toml"  # the full DML specification takes minutes
+    config.write_text(SMALL_DML_TOML, encoding="utf-8")
+    out = folder / "out"
+    assert main(["--quiet", "run", "--config", str(config), "--out", str(out)]) == 0
     return out / "report.html"
 
 

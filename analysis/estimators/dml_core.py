@@ -1,0 +1,348 @@
+"""Numerics of the DML partially linear model (doubleml), as pure functions.
+
+Model: Y_it = theta D_it + g(X_it) + city and year effects + U_it, D_it = m(X_it) + ... + V_it,
+estimated with the partialling-out score by cross-fitting. The fixed effects enter in one of
+two ways (both reported):
+
+- "dummies": the common applied recipe, city and year dummies appended to the controls of a
+  `DoubleMLPLR` (learners must then learn the fixed effects, which flexible learners do badly);
+- "within": the panel approach of Clarke and Polselli (2025), `DoubleMLPLPR` with
+  approach "wg_approx" (every variable demeaned within city), the year dummies kept among
+  the covariates; "first_difference" is the same class with approach "fd_exact".
+
+Inference is cluster-robust by city: DoubleML's one-way cluster DML (Chiang, Kato, Ma and
+Sasaki 2022), with folds that keep every city's years together. The folds are drawn here
+from a seeded generator over cities and passed in (`set_sample_splitting`), never left to
+DoubleML's unseeded splitter. Repetitions are aggregated both by DoubleML's rule (median
+estimate; SE from the median of the upper 95% bounds) and by Chernozhukov et al.'s (2018)
+median rule with the variance adjustment, median of se^2 + (theta_s - median)^2.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import doubleml as dml
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LinearRegression
+
+from analysis.estimators.learners import STACK, stack_weights
+
+KEYS = ("city_code", "year")
+TREATMENT = "treat_post"
+# fe handling -> DoubleMLPLPR approach (None: dummies in a DoubleMLPLR)
+FE_APPROACH: dict[str, str | None] = {
+    "within": "wg_approx",
+    "dummies": None,
+    "first_difference": "fd_exact",
+}
+FE_LABELS = {
+    "within": "within-city transformation (DoubleMLPLPR wg_approx) + year dummies",
+    "dummies": "city and year dummies among the covariates (DoubleMLPLR)",
+    "first_difference": "first differences (DoubleMLPLPR fd_exact) + year dummies",
+}
+CRITICAL_DOUBLEML = 1.96  # DoubleML's aggregation uses this fixed critical value
+
+
+def child_rng(seed: int, *labels: str) -> np.random.Generator:
+    """A generator for one named task, derived from the run's seed (independent of the
+    order in which tasks run or which other tasks are switched on)."""
+    return np.random.default_rng([seed, *(zlib.crc32(label.encode()) for label in labels)])
+
+
+def child_seed(seed: int, *labels: str) -> int:
+    return int(child_rng(seed, *labels).integers(2**31 - 1))
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Cross-fitting folds of every repetition: rows (train, test) and cities (train, test)."""
+
+    smpls: list[list[tuple[np.ndarray, np.ndarray]]]
+    smpls_cluster: list[list[tuple[list[np.ndarray], list[np.ndarray]]]]
+
+    @property
+    def n_rep(self) -> int:
+        return len(self.smpls)
+
+    @property
+    def n_folds(self) -> int:
+        return len(self.smpls[0])
+
+
+def city_folds(
+    cities: np.ndarray,
+    n_folds: int,
+    n_rep: int,
+    rng: np.random.Generator,
+    strata: np.ndarray | None = None,
+) -> np.ndarray:
+    """Fold of each city (n_rep x n_cities). Within each stratum (all cities, or e.g. each
+    treatment cohort) a random permutation is dealt round-robin from a random starting
+    fold, so fold sizes differ by at most one city per stratum."""
+    strata = np.zeros(len(cities), dtype=int) if strata is None else np.asarray(strata)
+    out = np.empty((n_rep, len(cities)), dtype=int)
+    for r in range(n_rep):
+        for s in np.unique(strata):
+            idx = np.flatnonzero(strata == s)
+            start = int(rng.integers(n_folds)) if len(np.unique(strata)) > 1 else 0
+            out[r, rng.permutation(idx)] = (start + np.arange(len(idx))) % n_folds
+    return out
+
+
+def grouped_splits(groups: np.ndarray, cities: np.ndarray, folds: np.ndarray) -> Splits:
+    """Row folds from a city fold assignment: every city's rows sit in one fold. Cities
+    without rows are left out of the cluster partition."""
+    pos = np.searchsorted(cities, groups)
+    if np.any(pos >= len(cities)) or not np.array_equal(
+        cities[np.minimum(pos, len(cities) - 1)], groups
+    ):
+        raise ValueError("a row's city is missing from the fold assignment")
+    present = np.zeros(len(cities), dtype=bool)
+    present[pos] = True
+    smpls, smpls_cluster = [], []
+    for assignment in folds:
+        row_fold = assignment[pos]
+        k_max = int(assignment.max()) + 1
+        smpls.append(
+            [(np.flatnonzero(row_fold != k), np.flatnonzero(row_fold == k)) for k in range(k_max)]
+        )
+        smpls_cluster.append(
+            [
+                ([cities[present & (assignment != k)]], [cities[present & (assignment == k)]])
+                for k in range(k_max)
+            ]
+        )
+    return Splits(smpls, smpls_cluster)
+
+
+def year_dummies(years: pd.Series) -> pd.DataFrame:
+    levels = np.sort(years.unique())[1:]
+    return pd.DataFrame(
+        {f"year_{y}": (years == y).astype(float) for y in levels}, index=years.index
+    )
+
+
+def city_dummies(cities: pd.Series) -> pd.DataFrame:
+    levels = np.sort(cities.unique())[1:]
+    return pd.DataFrame(
+        {f"city_{c}": (cities == c).astype(float) for c in levels}, index=cities.index
+    )
+
+
+@dataclass(frozen=True)
+class Design:
+    """The data of one partially linear model, as DoubleML needs it."""
+
+    data: pd.DataFrame  # keys, outcome, treatment, covariates; sorted by city and year
+    outcome: str
+    covariates: tuple[str, ...]
+    fe: str
+
+    @property
+    def n_cities(self) -> int:
+        return int(self.data["city_code"].nunique())
+
+
+def design(panel: pd.DataFrame, outcome: str, controls: tuple[str, ...], fe: str) -> Design:
+    """Outcome, treat_post and covariates (controls + year dummies, + city dummies for
+    fe = 'dummies') of the complete rows, sorted by city and year."""
+    cols = [*KEYS, outcome, TREATMENT, *controls]
+    base = panel[cols].dropna().sort_values(list(KEYS)).reset_index(drop=True)
+    extra = [year_dummies(base["year"])]
+    if fe == "dummies":
+        extra.append(city_dummies(base["city_code"]))
+    data = pd.concat([base, *extra], axis=1)
+    covariates = (*controls, *(c for e in extra for c in e.columns))
+    return Design(data=data, outcome=outcome, covariates=covariates, fe=fe)
+
+
+def formula(outcome: str, controls: tuple[str, ...], fe: str) -> str:
+    """A short specification string (no fixest formula exists for a partially linear model)."""
+    x = ", ".join(controls)
+    if fe == "dummies":
+        return f"{outcome} ~ treat_post + g({x}, i(year), i(city_code))"
+    if fe == "first_difference":
+        return (
+            f"d({outcome}) ~ d(treat_post) + g({x}, lags, i(year)); first differences by city_code"
+        )
+    return f"{outcome} ~ treat_post + g({x}, i(year)); within city_code"
+
+
+FIXEF = {
+    "within": "city_code (within transformation) + year (dummies in g)",
+    "dummies": "city_code + year (dummies in g)",
+    "first_difference": "city_code (first differences) + year (dummies in g)",
+}
+VCOV = "analytical:dml-cluster(Chiang et al. 2022),cluster=city_code"
+
+
+def ssc(n_folds: int, n_rep: int, rule: str) -> str:
+    return f"none;normal;folds={n_folds} by city_code;n_rep={n_rep};agg={rule}"
+
+
+def model(des: Design, ml_l: BaseEstimator, ml_m: BaseEstimator, n_folds: int) -> Any:
+    """An unfitted DoubleML partially linear model (no sample splitting drawn).
+
+    `n_folds` must be the number of folds later passed to `set_sample_splitting`: with
+    cluster data doubleml 0.11.4 keeps the constructor's folds-per-cluster count, which
+    scales the cluster variance (J and Gamma are divided by it), even after new splits are
+    set. A mismatch would silently scale the standard error by sqrt(k_set / k_constructed).
+    """
+    approach = FE_APPROACH[des.fe]
+    common = dict(n_folds=n_folds, n_rep=1, score="partialling out", draw_sample_splitting=False)
+    if approach is None:
+        data = dml.DoubleMLData(
+            des.data, y_col=des.outcome, d_cols=TREATMENT, x_cols=list(des.covariates),
+            cluster_cols="city_code",
+        )  # fmt: skip
+        return dml.DoubleMLPLR(data, ml_l, ml_m, **common)
+    pdata = dml.DoubleMLPanelData(
+        des.data, y_col=des.outcome, d_cols=TREATMENT, t_col="year", id_col="city_code",
+        x_cols=list(des.covariates), static_panel=True,
+    )  # fmt: skip
+    return dml.DoubleMLPLPR(pdata, ml_l, ml_m, approach=approach, **common)
+
+
+def _used_data(obj: Any) -> Any:
+    """The data object DoubleML estimates on (transformed for the panel approaches)."""
+    return obj.data_transform if isinstance(obj, dml.DoubleMLPLPR) else obj._dml_data
+
+
+def row_cities(des: Design) -> np.ndarray:
+    """The city of every row DoubleML estimates on (after any panel transformation)."""
+    probe = model(des, LinearRegression(), LinearRegression(), 2)
+    return np.asarray(_used_data(probe).cluster_vars[:, 0])
+
+
+@dataclass(frozen=True)
+class Fit:
+    """One learner's repeated cross-fitted estimates of theta."""
+
+    learner: str
+    coefs: np.ndarray  # one per repetition
+    ses: np.ndarray
+    coef_doubleml: float  # DoubleML's aggregation (as the library returns it)
+    se_doubleml: float
+    rmse_l: float  # out-of-fold RMSE of the outcome and treatment regressions (mean over reps)
+    rmse_m: float
+    n_obs: int
+    n_clusters: int
+    seconds: float
+    seconds_per_rep: float
+    predictions: dict[str, np.ndarray] = field(repr=False)  # ml_l, ml_m: (n_obs, n_rep)
+    weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # stack only
+
+
+def _rmse(target: np.ndarray, preds: np.ndarray) -> float:
+    return float(np.mean(np.sqrt(np.mean((preds - target[:, None]) ** 2, axis=0))))
+
+
+def _finish(obj: Any, learner: str, seconds: float, weights: dict[str, np.ndarray]) -> Fit:
+    data = _used_data(obj)
+    preds = {k: np.asarray(obj.predictions[k][:, :, 0]) for k in ("ml_l", "ml_m")}
+    return Fit(
+        learner=learner,
+        coefs=np.asarray(obj.all_coef[0], dtype=float),
+        ses=np.asarray(obj.all_se[0], dtype=float),
+        coef_doubleml=float(obj.coef[0]),
+        se_doubleml=float(obj.se[0]),
+        rmse_l=_rmse(np.asarray(data.y), preds["ml_l"]),
+        rmse_m=_rmse(np.asarray(data.d), preds["ml_m"]),
+        n_obs=int(data.n_obs),
+        n_clusters=int(len(np.unique(data.cluster_vars[:, 0]))),
+        seconds=seconds,
+        seconds_per_rep=seconds / obj.n_rep,
+        predictions=preds,
+        weights=weights,
+    )
+
+
+def fit_learner(
+    des: Design,
+    name: str,
+    ml_l: BaseEstimator,
+    ml_m: BaseEstimator,
+    splits: Splits,
+    n_jobs: int = 1,
+) -> Fit:
+    """Cross-fit one learner (one clone per nuisance) on the given folds."""
+    t0 = time.perf_counter()
+    obj = model(des, ml_l, ml_m, splits.n_folds)
+    obj.set_sample_splitting(splits.smpls, splits.smpls_cluster)
+    obj.fit(n_jobs_cv=n_jobs, store_predictions=True)
+    return _finish(obj, name, time.perf_counter() - t0, {})
+
+
+def fit_stack(des: Design, base: Mapping[str, Fit], splits: Splits) -> Fit:
+    """Short-stacking: per repetition and nuisance, the constrained least-squares weights of
+    the base learners' cross-fitted predictions; the combination enters DoubleML as external
+    predictions on the same folds."""
+    t0 = time.perf_counter()
+    obj = model(des, LinearRegression(), LinearRegression(), splits.n_folds)
+    obj.set_sample_splitting(splits.smpls, splits.smpls_cluster)
+    data = _used_data(obj)
+    targets = {"ml_l": np.asarray(data.y, dtype=float), "ml_m": np.asarray(data.d, dtype=float)}
+    names = list(base)
+    stacked: dict[str, np.ndarray] = {}
+    weights: dict[str, np.ndarray] = {}
+    for key, target in targets.items():
+        preds = np.stack([base[n].predictions[key] for n in names], axis=2)  # n x rep x p
+        w = np.vstack([stack_weights(target, preds[:, r, :]) for r in range(splits.n_rep)])
+        weights[key] = w
+        stacked[key] = np.einsum("nrp,rp->nr", preds, w)
+    d_col = data.d_cols[0]
+    obj.fit(store_predictions=True, external_predictions={d_col: stacked})
+    seconds = time.perf_counter() - t0 + sum(f.seconds for f in base.values())
+    return _finish(obj, STACK, seconds, weights)
+
+
+def fit_learners(
+    des: Design,
+    learners: Mapping[str, Callable[[str], BaseEstimator]],
+    splits: Splits,
+    stack: bool,
+    n_jobs: int = 1,
+) -> dict[str, Fit]:
+    """Every base learner on the same folds, then (optionally) their short-stack.
+    `learners` maps a name to a factory of a fresh learner for a task."""
+    fits = {
+        name: fit_learner(des, name, make("regression"), make("regression"), splits, n_jobs)
+        for name, make in learners.items()
+    }
+    if stack:
+        fits[STACK] = fit_stack(des, fits, splits)
+    return fits
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """Estimate and SE over the repetitions of the sample split, by one rule."""
+
+    rule: str
+    estimate: float
+    std_error: float
+
+
+def aggregate_doubleml(coefs: np.ndarray, ses: np.ndarray) -> Aggregate:
+    """DoubleML 0.11's rule: the median estimate; the SE backed out of the median of the
+    upper bounds theta_s + 1.96 se_s."""
+    med = float(np.median(coefs))
+    upper = float(np.median(coefs + CRITICAL_DOUBLEML * ses))
+    return Aggregate("doubleml_median", med, (upper - med) / CRITICAL_DOUBLEML)
+
+
+def aggregate_median_adjusted(coefs: np.ndarray, ses: np.ndarray) -> Aggregate:
+    """Chernozhukov et al. (2018, section 3.4): the median estimate; variance the median of
+    se_s^2 + (theta_s - median)^2, which adds the spread over sample splits."""
+    med = float(np.median(coefs))
+    return Aggregate("cddhnr_median", med, float(np.sqrt(np.median(ses**2 + (coefs - med) ** 2))))
+
+
+AGGREGATIONS = {"doubleml_median": aggregate_doubleml, "cddhnr_median": aggregate_median_adjusted}

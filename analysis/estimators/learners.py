@@ -1,0 +1,180 @@
+"""Machine learners of the DML nuisance functions, in one registry, and short-stacking.
+
+"linear" (OLS, and a ridge-penalised logistic regression) is there for reference and tests;
+it is not among the study's default learners. Every learner is built by a factory from a seed (all randomness of the learner comes from it)
+and a task: "regression" (E[Y|X], E[D|X] in the partially linear model; the outcome
+regression of DID) or "classification" (the propensity score of DID). The hyper-parameters
+are fixed here, stated once, and recorded in the manifest (`describe`). They are moderate on
+purpose: the full specification (four learners, two fixed-effect treatments, ten
+repetitions) must run in a few minutes on two cores.
+
+Short-stacking (Ahrens, Hansen, Schaffer and Wiemann 2025, "Model averaging and double
+machine learning", J. Applied Econometrics): the cross-fitted predictions of the base
+learners are combined with weights that minimise the squared error of the combination,
+subject to w >= 0 and sum(w) = 1, fitted once on the full sample (no second layer of
+cross-fitting). `stack_weights` solves that small quadratic programme exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LassoCV, LinearRegression, LogisticRegression, LogisticRegressionCV
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+STACK = "stack"
+TASKS = ("regression", "classification")
+# Inner cross-validation of the Lasso penalty: contiguous blocks of the (city, year)-sorted
+# rows, so that a city's years stay together in the tuning folds too. Three folds, so that
+# the DID outcome regression still fits within a small treated cohort (Guizhou: 6 cities).
+INNER_FOLDS = 3
+
+
+def _lasso(seed: int, task: str) -> BaseEstimator:
+    if task == "regression":
+        return make_pipeline(
+            StandardScaler(),
+            LassoCV(alphas=20, cv=KFold(INNER_FOLDS), max_iter=20000, tol=1e-6),
+        )
+    return make_pipeline(
+        StandardScaler(),
+        LogisticRegressionCV(
+            Cs=10, l1_ratios=(1.0,), solver="liblinear", cv=StratifiedKFold(INNER_FOLDS),
+            scoring="neg_log_loss", max_iter=1000, tol=1e-6, random_state=seed,
+            use_legacy_attributes=False,
+        ),
+    )  # fmt: skip
+
+
+def _forest(seed: int, task: str) -> BaseEstimator:
+    params: dict[str, Any] = dict(
+        n_estimators=100,
+        min_samples_leaf=5,
+        max_features=0.33,
+        max_samples=0.5,
+        random_state=seed,
+        n_jobs=1,
+    )
+    if task == "regression":
+        return RandomForestRegressor(**params)
+    return RandomForestClassifier(**params)
+
+
+def _boosting(seed: int, task: str) -> BaseEstimator:
+    params: dict[str, Any] = dict(
+        max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
+        l2_regularization=1.0, early_stopping=False, random_state=seed,
+    )  # fmt: skip
+    if task == "regression":
+        return HistGradientBoostingRegressor(**params)
+    return HistGradientBoostingClassifier(**params)
+
+
+def _neural_net(seed: int, task: str) -> BaseEstimator:
+    params: dict[str, Any] = dict(
+        hidden_layer_sizes=(32, 16), alpha=1e-3, learning_rate_init=1e-3, max_iter=300,
+        early_stopping=True, validation_fraction=0.15, n_iter_no_change=10, random_state=seed,
+    )  # fmt: skip
+    if task == "regression":
+        # The outcome is standardised too (the index has a small scale).
+        return TransformedTargetRegressor(
+            regressor=make_pipeline(StandardScaler(), MLPRegressor(**params)),
+            transformer=StandardScaler(),
+        )
+    return make_pipeline(StandardScaler(), MLPClassifier(**params))
+
+
+def _linear(seed: int, task: str) -> BaseEstimator:
+    if task == "regression":
+        return LinearRegression()
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+
+
+# name -> factory(seed, task); "stack" is not a learner but a combination of the others.
+LEARNERS: dict[str, Callable[[int, str], BaseEstimator]] = {
+    "lasso": _lasso,
+    "random_forest": _forest,
+    "boosting": _boosting,
+    "neural_net": _neural_net,
+    "linear": _linear,
+}
+LEARNER_NAMES = (*LEARNERS, STACK)
+LABELS = {
+    "lasso": "Lasso (standardised, CV penalty)",
+    "random_forest": "Random forest",
+    "boosting": "Gradient boosting (histogram)",
+    "neural_net": "Neural network (MLP)",
+    "linear": "Linear (OLS / logistic)",
+    STACK: "Short-stacking",
+}
+
+
+def make_learner(name: str, seed: int, task: str = "regression") -> BaseEstimator:
+    """A fresh, seeded learner of the registry."""
+    return LEARNERS[name](seed, task)
+
+
+def describe(name: str, seed: int, task: str = "regression") -> str:
+    """The learner's class and non-default hyper-parameters, for the manifest."""
+    if name == STACK:
+        return "non-negative weights summing to one on the base learners' cross-fitted predictions"
+    return _describe(make_learner(name, seed, task))
+
+
+def _describe(est: BaseEstimator) -> str:
+    if isinstance(est, Pipeline):
+        return " -> ".join(_describe(step) for _, step in est.steps)
+    if isinstance(est, TransformedTargetRegressor):
+        return f"{_describe(est.regressor)} (target standardised)"
+    defaults = type(est)().get_params(deep=False)
+    changed = {
+        k: v
+        for k, v in est.get_params(deep=False).items()
+        if repr(v) != repr(defaults.get(k)) and not isinstance(v, BaseEstimator)
+    }
+    args = ", ".join(f"{k}={v!r}" for k, v in sorted(changed.items()))
+    return f"{type(est).__name__}({args})"
+
+
+def stack_weights(target: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """Weights w >= 0, sum(w) = 1 minimising ||target - predictions @ w||^2.
+
+    Exact: the solution is the equality-constrained least-squares solution on its support,
+    so every support (2^p - 1 for p learners) is solved by its KKT system and the best
+    feasible one kept. Ties go to the first support in a fixed order (deterministic).
+    """
+    y = np.asarray(target, dtype=float)
+    P = np.asarray(predictions, dtype=float)
+    n, p = P.shape
+    best_sse, best_w = np.inf, np.full(p, np.nan)
+    for size in range(1, p + 1):
+        for support in itertools.combinations(range(p), size):
+            S = P[:, support]
+            kkt = np.zeros((size + 1, size + 1))
+            kkt[:size, :size] = S.T @ S
+            kkt[:size, size] = kkt[size, :size] = 1.0
+            rhs = np.append(S.T @ y, 1.0)
+            sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:size]
+            if np.any(sol < -1e-12):
+                continue
+            w = np.zeros(p)
+            w[list(support)] = np.clip(sol, 0.0, None)
+            w /= w.sum()
+            sse = float(np.sum((y - P @ w) ** 2))
+            if not np.isfinite(best_sse) or sse < best_sse * (1 - 1e-12):
+                best_sse, best_w = sse, w
+    return best_w

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,40 @@ def load_truth(data: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+# Models whose coefficient has no counterpart in the truth (associations, direct effects).
+NO_TRUTH_PREFIXES = ("mechanism_link_", "mechanism_direct_", "mechanism_indirect_")
+GT_TERM = re.compile(r"^gt::(\d+)::(\d+)$")
+
+
+def _hetero_truth(e: Estimate, truth: dict[str, Any]) -> float | None:
+    """Subgroup models: `<prefix><mod>_1` / `_0` are the subgroup ATTs; the interaction
+    term `treat_post:<mod>` is their difference, and treat_post beside it group 0's ATT."""
+    for mod, t in truth.get("heterogeneity", {}).items():
+        for prefix in ("hetero_", "dml_hetero_"):
+            if not e.model.startswith(f"{prefix}{mod}_"):
+                continue
+            suffix = e.model[len(prefix) + len(mod) + 1 :]
+            if suffix in ("1", "0") and e.term == "treat_post":
+                return float(t[f"att_{suffix}"])
+            if e.term == f"treat_post:{mod}":
+                return float(t["difference"])
+            if e.term == "treat_post" and suffix == "interaction":
+                return float(t["att_0"])
+    return None
+
+
 def truth_of(e: Estimate, truth: dict[str, Any], window: tuple[int, int]) -> float | None:
     """The true value of an estimated quantity, where the truth defines one (binned
     event-time end points have none: they average over several event times)."""
     res = truth["resilience"]
+    if e.model.startswith(NO_TRUTH_PREFIXES):
+        return None
+    if e.model.startswith(("hetero_", "dml_hetero_")):
+        return _hetero_truth(e, truth)
+    gt = GT_TERM.match(e.term)
+    if gt and e.outcome == "resilience":
+        g, t = gt.groups()
+        return 0.0 if int(t) < int(g) else res["by_cohort_year"].get(g, {}).get(t)
     if e.term in ("treat_post", "ATT") and e.outcome == "resilience":
         return float(res["att"])
     if e.term.startswith("event_time::"):

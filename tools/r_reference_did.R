@@ -1,7 +1,7 @@
 #!/usr/bin/env Rscript
 # Reference values of the Callaway-Sant'Anna estimates from R's `did`, for the tests.
 #
-# Usage (from the repository root, with `did` installed, e.g. R_LIBS=/work/rlib):
+# Usage (from the repository root, with `did` installed, e.g. R_LIBS=~/R/rbridge):
 #   python -m analysis run --out output            # writes output/analysis_panel.csv
 #   Rscript tools/r_reference_did.R output/analysis_panel.csv tests/reference/did_reference.csv
 #

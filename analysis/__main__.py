@@ -13,6 +13,9 @@ HASH_SEED = "0"
 
 if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
     os.environ["PYTHONHASHSEED"] = HASH_SEED
+    # Parallel workers (joblib) inherit this: their library warnings would otherwise flood the
+    # terminal. The main process records warnings per exhibit in run.log (analysis.pipeline).
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
     os.execv(sys.executable, [sys.executable, "-m", "analysis", *sys.argv[1:]])
 
 from analysis.cli import main  # noqa: E402

@@ -93,7 +93,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _terminal_logging(quiet: bool, verbose: bool) -> None:
     """Stage messages on stderr (none with --quiet); run.log always gets them all."""
     logger = logging.getLogger("analysis")
-    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.setLevel(logging.DEBUG)
     logger.propagate = False
     for h in [h for h in logger.handlers if getattr(h, "_terminal", False)]:
         logger.removeHandler(h)

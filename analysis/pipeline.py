@@ -10,6 +10,8 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +49,19 @@ class Timer:
         log.info("stage %s done in %.2f s", name, self.seconds[name])
 
 
+def _log_warnings(exhibit: str, caught: list[warnings.WarningMessage]) -> None:
+    """Libraries' warnings (e.g. a learner that did not converge) go to run.log, counted,
+    with one line on the terminal, instead of flooding it."""
+    if not caught:
+        return
+    kinds = Counter(
+        f"{w.category.__name__}: {str(w.message).splitlines()[0][:160]}" for w in caught
+    )
+    log.info("%s: %d warning(s) from libraries, details in run.log", exhibit, len(caught))
+    for text, n in sorted(kinds.items()):
+        log.debug("%s: %d x %s", exhibit, n, text)
+
+
 def prepare(data: Path, cfg: Config) -> tuple[pd.DataFrame, Any]:
     """Load, map, validate and build the analysis panel (the data stages)."""
     raw = map_columns(read_table(data), cfg, str(data))
@@ -60,6 +75,8 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 def _attach_log(folder: Path) -> logging.Handler:
     handler = logging.FileHandler(folder / "run.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setLevel(logging.DEBUG)
+    log.setLevel(logging.DEBUG)  # run.log gets everything; the terminal handler filters
     log.addHandler(handler)
     return handler
 
@@ -117,7 +134,10 @@ def run(
         exhibits_meta = []
         for ex in select(only):
             with timer.stage(ex.id):
-                result = ex.run(ctx)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    result = ex.run(ctx)
+                _log_warnings(ex.id, caught)
                 ex.check(result)
             estimates += result.estimates
             note_base = SIMULATED_NOTE if truth is not None else ""

@@ -106,7 +106,9 @@ class DGP:
     # productivity gap. With the trends (default) the mechanisms' nonlinear constructions
     # (log1p of patents per person, the Theil index) trend faster in the richer treated
     # cities, so parallel trends fail for tech_innovation and rationalization.
-    mechanism_trends: bool = False  # True: a stress variant where two channels break parallel trends
+    mechanism_trends: bool = (
+        False  # True: a stress variant where two channels break parallel trends
+    )
 
 
 def _ar1(rng: np.random.Generator, n: int, t: int, rho: float, sd: float) -> np.ndarray:
@@ -305,11 +307,7 @@ def _effects(diff: pd.Series, panel: pd.DataFrame) -> dict[str, object]:
 
 
 def _recorded(dgp: DGP) -> dict[str, object]:
-    return {
-        k: v
-        for k, v in asdict(dgp).items()
-        if v != () or k not in OPTIONAL_FIELDS
-    }
+    return {k: v for k, v in asdict(dgp).items() if v != () or k not in OPTIONAL_FIELDS}
 
 
 def truth(

@@ -33,6 +33,7 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LinearRegression
 
 from analysis.estimators.learners import STACK, stack_weights
+from analysis.progress import progress
 
 KEYS = ("city_code", "year")
 TREATMENT = "treat_post"
@@ -314,7 +315,9 @@ def fit_learners(
     `learners` maps a name to a factory of a fresh learner for a task."""
     fits = {
         name: fit_learner(des, name, make("regression"), make("regression"), splits, n_jobs)
-        for name, make in learners.items()
+        for name, make in progress(
+            learners.items(), f"DML learners ({splits.n_rep} repetitions)", len(learners)
+        )
     }
     if stack:
         fits[STACK] = fit_stack(des, fits, splits)

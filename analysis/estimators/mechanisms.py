@@ -27,6 +27,7 @@ from analysis.estimators.dml_core import child_rng
 from analysis.estimators.dml_runs import plr_rows, run_plr
 from analysis.exhibits import Context, Output
 from analysis.labels import label
+from analysis.progress import progress
 
 EXHIBIT = "table_mechanisms"
 OUTCOME = "resilience"
@@ -92,7 +93,7 @@ def bootstrap_indirect(
     bounds = np.r_[starts, len(city)]
     n_cities = len(starts)
     draws = np.empty(reps)
-    for r in range(reps):
+    for r in progress(range(reps), "bootstrap of the indirect effect", reps):
         pick = rng.integers(0, n_cities, n_cities)
         rows = np.concatenate([np.arange(bounds[c], bounds[c + 1]) for c in pick])
         new_city = np.repeat(np.arange(n_cities), bounds[pick + 1] - bounds[pick])

@@ -8,210 +8,63 @@ allowed set are an `InputError` naming the file, the key and the allowed alterna
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.config_schema import (
+    ALLOWED,
+    ALLOWED_ITEMS,
+    DATA_DIR,
+    DEFAULT_CONFIG,
+    DEFAULT_PANEL,
+    DIMENSIONS,
+    DIRECTIONS,
+    REPO_ROOT,
+    SUITE_TABLES,
+    CallawaySantAnnaConfig,
+    Component,
+    Config,
+    DMLConfig,
+    HonestDiDConfig,
+    InferenceConfig,
+    ModelConfig,
+    OutcomeConfig,
+    PanelConfig,
+    PlaceboConfig,
+    PSMConfig,
+    RobustnessConfig,
+    SampleConfig,
+    TreatmentConfig,
+)
 from analysis.errors import InputError, choices, suggest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = REPO_ROOT / "data"
-DEFAULT_CONFIG = DATA_DIR / "study.toml"
-DEFAULT_PANEL = DATA_DIR / "simulated_panel.csv"
-
-DIMENSIONS = ("resistance", "recovery", "renewal")
-DIRECTIONS = ("+", "-")
-
-
-@dataclass(frozen=True)
-class Component:
-    """One raw indicator of industrial chain resilience."""
-
-    role: str
-    column: str
-    direction: str
-    dimension: str
-
-
-@dataclass(frozen=True)
-class PanelConfig:
-    first_year: int
-    last_year: int
-    city_key: str
-    missing: str
-
-
-@dataclass(frozen=True)
-class OutcomeConfig:
-    column: str
-    weights: str
-    shift: float
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    controls: tuple[str, ...]
-    mechanisms: tuple[str, ...]
-    moderators: tuple[str, ...]
-    event_window: tuple[int, int]
-    reference_period: int
-
-
-@dataclass(frozen=True)
-class InferenceConfig:
-    """Variance estimator and small-sample correction, in fixest's vocabulary."""
-
-    vcov: str
-    cluster: str
-    k_adj: bool
-    k_fixef: str
-    G_adj: bool
-    G_df: str
-    t_df: str
-    level: float
-
-
-@dataclass(frozen=True)
-class TreatmentConfig:
-    source: str
-    cohort_column: str
-    guizhou_year: int
-    second_batch_year: int
-    prd_scope: str
-    shenyang_scope: str
-
-
-@dataclass(frozen=True)
-class SampleConfig:
-    cities: str
-    exclude_provinces: tuple[str, ...]
-    drop_municipalities: bool
-    drop_years: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class CallawaySantAnnaConfig:
-    """Callaway-Sant'Anna specifications (defaults equal data/study.toml)."""
-
-    control_groups: tuple[str, ...] = ("nevertreated", "notyettreated")
-    base_periods: tuple[str, ...] = ("varying", "universal")
-    covariates: tuple[str, ...] = ("ln_gdp_pc", "urbanization")
-    covariate_methods: tuple[str, ...] = ("dr", "reg", "ipw")
-    pscore_trim: float = 1e-6
-    bootstrap_reps: int = 999
-    bootstrap_weights: str = "rademacher"
-
-
-@dataclass(frozen=True)
-class PlaceboConfig:
-    permutations: int = 1000
-
-
-@dataclass(frozen=True)
-class HonestDiDConfig:
-    mbar: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
-    m: tuple[float, ...] = (0.0, 0.0025, 0.005, 0.01, 0.02)
-
-
-@dataclass(frozen=True)
-class PSMConfig:
-    neighbours: int = 1
-    caliper: float = 0.2
-    replacement: bool = True
-
-
-@dataclass(frozen=True)
-class RobustnessConfig:
-    winsorize: tuple[float, float] = (0.01, 0.99)
-    drop_years: tuple[int, ...] = (2020, 2021, 2022)
-
-
-@dataclass(frozen=True)
-class DMLConfig:
-    """Double machine learning: learners, fixed effects, cross-fitting (defaults equal
-    data/study.toml)."""
-
-    learners: tuple[str, ...] = ("lasso", "random_forest", "boosting", "neural_net", "stack")
-    fe_handling: tuple[str, ...] = ("within", "dummies")
-    learner: str = "stack"
-    fe: str = "within"
-    n_folds: int = 5
-    robustness_folds: tuple[int, ...] = (2, 3, 10)
-    n_rep: int = 10
-    n_jobs: int = 2
-    aux_learner: str = "lasso"
-    did_learner: str = "lasso"
-    did_control_group: str = "never_treated"
-    did_n_rep: int = 10
-    bootstrap_reps: int = 999
-
-    @property
-    def base_learners(self) -> tuple[str, ...]:
-        """The learners that are fitted (everything listed but the stack)."""
-        return tuple(name for name in self.learners if name != "stack")
-
-
-@dataclass(frozen=True)
-class Config:
-    """Everything a run needs to know, frozen."""
-
-    panel: PanelConfig
-    columns: dict[str, str]
-    components: tuple[Component, ...]
-    outcome: OutcomeConfig
-    inputs: dict[str, str]
-    model: ModelConfig
-    inference: InferenceConfig
-    treatment: TreatmentConfig
-    sample: SampleConfig
-    seed: int
-    source: str = field(default=str(DEFAULT_CONFIG))
-    callaway_santanna: CallawaySantAnnaConfig = field(default_factory=CallawaySantAnnaConfig)
-    placebo: PlaceboConfig = field(default_factory=PlaceboConfig)
-    honest_did: HonestDiDConfig = field(default_factory=HonestDiDConfig)
-    psm: PSMConfig = field(default_factory=PSMConfig)
-    robustness: RobustnessConfig = field(default_factory=RobustnessConfig)
-    dml: DMLConfig = field(default_factory=DMLConfig)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The resolved configuration as plain data (for the manifest)."""
-        from dataclasses import asdict
-
-        return asdict(self)
-
-
-# Allowed values of enumerated options: key -> allowed.
-ALLOWED: dict[str, tuple[Any, ...]] = {
-    "panel.city_key": ("code", "name"),
-    "panel.missing": ("interpolate", "drop"),
-    "outcome.weights": ("pooled", "per_year"),
-    "inference.vcov": ("CRV1", "hetero", "iid"),
-    "inference.k_fixef": ("nonnested", "full", "none"),
-    "inference.G_df": ("min", "conventional"),
-    "inference.t_df": ("min", "conventional"),
-    "treatment.source": ("pilot_zones", "column", "indicator"),
-    "treatment.guizhou_year": (2015, 2016),
-    "treatment.second_batch_year": (2016, 2017),
-    "treatment.prd_scope": ("core9", "guangdong"),
-    "treatment.shenyang_scope": ("city", "liaoning"),
-    "sample.cities": ("registry", "all"),
-    "callaway_santanna.bootstrap_weights": ("rademacher", "mammen", "webb"),
-    # Names of analysis/estimators/learners.py (LEARNER_NAMES) and dml_core.py (FE_APPROACH).
-    "dml.learner": ("lasso", "random_forest", "boosting", "neural_net", "linear", "stack"),
-    "dml.fe": ("within", "dummies", "first_difference"),
-    "dml.aux_learner": ("lasso", "random_forest", "boosting", "neural_net", "linear", "stack"),
-    "dml.did_learner": ("lasso", "random_forest", "boosting", "neural_net", "linear"),
-    "dml.did_control_group": ("never_treated", "not_yet_treated"),
-}
-# Allowed elements of list-valued enumerated options: key -> allowed.
-ALLOWED_ITEMS: dict[str, tuple[Any, ...]] = {
-    "callaway_santanna.control_groups": ("nevertreated", "notyettreated"),
-    "callaway_santanna.base_periods": ("varying", "universal"),
-    "callaway_santanna.covariate_methods": ("dr", "reg", "ipw"),
-    "dml.learners": ("lasso", "random_forest", "boosting", "neural_net", "linear", "stack"),
-    "dml.fe_handling": ("within", "dummies", "first_difference"),
-}
-SUITE_TABLES = ("callaway_santanna", "placebo", "honest_did", "psm", "robustness", "dml")
+# The schema is re-exported: the rest of the package imports it from here.
+__all__ = [
+    "REPO_ROOT",
+    "DATA_DIR",
+    "DEFAULT_CONFIG",
+    "DEFAULT_PANEL",
+    "DIMENSIONS",
+    "DIRECTIONS",
+    "Component",
+    "PanelConfig",
+    "OutcomeConfig",
+    "ModelConfig",
+    "InferenceConfig",
+    "TreatmentConfig",
+    "SampleConfig",
+    "CallawaySantAnnaConfig",
+    "PlaceboConfig",
+    "HonestDiDConfig",
+    "PSMConfig",
+    "RobustnessConfig",
+    "DMLConfig",
+    "Config",
+    "ALLOWED",
+    "ALLOWED_ITEMS",
+    "SUITE_TABLES",
+    "load_config",
+]
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

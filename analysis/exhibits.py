@@ -29,11 +29,6 @@ class Context:
         return VcovSpec(self.cfg.inference)
 
     @property
-    def simulated(self) -> bool:
-        """True on simulated data (a truth file came with it): outputs must say so."""
-        return self.truth is not None
-
-    @property
     def sample(self) -> str:
         n = self.panel["city_code"].nunique()
         years = f"{self.panel['year'].min()}-{self.panel['year'].max()}"

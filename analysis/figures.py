@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -13,7 +15,25 @@ import pandas as pd  # noqa: E402
 PNG_META = {"Software": None}
 
 
+_label = ""
+
+
+@contextmanager
+def data_label(text: str) -> Iterator[None]:
+    """Every figure saved inside the block carries `text` (e.g. SIMULATED DATA) in its corner."""
+    global _label
+    old, _label = _label, text
+    try:
+        yield
+    finally:
+        _label = old
+
+
 def _save(fig: plt.Figure, path: Path) -> None:
+    if _label:
+        fig.text(
+            0.005, 0.995, _label, ha="left", va="top", fontsize=8, color="#b42318", weight="bold"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=150, metadata=PNG_META)
     plt.close(fig)

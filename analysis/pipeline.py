@@ -23,6 +23,7 @@ from analysis.config import DATA_DIR, DEFAULT_PANEL, Config, load_config
 from analysis.errors import InputError, choices, suggest
 from analysis.estimates import FLOAT_FORMAT, Estimate, to_frame
 from analysis.exhibits import Context, Exhibit, registry
+from analysis.figures import data_label
 from analysis.loading import map_columns, read_table
 from analysis.manifest import git_state, inputs, r_version, versions
 from analysis.panel import build_panel
@@ -31,6 +32,7 @@ from analysis.tables import write_table
 from analysis.truth import comparison, load_truth
 
 log = logging.getLogger("analysis")
+SIMULATED_LABEL = "SIMULATED DATA"
 SIMULATED_NOTE = "SIMULATED DATA (the embedded default panel; see analysis/simulate.py)."
 
 
@@ -144,8 +146,9 @@ def run(
             for name, table in result.tables.items():
                 note = " ".join(x for x in (result.notes.get(name, ""), note_base) if x)
                 write_table(table, name, ex.title, note, tmp / "tables")
-            for name, writer in result.figures.items():
-                writer(tmp / "figures" / f"{name}.png")
+            with data_label(SIMULATED_LABEL if truth is not None else ""):
+                for name, writer in result.figures.items():
+                    writer(tmp / "figures" / f"{name}.png")
             exhibits_meta.append({"id": ex.id, "title": ex.title, "module": ex.module,
                                   "tables": sorted(result.tables), "figures": sorted(result.figures),
                                   **({"details": result.manifest} if result.manifest else {})})  # fmt: skip

@@ -121,9 +121,7 @@ def run(ctx: Context) -> Output:
             weights[model_id(STACK, fe, k, cfg)] = mean_weights(result)
     table = pd.DataFrame(rows)
     text = note(cfg, level)
-    title = "Double machine learning: learners, fixed effects, folds" + (
-        " (SIMULATED DATA)" if ctx.simulated else ""
-    )
+    title = "Double machine learning: learners, fixed effects, folds"
     figure_note = (
         f"Median over {cfg.n_rep} repetitions with {int(round(100 * level))}% intervals "
         "(DoubleML's aggregation, cluster-robust by city). within: DoubleMLPLPR within-city "

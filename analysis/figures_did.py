@@ -18,9 +18,10 @@ def _footer(fig: plt.Figure, note: str) -> None:
 
 
 def event_estimators_figure(
-    series: dict[str, pd.DataFrame], ref: int, note: str, path: Path
+    series: dict[str, pd.DataFrame], ref: int, note: str, path: Path, critical: float
 ) -> None:
-    """Event-time coefficients of several estimators side by side, 95% pointwise intervals."""
+    """Event-time coefficients of several estimators side by side, pointwise intervals of
+    +/- `critical` standard errors."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     ax.axhline(0, color="grey", lw=0.8)
     ax.axvline(ref + 0.5, color="grey", lw=0.8, ls="--")
@@ -28,7 +29,7 @@ def event_estimators_figure(
     for i, (name, s) in enumerate(series.items()):
         x = s["event_time"].to_numpy(dtype=float) + (i - (len(series) - 1) / 2) * width
         se = s["std_error"].fillna(0).to_numpy(dtype=float)
-        ax.errorbar(x, s["estimate"], yerr=1.96 * se, fmt="o", ms=3.5, capsize=2,
+        ax.errorbar(x, s["estimate"], yerr=critical * se, fmt="o", ms=3.5, capsize=2,
                     color=COLORS[i % len(COLORS)], label=name)  # fmt: skip
     ax.set_xlabel("Years relative to the pilot zone")
     ax.set_ylabel("Effect on resilience index")

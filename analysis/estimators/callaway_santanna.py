@@ -101,6 +101,7 @@ def fit(
     bootstrap_reps: int = 0,
     bootstrap_weights: str = "rademacher",
     seed: int | None = None,
+    alpha: float = 0.05,
 ) -> CSFit:
     """ATT(g,t) of one specification, every option passed explicitly."""
     import diff_diff as dd
@@ -113,7 +114,7 @@ def fit(
         )
     est = dd.CallawaySantAnna(
         control_group=ENGINE_CONTROL[spec.control_group], anticipation=0,
-        estimation_method=spec.method, alpha=0.05, cluster=None, n_bootstrap=bootstrap_reps,
+        estimation_method=spec.method, alpha=alpha, cluster=None, n_bootstrap=bootstrap_reps,
         bootstrap_weights=bootstrap_weights, seed=seed, rank_deficient_action="warn",
         base_period=spec.base_period, cband=bootstrap_reps > 0, pscore_trim=pscore_trim,
         panel=True, allow_unbalanced_panel=False, pscore_fallback="error", vcov_type="hc1",
@@ -238,7 +239,7 @@ def run(ctx: Context) -> Output:
         notes += [f"{spec.label}: {w}" for w in f.warnings]
     if c.bootstrap_reps > 0:
         f = fit(ctx.panel, CSSpec(), c.pscore_trim, bootstrap_reps=c.bootstrap_reps,
-                bootstrap_weights=c.bootstrap_weights, seed=ctx.cfg.seed)  # fmt: skip
+                bootstrap_weights=c.bootstrap_weights, seed=ctx.cfg.seed, alpha=1 - level)  # fmt: skip
         rows += bootstrap_estimates(f, level, ctx.sample, c.bootstrap_reps,
                                     c.bootstrap_weights, ctx.cfg.seed)  # fmt: skip
     note = (

@@ -39,7 +39,10 @@ def pretrend_test(reg: Regression, terms: list[str]) -> tuple[float, float, int]
     return f, float(stats.f.sf(f, len(terms), reg.df)), len(terms)
 
 
-def run(ctx: Context) -> Output:
+def fit(ctx: Context) -> tuple[Regression, list[int]]:
+    """The TWFE event study of the configured window, terms named as fixest names them
+    (`event_time::k`), and the event times estimated. Shared by every exhibit that needs it
+    (this table and figure, Figure 2, HonestDiD), so the specification lives in one place."""
     window, ref = ctx.cfg.model.event_window, ctx.cfg.model.reference_period
     data, times = design(ctx.panel, window, ref)
     columns = [f"ev_{k}".replace("-", "m") for k in times]
@@ -52,6 +55,30 @@ def run(ctx: Context) -> Output:
         vcov=reg.vcov.rename(index=names, columns=names), n_obs=reg.n_obs,
         n_clusters=reg.n_clusters, spec=reg.spec, df=reg.df,
     )  # fmt: skip
+    return reg, times
+
+
+def coefficient_table(
+    reg: Regression, window: tuple[int, int], ref: int, level: float
+) -> pd.DataFrame:
+    """One row per event time of the window; the reference period is a row of zeros."""
+    rows = []
+    for k in range(window[0], window[1] + 1):
+        if term(k) not in reg.coef.index:
+            rows.append({"event_time": k, "estimate": 0.0, "std_error": 0.0, "p_value": np.nan,
+                         "conf_low": 0.0, "conf_high": 0.0})  # fmt: skip
+            continue
+        est, se = float(reg.coef[term(k)]), float(reg.se[term(k)])
+        inf = t_inference(est, se, reg.df, level)
+        rows.append({"event_time": k, "estimate": est, "std_error": se, "p_value": inf.p_value,
+                     "conf_low": inf.conf_low, "conf_high": inf.conf_high})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def run(ctx: Context) -> Output:
+    window, ref = ctx.cfg.model.event_window, ctx.cfg.model.reference_period
+    level = ctx.cfg.inference.level
+    reg, times = fit(ctx)
     estimates = from_regression(reg, EXHIBIT, "event_study", "twfe_event_study", ctx.sample)
     pre = [term(k) for k in times if k < ref]
     f, p, q = pretrend_test(reg, pre)
@@ -80,24 +107,13 @@ def run(ctx: Context) -> Output:
             sample=base.sample,
         )  # fmt: skip
     )
-    by_term = {e.term: e for e in estimates}
-    rows = []
-    for k in range(window[0], window[1] + 1):
-        e = by_term.get(term(k))
-        rows.append(
-            {"event_time": k, "estimate": 0.0, "std_error": 0.0, "p_value": np.nan,
-             "conf_low": 0.0, "conf_high": 0.0}
-            if e is None
-            else {"event_time": k, "estimate": e.estimate, "std_error": e.std_error,
-                  "p_value": e.p_value, "conf_low": e.conf_low, "conf_high": e.conf_high}
-        )  # fmt: skip
-    coefs = pd.DataFrame(rows)
-    ci = t_inference(0.0, 1.0, reg.df, ctx.cfg.inference.level)
+    coefs = coefficient_table(reg, window, ref, level)
+    critical = float(stats.t.ppf(0.5 + level / 2, reg.df))
     note = (
         f"Joint test of the {q} pre-treatment coefficients: F = {f:.3f}, p = {p:.4f} "
         f"(df {q}, {reg.df:.0f}). Reference period {ref}; end points binned at "
-        f"{window[0]} and {window[1]}; {int(ctx.cfg.inference.level * 100)}% intervals use "
-        f"t({reg.df:.0f}) critical value {ci.conf_high:.3f}."
+        f"{window[0]} and {window[1]}; {int(level * 100)}% intervals use "
+        f"t({reg.df:.0f}) critical value {critical:.3f}."
     )
     return Output(
         estimates=estimates,

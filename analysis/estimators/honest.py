@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.estimates import Estimate, feols
+from analysis.estimates import Estimate
 from analysis.estimators import event_study
 from analysis.exhibits import Context, Output
 from analysis.inference import t_inference
@@ -57,12 +57,11 @@ class EventStudyFit:
 
 
 def twfe_event_study(ctx: Context) -> EventStudyFit:
-    window, ref = ctx.cfg.model.event_window, ctx.cfg.model.reference_period
-    data, times = event_study.design(ctx.panel, window, ref)
-    cols = [f"ev_{k}".replace("-", "m") for k in times]
-    reg = feols(data, f"resilience ~ {' + '.join(cols)} | city_code + year", ctx.spec)
+    reg, times = event_study.fit(ctx)
+    cols = [event_study.term(k) for k in times]
     return EventStudyFit(tuple(times), reg.coef[cols].to_numpy(),
-                         reg.vcov.loc[cols, cols].to_numpy(), reg.df, ref)  # fmt: skip
+                         reg.vcov.loc[cols, cols].to_numpy(), reg.df,
+                         ctx.cfg.model.reference_period)  # fmt: skip
 
 
 def container(fit: EventStudyFit) -> Any:

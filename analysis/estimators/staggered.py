@@ -21,12 +21,12 @@ Relative times are not binned here (every observed relative time has its own coe
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis.estimates import Estimate, Regression, feols
 from analysis.exhibits import Context, Output
@@ -188,7 +188,8 @@ def run(ctx: Context) -> Output:
     d2 = did2s(ctx.panel)
     imp = imputation(ctx.panel)
     estimates = rows("sunab", sa, ctx, reg) + rows("did2s", d2, ctx) + rows("imputation", imp, ctx)
-    twfe = event_study.run(ctx).tables[event_study.EXHIBIT]
+    window, level = ctx.cfg.model.event_window, ctx.cfg.inference.level
+    twfe = event_study.coefficient_table(event_study.fit(ctx)[0], window, REF, level)
     series = {
         "TWFE event study (binned)": twfe[["event_time", "estimate", "std_error"]],
         "Callaway-Sant'Anna": callaway_santanna.dynamic_coefs(ctx.panel, ctx.cfg.callaway_santanna),
@@ -204,14 +205,18 @@ def run(ctx: Context) -> Output:
                      strict=True)}  # fmt: skip
         table[name] = [cells.get(int(k), "") for k in table["event_time"]]
     att = {e.model: e for e in estimates if e.term == "ATT"}
+    critical = float(stats.norm.ppf(0.5 + level / 2))
     note = (
         "Relative times not binned except in the TWFE column (end points at the event window). "
         "Reference period -1. Overall ATT: Sun-Abraham "
         f"{att['sunab'].estimate:.4f} ({att['sunab'].std_error:.4f}), two-stage "
         f"{att['did2s'].estimate:.4f} ({att['did2s'].std_error:.4f}), imputation "
         f"{att['imputation'].estimate:.4f} ({att['imputation'].std_error:.4f}). Intervals in "
-        "the figure: estimate +/- 1.96 SE."
+        f"the figure: estimate +/- {critical:.2f} SE ({int(level * 100)}%, normal)."
     )
-    writer: Callable[[Path], None] = lambda path: event_estimators_figure(series, REF, note, path)  # noqa: E731
+
+    def writer(path: Path) -> None:
+        event_estimators_figure(series, REF, note, path, critical)
+
     return Output(estimates=estimates, tables={EXHIBIT: table}, figures={FIGURE: writer},
                   notes={EXHIBIT: note})  # fmt: skip

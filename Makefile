@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test test-fast lint bench clean
 
 setup:
 	@VENV=$(VENV) bash tools/setup.sh
@@ -13,6 +13,11 @@ run: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# The quick loop while editing: without the slow tests and those that need R (it says so).
+test-fast: setup
+	@echo "test-fast: skipping tests marked slow, r_base or r_fixest (make test runs them all)"
+	$(PY) -m pytest -q -m "not slow and not r_base and not r_fixest"
 
 lint: setup
 	$(VENV)/bin/pre-commit run --all-files

@@ -79,7 +79,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return verify(args.dir)
     if command == "exhibits":
-        from analysis.exhibits import markdown_map
+        from analysis.catalogue import markdown_map
 
         print(markdown_map(), end="")
         return 0

@@ -102,8 +102,16 @@ def _merge(base: dict[str, Any], user: dict[str, Any], path: Path) -> dict[str, 
 
 
 def _check_types(raw: dict[str, Any], defaults: dict[str, Any], path: Path) -> None:
-    for table in ("panel", "outcome", "model", "inference", "treatment", "sample", "run",
-                  *SUITE_TABLES):  # fmt: skip
+    for table in (
+        "panel",
+        "outcome",
+        "model",
+        "inference",
+        "treatment",
+        "sample",
+        "run",
+        *SUITE_TABLES,
+    ):
         for key, value in raw[table].items():
             expected = type(defaults[table][key])
             ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
@@ -236,7 +244,7 @@ def _suite(raw: dict[str, Any], src: Path) -> dict[str, Any]:
             neighbours=int(ps["neighbours"]),
             caliper=float(ps["caliper"]),
             replacement=bool(ps["replacement"]),
-        ),  # fmt: skip
+        ),
         "robustness": RobustnessConfig(
             winsorize=(lo, hi), drop_years=tuple(int(y) for y in rb["drop_years"])
         ),
@@ -273,6 +281,10 @@ def _dml(raw: dict[str, Any], path: Path) -> DMLConfig:
         if d[key] < low:
             raise InputError(f"{path}: [dml] {key} = {d[key]} must be at least {low}")
     return DMLConfig(
-        **{**d, "learners": tuple(d["learners"]), "fe_handling": tuple(d["fe_handling"]),
-           "robustness_folds": tuple(int(k) for k in d["robustness_folds"])}
-    )  # fmt: skip
+        **{
+            **d,
+            "learners": tuple(d["learners"]),
+            "fe_handling": tuple(d["fe_handling"]),
+            "robustness_folds": tuple(int(k) for k in d["robustness_folds"]),
+        }
+    )

@@ -1,33 +1,120 @@
-"""One tidy schema for every estimate: `estimates.csv`, tables, figures, the report and the
-R cross-check all read it. Engines' own result objects are translated here, at the edge."""
+"""One tidy schema for every estimate: `estimates.csv`, tables, figures, the report, the truth
+comparison and the R cross-check all read it.
+
+A model is described once (`ModelInfo`: what every row of the model shares, from its id to its
+inference settings and structured facts such as the control group), and its rows are made by
+`ModelInfo.row`, the only place an `Estimate` is built. A new column of `estimates.csv` is a
+new field of `ModelInfo` (or of `Estimate` for a per-term quantity) and nothing else. The
+engine adapters in `analysis.engines` translate a library's results into rows; see
+docs/ARCHITECTURE.md.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import math
+from dataclasses import dataclass, field, fields
 
-import numpy as np
 import pandas as pd
 
-from analysis.inference import FIXEF_RM, VcovSpec, t_inference
+from analysis.inference import t_inference
 
-# Stable column order of estimates.csv (the contract in DESIGN.md, plus statistic, df, fixef).
-COLUMNS = (
+NORMAL_DF = math.inf  # degrees of freedom of normal-based inference
+NAN = math.nan
+FLOAT_FORMAT = "%.12g"  # numbers in estimates.csv and analysis_panel.csv
+
+# The stable leading columns of estimates.csv, which other tools read (README, "What a run
+# writes"); the structured columns that follow come from ModelInfo's fields.
+STABLE = (
     "exhibit", "model", "estimator", "engine", "outcome", "term", "estimate", "std_error",
     "statistic", "p_value", "conf_low", "conf_high", "df", "n_obs", "n_clusters", "vcov",
     "ssc", "formula", "fixef", "sample", "subset",
 )  # fmt: skip
-FLOAT_FORMAT = "%.12g"
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """One estimated quantity with the inference settings that produced it."""
+# The vocabulary of the `estimand` column.
+ESTIMANDS = {
+    "att": "average effect on the treated (overall)",
+    "att_by_event_time": "effects by years since treatment (and their overall ATT term)",
+    "att_by_cohort": "effects by treatment cohort",
+    "att_by_year": "effects by calendar year",
+    "att_by_cohort_year": "group-time effects ATT(g,t)",
+    "att_difference": "difference of effects between groups (and the reference group's ATT)",
+    "direct_effect": "the treatment's coefficient with a channel held fixed",
+    "association": "a channel's coefficient in the outcome regression (not causal)",
+    "indirect_effect": "product of coefficients a x b through a channel",
+    "randomization_test": "permutation distribution of a coefficient under the sharp null",
+    "decomposition": "weights and components of the TWFE coefficient",
+    "sensitivity": "robust confidence sets under violations of parallel trends",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelInfo:
+    """What every row of one model shares: its identity, engine, specification, sample,
+    counts and inference settings, and the structured facts readers need (so that no reader
+    parses them out of a model id)."""
 
     exhibit: str
     model: str
     estimator: str
     engine: str
     outcome: str
+    n_obs: int
+    n_clusters: int
+    vcov: str
+    ssc: str
+    formula: str
+    fixef: str = ""
+    sample: str = ""
+    # Machine-readable sample restriction, e.g. "high_marketization == 1" (empty: the panel).
+    subset: str = ""
+    df: float = NORMAL_DF
+    # What the model's estimates target (ESTIMANDS), so readers such as the truth comparison
+    # need not infer it from the model id.
+    estimand: str = ""
+    # Callaway-Sant'Anna style facts ("" where they do not apply): the aggregation of
+    # group-time effects, the control group and the base period, in R did's vocabulary.
+    aggregation: str = ""
+    control_group: str = ""
+    base_period: str = ""
+    # The event time normalised to zero (None where no period is omitted).
+    reference_period: int | None = None
+    # The heterogeneity moderator a split or interaction model is about.
+    moderator: str = ""
+    # The confidence level of conf_low/conf_high (the configuration's; not a column).
+    level: float = field(default=0.95, metadata={"column": False})
+
+    def row(
+        self,
+        term: str,
+        estimate: float,
+        std_error: float = NAN,
+        *,
+        p_value: float | None = None,
+        conf: tuple[float, float] | None = None,
+        statistic: float | None = None,
+    ) -> Estimate:
+        """One row: the t (or normal, df = inf) test and interval at `level` from the
+        estimate and SE, unless an engine supplies its own p-value, interval or statistic."""
+        inf = t_inference(estimate, std_error, self.df, self.level)
+        low, high = conf if conf is not None else (inf.conf_low, inf.conf_high)
+        shared = {f.name: getattr(self, f.name) for f in fields(ModelInfo)}
+        return Estimate(
+            **shared,
+            term=term,
+            estimate=float(estimate),
+            std_error=float(std_error),
+            statistic=float(inf.statistic if statistic is None else statistic),
+            p_value=float(inf.p_value if p_value is None else p_value),
+            conf_low=float(low),
+            conf_high=float(high),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Estimate(ModelInfo):
+    """One estimated quantity with the model and inference settings that produced it."""
+
     term: str
     estimate: float
     std_error: float
@@ -35,110 +122,26 @@ class Estimate:
     p_value: float
     conf_low: float
     conf_high: float
-    df: float
-    n_obs: int
-    n_clusters: int
-    vcov: str
-    ssc: str
-    formula: str
-    fixef: str
-    sample: str
-    subset: str = ""  # machine-readable sample restriction, e.g. "high_marketization == 1"
 
 
-assert tuple(f.name for f in fields(Estimate)) == COLUMNS
+COLUMNS = STABLE + tuple(
+    f.name for f in fields(Estimate) if f.metadata.get("column", True) and f.name not in STABLE
+)
+assert set(STABLE) <= {f.name for f in fields(Estimate)}
+
+
+def check(e: Estimate) -> None:
+    """A row's structured facts are in their vocabularies (called by Exhibit.check)."""
+    if e.estimand and e.estimand not in ESTIMANDS:
+        raise RuntimeError(
+            f"model {e.model}: estimand '{e.estimand}' is not one of {list(ESTIMANDS)}"
+        )
 
 
 def to_frame(estimates: list[Estimate]) -> pd.DataFrame:
     """Estimates as a table in the stable column order."""
-    return pd.DataFrame([asdict(e) for e in estimates], columns=list(COLUMNS))
-
-
-@dataclass(frozen=True)
-class Regression:
-    """A fitted fixed-effects regression, engine-neutral."""
-
-    formula: str
-    outcome: str
-    fixef: str
-    coef: pd.Series
-    se: pd.Series
-    vcov: pd.DataFrame
-    n_obs: int
-    n_clusters: int
-    spec: VcovSpec
-    df: float
-
-
-def feols(data: pd.DataFrame, formula: str, spec: VcovSpec) -> Regression:
-    """pyfixest's feols with every inference setting passed explicitly."""
-    import pyfixest as pf
-
-    fit = pf.feols(
-        formula,
-        data=data,
-        vcov=spec.pyfixest_vcov(),
-        ssc=spec.pyfixest_ssc(),
-        fixef_rm=FIXEF_RM,
-        copy_data=False,
-        store_data=False,
+    frame = pd.DataFrame(
+        [[getattr(e, c) for c in COLUMNS] for e in estimates], columns=list(COLUMNS)
     )
-    coef = fit.coef()
-    n_obs = int(fit._N)
-    n_clusters = int(np.min(fit._G)) if spec.cfg.vcov == "CRV1" else 0
-    lhs, _, rhs = formula.partition("~")
-    fixef = rhs.split("|")[1].strip() if "|" in rhs else ""
-    return Regression(
-        formula=formula,
-        outcome=lhs.strip(),
-        fixef=fixef,
-        coef=coef,
-        se=fit.se(),
-        vcov=pd.DataFrame(fit._vcov, index=coef.index, columns=coef.index),
-        n_obs=n_obs,
-        n_clusters=n_clusters,
-        spec=spec,
-        df=spec.df(n_obs, n_clusters, len(coef)),
-    )
-
-
-def from_regression(
-    reg: Regression,
-    exhibit: str,
-    model: str,
-    estimator: str,
-    sample: str,
-    terms: list[str] | None = None,
-    subset: str = "",
-) -> list[Estimate]:
-    """Tidy rows of a regression's coefficients (all, or the named terms)."""
-    rows = []
-    for term in terms or list(reg.coef.index):
-        est, se = float(reg.coef[term]), float(reg.se[term])
-        inf = t_inference(est, se, reg.df, reg.spec.cfg.level)
-        rows.append(
-            Estimate(
-                exhibit=exhibit,
-                model=model,
-                estimator=estimator,
-                engine="pyfixest",
-                outcome=reg.outcome,
-                term=term,
-                estimate=est,
-                std_error=se,
-                statistic=inf.statistic,
-                p_value=inf.p_value,
-                conf_low=inf.conf_low,
-                conf_high=inf.conf_high,
-                df=reg.df,
-                n_obs=reg.n_obs,
-                n_clusters=reg.n_clusters,
-                vcov=reg.spec.label,
-                ssc=reg.spec.ssc_label,
-                formula=reg.formula,
-                fixef=reg.fixef,
-                sample=sample,
-                subset=subset,
-            )  # fmt: skip
-        )
-    return rows
+    frame["reference_period"] = frame["reference_period"].astype("Int64")
+    return frame

@@ -19,16 +19,17 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.catalogue import exhibits
 from analysis.config import DATA_DIR, DEFAULT_PANEL, Config, load_config
 from analysis.errors import InputError, choices, suggest
 from analysis.estimates import FLOAT_FORMAT, Estimate, to_frame
-from analysis.exhibits import Context, Exhibit, registry
-from analysis.figures import data_label
-from analysis.loading import map_columns, read_table
+from analysis.exhibit import Context, Exhibit
 from analysis.manifest import git_state, inputs, r_version, versions
-from analysis.panel import build_panel
-from analysis.report import render as render_report
-from analysis.tables import write_table
+from analysis.prepare.loading import map_columns, read_table
+from analysis.prepare.panel import build_panel
+from analysis.render.figures import data_label
+from analysis.render.report import render as render_report
+from analysis.render.tables import write_table
 from analysis.truth import comparison, load_truth
 
 log = logging.getLogger("analysis")
@@ -95,17 +96,17 @@ def _replace_dir(tmp: Path, out: Path) -> None:
 
 
 def select(only: tuple[str, ...] | None) -> list[Exhibit]:
-    """The registry's exhibits, or the named ones (in the registry's order)."""
-    exhibits = registry()
+    """The catalogue's exhibits, or the named ones (in the catalogue's order)."""
+    listed = exhibits()
     if not only:
-        return exhibits
-    known = [ex.id for ex in exhibits]
+        return listed
+    known = [ex.id for ex in listed]
     for name in only:
         if name not in known:
             raise InputError(
                 f"--only: unknown exhibit '{name}'{suggest(name, known)}; allowed: {choices(known)}"
             )
-    return [ex for ex in exhibits if ex.id in only]
+    return [ex for ex in listed if ex.id in only]
 
 
 def run(
@@ -128,9 +129,15 @@ def run(
         with timer.stage("data"):
             panel, info = prepare(data, cfg)
             truth = load_truth(data)
-            log.info("panel: %d cities x %d years, %d rows; %d cells interpolated; %d city-years dropped; cities not in the sample: %d",
-                     panel["city_code"].nunique(), panel["year"].nunique(), len(panel), info.interpolated_cells,
-                     info.dropped_city_years, len(info.dropped_cities))  # fmt: skip
+            log.info(
+                "panel: %d cities x %d years, %d rows; %d cells interpolated; %d city-years dropped; cities not in the sample: %d",
+                panel["city_code"].nunique(),
+                panel["year"].nunique(),
+                len(panel),
+                info.interpolated_cells,
+                info.dropped_city_years,
+                len(info.dropped_cities),
+            )
         ctx = Context(panel=panel, cfg=cfg, truth=truth)
         estimates: list[Estimate] = []
         exhibits_meta = []
@@ -149,9 +156,16 @@ def run(
             with data_label(SIMULATED_LABEL if truth is not None else ""):
                 for name, writer in result.figures.items():
                     writer(tmp / "figures" / f"{name}.png")
-            exhibits_meta.append({"id": ex.id, "title": ex.title, "module": ex.module,
-                                  "tables": sorted(result.tables), "figures": sorted(result.figures),
-                                  **({"details": result.manifest} if result.manifest else {})})  # fmt: skip
+            exhibits_meta.append(
+                {
+                    "id": ex.id,
+                    "title": ex.title,
+                    "module": ex.module,
+                    "tables": sorted(result.tables),
+                    "figures": sorted(result.figures),
+                    **({"details": result.manifest} if result.manifest else {}),
+                }
+            )
         with timer.stage("write"):
             _write_csv(to_frame(estimates), tmp / "estimates.csv")
             _write_csv(panel, tmp / "analysis_panel.csv")
@@ -177,7 +191,7 @@ def run(
                     "cities": DATA_DIR / "cities.csv",
                     "pilot_zones": DATA_DIR / "pilot_zones.csv",
                 }
-            ),  # fmt: skip
+            ),
             "config": cfg.to_dict(),
             "panel": {
                 "rows": len(panel),
@@ -186,7 +200,7 @@ def run(
                 "dropped_city_years": info.dropped_city_years,
                 "cities_outside_sample": list(info.dropped_cities),
                 "pre_period_end": info.pre_end,
-            },  # fmt: skip
+            },
             "exhibits": exhibits_meta,
             "seconds": timer.seconds,
         }

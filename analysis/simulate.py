@@ -17,7 +17,7 @@ Process, for city i (the 266 study cities) and year t = 2009..2022 (k = t - 2009
   The regional trends stay out of the resilience components, so that parallel trends hold
   with and without the controls.
 - Controls: gdp, population, urban population, fiscal expenditure, loans, fdi, college
-  students (yearbook units, see analysis.variables).
+  students (yearbook units, see analysis.prepare.variables).
 - Moderators: a marketization index (NERI-like, about 3-11) and digital-economy indicators
   (digital-sector employment share, telecom revenue, a digital-finance index).
 - Mechanism inputs: invention patents, broadband and mobile subscribers, value added and
@@ -62,10 +62,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import Config, load_config
-from analysis.panel import build_panel
-from analysis.registry import study_cities
-from analysis.treatment import add_treatment, pilot_cohorts
-from analysis.variables import digital_economy_index, moderators
+from analysis.prepare.cities import study_cities
+from analysis.prepare.panel import build_panel
+from analysis.prepare.treatment import add_treatment, pilot_cohorts
+from analysis.prepare.variables import digital_economy_index, moderators
 
 MECHANISMS = ("tech_innovation", "digital_infra", "rationalization")
 COMPONENT_SPEC = {
@@ -127,8 +127,13 @@ def _exposure(dgp: DGP, first_treat: np.ndarray, year: np.ndarray, guizhou: int)
         shape = (e + 1.0) / 4.0 if dgp.effect_shape == "linear" else 1.0 - 0.5 ** (e + 1.0)
         if dgp.effect_shape == "constant":
             shape = np.ones_like(e, dtype=float)
-        mult = dict(zip((y for y, _ in dgp.cohorts), dgp.cohort_effects or (1.0,) * len(dgp.cohorts),
-                        strict=True))  # fmt: skip
+        mult = dict(
+            zip(
+                (y for y, _ in dgp.cohorts),
+                dgp.cohort_effects or (1.0,) * len(dgp.cohorts),
+                strict=True,
+            )
+        )
         cohort = np.array([mult.get(int(g), 0.0) for g in first_treat])
         return np.where(treated, shape * cohort * dgp.effect_scale, 0.0)
     if dgp.effect_shape == "constant":

@@ -21,35 +21,43 @@ def load_truth(data: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-# Models whose coefficient has no counterpart in the truth (associations, direct effects).
-NO_TRUTH_PREFIXES = ("mechanism_link_", "mechanism_direct_", "mechanism_indirect_")
+# Estimands with no counterpart in the truth (associations, direct and indirect effects,
+# tests, decompositions and sensitivity sets).
+NO_TRUTH = (
+    "association",
+    "direct_effect",
+    "indirect_effect",
+    "randomization_test",
+    "decomposition",
+    "sensitivity",
+)
 GT_TERM = re.compile(r"^gt::(\d+)::(\d+)$")
+SUBSET = re.compile(r"^(\w+) == (\d+)$")
 
 
 def _hetero_truth(e: Estimate, truth: dict[str, Any]) -> float | None:
-    """Subgroup models: `<prefix><mod>_1` / `_0` are the subgroup ATTs; the interaction
-    term `treat_post:<mod>` is their difference, and treat_post beside it group 0's ATT."""
-    for mod, t in truth.get("heterogeneity", {}).items():
-        for prefix in ("hetero_", "dml_hetero_"):
-            if not e.model.startswith(f"{prefix}{mod}_"):
-                continue
-            suffix = e.model[len(prefix) + len(mod) + 1 :]
-            if suffix in ("1", "0") and e.term == "treat_post":
-                return float(t[f"att_{suffix}"])
-            if e.term == f"treat_post:{mod}":
-                return float(t["difference"])
-            if e.term == "treat_post" and suffix == "interaction":
-                return float(t["att_0"])
-    return None
+    """Models about a moderator: a split sample's ATT (subset `<mod> == g`), the difference
+    of the two groups' ATTs (term `treat_post:<mod>`), and beside it group 0's ATT."""
+    t = truth.get("heterogeneity", {}).get(e.moderator)
+    if t is None:
+        return None
+    if e.term == f"treat_post:{e.moderator}":
+        return float(t["difference"])
+    if e.term != "treat_post":
+        return None
+    split = SUBSET.match(e.subset)
+    if split and split.group(1) == e.moderator:
+        return float(t[f"att_{split.group(2)}"])
+    return float(t["att_0"]) if not e.subset else None
 
 
 def truth_of(e: Estimate, truth: dict[str, Any], window: tuple[int, int]) -> float | None:
     """The true value of an estimated quantity, where the truth defines one (binned
     event-time end points have none: they average over several event times)."""
     res = truth["resilience"]
-    if e.model.startswith(NO_TRUTH_PREFIXES):
+    if e.estimand in NO_TRUTH:
         return None
-    if e.model.startswith(("hetero_", "dml_hetero_")):
+    if e.moderator:
         return _hetero_truth(e, truth)
     gt = GT_TERM.match(e.term)
     if gt and e.outcome == "resilience":
@@ -86,6 +94,6 @@ def comparison(
                 "error": e.estimate - t,
                 "std_error": e.std_error,
                 "covered": "yes" if e.conf_low <= t <= e.conf_high else "no",
-            }  # fmt: skip
+            }
         )
     return pd.DataFrame(rows)

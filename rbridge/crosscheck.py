@@ -39,8 +39,20 @@ COLUMNS = (
     "r_engine",
     "reason",
 )
-REQUIRED = ("model", "engine", "outcome", "term", "estimate", "std_error", "n_obs", "n_clusters",
-            "vcov", "ssc", "formula", "sample")  # fmt: skip
+REQUIRED = (
+    "model",
+    "engine",
+    "outcome",
+    "term",
+    "estimate",
+    "std_error",
+    "n_obs",
+    "n_clusters",
+    "vcov",
+    "ssc",
+    "formula",
+    "sample",
+)
 NO_ENGINE = "none"
 log = logging.getLogger("rbridge")
 
@@ -276,7 +288,7 @@ def main(out_dir: Path) -> int:
                 folder / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n"
             )
         if (folder / "report.html").exists():
-            from analysis.report import render
+            from analysis.render.report import render
 
             render(folder)  # the run's report shows the verdicts and the R depth
         counts = table["status"].value_counts()

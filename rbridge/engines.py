@@ -108,6 +108,7 @@ class FixestEngine:
             **_regression_args(spec),
             sunab_cohort=sunab.cohort if sunab else None,
             sunab_period=sunab.period if sunab else None,
+            sunab_ref=sunab.ref if sunab else None,
             sunab_never=0,
             vcov_type=spec.vcov.type,
             cluster=spec.vcov.cluster,

@@ -120,8 +120,13 @@ def _probe() -> str:
     process that embeds it (R calls exit), which must not be this one. '' when R starts."""
     code = "import rpy2.robjects as ro; ro.r('invisible(1)')"
     try:
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=PROBE_SECONDS, check=False)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=PROBE_SECONDS,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return f"R did not start within {PROBE_SECONDS} s"
     if proc.returncode == 0:

@@ -35,10 +35,12 @@ class EventTerm:
 
 @dataclass(frozen=True)
 class SunabTerm:
-    """fixest's `sunab(cohort, period)` (Sun and Abraham); cohort 0 means never treated."""
+    """fixest's `sunab(cohort, period, ref.p = k)` (Sun and Abraham); cohort 0 means never
+    treated; `ref` is the omitted relative period (fixest's default -1)."""
 
     cohort: str
     period: str
+    ref: int = -1
 
 
 @dataclass(frozen=True)
@@ -203,9 +205,16 @@ def parse_formula(text: str) -> Formula:
                 ref = _ints(value, term)
             event = EventTerm(_name(args[0], term), ref)
         elif (args := _call(term, "sunab")) is not None:
-            if sunab is not None or len(args) != 2:
-                raise Unsupported(f"'{term}': one sunab(cohort, period) term is mirrored")
-            sunab = SunabTerm(_name(args[0], term), _name(args[1], term))
+            if sunab is not None or not 2 <= len(args) <= 3:
+                raise Unsupported(f"'{term}': one sunab(cohort, period[, ref.p]) term is mirrored")
+            ref_p = -1
+            if len(args) == 3:
+                key, _, value = args[2].partition("=")
+                refs = _ints(value, term)
+                if key.strip() != "ref.p" or len(refs) != 1:
+                    raise Unsupported(f"'{term}': only one ref.p of sunab() is mirrored")
+                ref_p = refs[0]
+            sunab = SunabTerm(_name(args[0], term), _name(args[1], term), ref_p)
         elif ":" in term:
             interactions.append(tuple(_name(p, term) for p in term.split(":")))
         else:

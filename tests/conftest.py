@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from analysis.config import DEFAULT_PANEL, Config, load_config
-from analysis.loading import map_columns
-from analysis.panel import build_panel
 from analysis.pipeline import prepare
+from analysis.prepare.loading import map_columns
+from analysis.prepare.panel import build_panel
 from analysis.simulate import DGP, simulate
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.estimators import bacon
-from analysis.estimators import placebo as pl
+from analysis.estimators import randomization as pl
+from analysis.exhibits import twfe_diagnostics as bacon
 
 TOL = 1e-10
 
@@ -24,15 +24,17 @@ def panel_with(
             d = int(g > 0 and t >= g)
             tau = 0.3 * (t - g + 1) * (1 + 0.5 * (g % 3)) if d else 0.0
             rows.append((i + 1, t, g, d, tau, a + 0.1 * t**1.5 + tau + noise * rng.normal()))
-    return pd.DataFrame(rows, columns=["city_code", "year", "first_treat", "treat_post", "tau",
-                                       "resilience"])  # fmt: skip
+    return pd.DataFrame(
+        rows, columns=["city_code", "year", "first_treat", "treat_post", "tau", "resilience"]
+    )
 
 
 def twfe(panel: pd.DataFrame) -> float:
     import pyfixest as pf
 
-    fit = pf.feols("resilience ~ treat_post | city_code + year", data=panel, vcov="iid",
-                   fixef_tol=1e-13)  # fmt: skip
+    fit = pf.feols(
+        "resilience ~ treat_post | city_code + year", data=panel, vcov="iid", fixef_tol=1e-13
+    )
     return float(fit.coef()["treat_post"])
 
 

@@ -175,9 +175,22 @@ def test_no_traceback_from_a_real_process(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("city_code,year\n110100,2010\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis", "--quiet", "run", "--data", str(bad), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True, cwd=REPO, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "--quiet",
+            "run",
+            "--data",
+            str(bad),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
     assert "not found" in proc.stderr

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.estimators import baseline, event_study
-from analysis.exhibits import Context
+from analysis.exhibit import Context
+from analysis.exhibits import baseline, event_study
 from tests._bruteforce import dummy_ols
 
 TOL = 1e-8  # both sides solve the same least-squares problem; 1e-8 leaves room for demeaning tolerance

@@ -25,8 +25,8 @@ import pytest
 
 from analysis.config import DEFAULT_PANEL, load_config
 from analysis.estimates import FLOAT_FORMAT
-from analysis.estimators import callaway_santanna as cs
 from analysis.estimators import cs_aggregate as agg
+from analysis.exhibits import callaway_santanna as cs
 from analysis.pipeline import prepare
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,8 +58,9 @@ def hand_2x2(panel: pd.DataFrame, g: int, t: int, control: str) -> tuple[float, 
     not_yet = (cohort > max(t, base)) if control == "notyettreated" else False
     ctrl = (cohort == 0) | not_yet
     ct, cc = change[treated], change[ctrl & ~treated]
-    se = np.sqrt(((ct - ct.mean()) ** 2).sum() / len(ct) ** 2
-                 + ((cc - cc.mean()) ** 2).sum() / len(cc) ** 2)  # fmt: skip
+    se = np.sqrt(
+        ((ct - ct.mean()) ** 2).sum() / len(ct) ** 2 + ((cc - cc.mean()) ** 2).sum() / len(cc) ** 2
+    )
     return float(ct.mean() - cc.mean()), float(se)
 
 
@@ -80,8 +81,10 @@ def test_aggregations_equal_hand_computed() -> None:
     panel = small_panel(seed=3)
     f = cs.fit(panel, cs.CSSpec(), pscore_trim=1e-6)
     out = cs.aggregations(f)
-    cells = {(int(g), int(t)): hand_2x2(panel, int(g), int(t), "nevertreated")[0]
-             for g, t in f.results.group_time_effects}  # fmt: skip
+    cells = {
+        (int(g), int(t)): hand_2x2(panel, int(g), int(t), "nevertreated")[0]
+        for g, t in f.results.group_time_effects
+    }
     share = {3: 4 / 14, 5: 4 / 14}
     post = {k: v for k, v in cells.items() if k[1] >= k[0]}
     simple = sum(share[g] * v for (g, _), v in post.items()) / sum(share[g] for g, _ in post)
@@ -111,7 +114,8 @@ def test_own_aggregator_reproduces_diff_diff() -> None:
         for row in f.results.aggregate("event_study").to_dataframe().itertuples():
             if np.isfinite(row.se):
                 assert (by[row.event_time].estimate, by[row.event_time].se) == pytest.approx(
-                    (row.att, row.se), abs=1e-12)  # fmt: skip
+                    (row.att, row.se), abs=1e-12
+                )
         groups, _ = agg.group(f.cells)
         for row in f.results.aggregate("group").to_dataframe().itertuples():
             g = groups[int(row.label)]
@@ -181,8 +185,13 @@ def r_did_available() -> str | None:
     """None if Rscript can load did, else the reason."""
     if shutil.which("Rscript") is None:
         return "Rscript not found"
-    probe = subprocess.run(["Rscript", "-e", "library(did); library(digest)"],
-                           capture_output=True, text=True, env=os.environ.copy(), check=False)  # fmt: skip
+    probe = subprocess.run(
+        ["Rscript", "-e", "library(did); library(digest)"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=False,
+    )
     if probe.returncode != 0:
         return "R package did (or digest) not installed; set R_LIBS to a library that has it"
     return None
@@ -195,8 +204,12 @@ def test_live_r_did(default_panel_csv: Path, tmp_path: Path) -> None:
     if reason:
         pytest.skip(reason)
     out = tmp_path / "did_live.csv"
-    run = subprocess.run(["Rscript", str(R_SCRIPT), str(default_panel_csv), str(out)],
-                         capture_output=True, text=True, check=False)  # fmt: skip
+    run = subprocess.run(
+        ["Rscript", str(R_SCRIPT), str(default_panel_csv), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     compare(pd.read_csv(out), python_values(default_panel_csv))
 

@@ -65,8 +65,11 @@ def test_separate_processes_are_byte_identical(tmp_path: Path) -> None:
         only = "baseline,event_study,event_study_estimators"
         subprocess.run(
             [sys.executable, "-m", "analysis", "--quiet", "run", "--out", str(out), "--only", only],
-            cwd=REPO, env=env, check=True, capture_output=True,
-        )  # fmt: skip
+            cwd=REPO,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         outs.append(out)
     for name in ("estimates.csv", "analysis_panel.csv", "tables/table5_event_study_estimators.csv"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name

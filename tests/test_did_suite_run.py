@@ -11,11 +11,24 @@ import pytest
 from analysis.pipeline import run
 from tests.conftest import SMALL_DML_TOML
 
-SUITE_TABLES = ("table4_callaway_santanna", "table4b_cs_event_time", "table5_event_study_estimators",
-                "table6_placebo", "table7_twfe_diagnostics", "table7b_dcdh_weights",
-                "table8_honest_did", "table9_psm_did", "table9b_psm_balance", "table10_robustness")  # fmt: skip
-SUITE_FIGURES = ("figure2_event_study_estimators", "figure3_placebo", "figure4_bacon",
-                 "figure5_honest_did")  # fmt: skip
+SUITE_TABLES = (
+    "table4_callaway_santanna",
+    "table4b_cs_event_time",
+    "table5_event_study_estimators",
+    "table6_placebo",
+    "table7_twfe_diagnostics",
+    "table7b_dcdh_weights",
+    "table8_honest_did",
+    "table9_psm_did",
+    "table9b_psm_balance",
+    "table10_robustness",
+)
+SUITE_FIGURES = (
+    "figure2_event_study_estimators",
+    "figure3_placebo",
+    "figure4_bacon",
+    "figure5_honest_did",
+)
 
 
 @pytest.mark.slow
@@ -29,13 +42,27 @@ def test_suite_in_full_run(tmp_path: Path) -> None:
     out = run(config=config, out=tmp_path / "out")
     est = pd.read_csv(out / "estimates.csv")
     ids = set(zip(est["model"], est["term"], strict=True))
-    for key in [("cs_simple", "ATT"), ("cs_dynamic", "event_time::0"), ("cs_group", "cohort::2016"),
-                ("cs_calendar", "year::2016"), ("cs_attgt", "attgt::2015:2015"),
-                ("cs_simple_notyet", "ATT"), ("cs_simple_dr_cov", "ATT"), ("cs_dynamic_boot", "event_time::0"),
-                ("sunab", "event_time::0"), ("did2s", "ATT"), ("imputation", "event_time::0"),
-                ("placebo", "p_value"), ("bacon", "weighted_sum"), ("dcdh_weights", "n_negative"),
-                ("honest_rm", "breakdown"), ("honest_sd", "M::0.01"), ("psm_twfe", "treat_post"),
-                ("robust_timing", "treat_post"), ("robust_province_year_fe", "treat_post")]:  # fmt: skip
+    for key in [
+        ("cs_simple", "ATT"),
+        ("cs_dynamic", "event_time::0"),
+        ("cs_group", "cohort::2016"),
+        ("cs_calendar", "year::2016"),
+        ("cs_attgt", "attgt::2015:2015"),
+        ("cs_simple_notyet", "ATT"),
+        ("cs_simple_dr_cov", "ATT"),
+        ("cs_dynamic_boot", "event_time::0"),
+        ("sunab", "event_time::0"),
+        ("did2s", "ATT"),
+        ("imputation", "event_time::0"),
+        ("placebo", "p_value"),
+        ("bacon", "weighted_sum"),
+        ("dcdh_weights", "n_negative"),
+        ("honest_rm", "breakdown"),
+        ("honest_sd", "M::0.01"),
+        ("psm_twfe", "treat_post"),
+        ("robust_timing", "treat_post"),
+        ("robust_province_year_fe", "treat_post"),
+    ]:
         assert key in ids, key
     placebo = est[(est["model"] == "placebo") & (est["term"] == "p_value")]["estimate"].iloc[0]
     assert placebo == pytest.approx(1 / 100)  # the actual estimate beats all 99 placebos

@@ -17,8 +17,8 @@ import pytest
 from scipy.optimize import minimize
 from sklearn.linear_model import Lasso, LinearRegression, Ridge
 
+from analysis.bench import bench_dml
 from analysis.config import Config, load_config
-from analysis.estimators import dml
 from analysis.estimators.dml_core import (
     aggregate_median_adjusted,
     city_folds,
@@ -30,7 +30,8 @@ from analysis.estimators.dml_core import (
 )
 from analysis.estimators.dml_runs import run_plr
 from analysis.estimators.learners import LEARNER_NAMES, describe, make_learner, stack_weights
-from analysis.exhibits import Context
+from analysis.exhibit import Context
+from analysis.exhibits import dml_plr as dml
 from tests._manual_plr import design_matrices, manual_plr, median_rules, theta_se
 
 TOL_EXACT = 1e-9
@@ -93,10 +94,13 @@ def test_matches_hand_written_cross_fitting(sim_constant, fe: str, learner: str)
 def _slsqp_weights(y: np.ndarray, P: np.ndarray) -> np.ndarray:
     p = P.shape[1]
     res = minimize(
-        lambda w: np.sum((y - P @ w) ** 2), np.full(p, 1 / p), method="SLSQP",
-        bounds=[(0, 1)] * p, constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}],
+        lambda w: np.sum((y - P @ w) ** 2),
+        np.full(p, 1 / p),
+        method="SLSQP",
+        bounds=[(0, 1)] * p,
+        constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}],
         options={"ftol": 1e-16, "maxiter": 1000},
-    )  # fmt: skip
+    )
     return res.x
 
 
@@ -194,12 +198,17 @@ def test_exhibit_model_ids_and_determinism(sim_constant) -> None:
     ctx = Context(panel=subsample(sim_constant.panel, 60, seed=3), cfg=cfg)
     out = dml.run(ctx)
     models = {e.model for e in out.estimates}
-    expected = {"dml_plr", "dml_plr_cddhnr_median", "dml_plr_lasso_within_5folds",
-                "dml_plr_linear_dummies_5folds", "dml_plr_stack_dummies_5folds",
-                "dml_plr_lasso_within_2folds"}  # fmt: skip
+    expected = {
+        "dml_plr",
+        "dml_plr_cddhnr_median",
+        "dml_plr_lasso_within_5folds",
+        "dml_plr_linear_dummies_5folds",
+        "dml_plr_stack_dummies_5folds",
+        "dml_plr_lasso_within_2folds",
+    }
     assert expected <= models
     assert all(e.term == "treat_post" and e.n_clusters == 60 for e in out.estimates)
-    assert len(out.tables["table_dml_plr"]) == 7
+    assert len(out.tables["table11_dml_plr"]) == 7
     again = dml.run(ctx)
     from analysis.estimates import to_frame
 
@@ -222,7 +231,7 @@ def test_learner_registry_matches_config() -> None:
 
 def test_bench_reports_speedup_and_identical_estimates(sim_constant) -> None:
     cfg = fast(sim_constant.cfg, learners=("lasso", "linear", "stack"))
-    bench = dml.bench_dml(subsample(sim_constant.panel, 60, seed=4), cfg, n_rep=1, n_jobs=2)
+    bench = bench_dml(subsample(sim_constant.panel, 60, seed=4), cfg, n_rep=1, n_jobs=2)
     assert list(bench.table["learner"]) == ["lasso", "linear", "stack"]
     assert bench.table["identical_estimates"].all()
     assert (bench.table["speedup"] > 0).all() and (bench.table["seconds_serial"] > 0).all()

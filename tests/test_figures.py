@@ -9,7 +9,7 @@ def test_figures_of_simulated_data_are_labelled(tmp_path: Path) -> None:
     """The pipeline stamps every figure of a simulated run; a real-data run gets no stamp."""
     import matplotlib.pyplot as plt
 
-    from analysis.figures import _save, data_label
+    from analysis.render.figures import _save, data_label
 
     def draw(path: Path) -> list[str]:
         fig, ax = plt.subplots()

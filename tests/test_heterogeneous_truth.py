@@ -19,16 +19,22 @@ import pandas as pd
 import pytest
 
 from analysis.config import load_config
-from analysis.estimates import feols
-from analysis.estimators import callaway_santanna as cs
-from analysis.estimators import staggered
+from analysis.engines import diff_diff_adapter as dd
+from analysis.engines.pyfixest_adapter import feols
+from analysis.exhibits import callaway_santanna as cs
 from analysis.inference import VcovSpec
-from analysis.panel import build_panel
+from analysis.prepare.panel import build_panel
 from analysis.simulate import DGP, own_cohort_config, simulate, write_simulation
 
 REPO = Path(__file__).resolve().parents[1]
-DESIGN = DGP(seed=7, effect_shape="linear", heterogeneity=False, missing_share=0.0,
-             cohorts=((2011, 0.4), (2015, 0.3), (2019, 0.2)), cohort_effects=(2.0, 1.0, 0.3))  # fmt: skip
+DESIGN = DGP(
+    seed=7,
+    effect_shape="linear",
+    heterogeneity=False,
+    missing_share=0.0,
+    cohorts=((2011, 0.4), (2015, 0.3), (2019, 0.2)),
+    cohort_effects=(2.0, 1.0, 0.3),
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +54,15 @@ def test_robust_estimators_recover_truth_twfe_does_not(
         warnings.simplefilter("ignore")
         f = cs.fit(panel, cs.CSSpec(), 1e-6)
         simple = f.results.aggregate("simple").to_dataframe().iloc[0]
-        imp = staggered.imputation(panel)
+        imp = dd.imputation(panel, "resilience")
     reg = feols(
         panel, "resilience ~ treat_post | city_code + year", VcovSpec(load_config().inference)
     )
     twfe, twfe_se = float(reg.coef["treat_post"]), float(reg.se["treat_post"])
-    report = (f"truth {att:.4f}; CS {simple['att']:.4f} ({simple['se']:.4f}); imputation "
-              f"{imp.att:.4f} ({imp.att_se:.4f}); TWFE {twfe:.4f} ({twfe_se:.4f})")  # fmt: skip
+    report = (
+        f"truth {att:.4f}; CS {simple['att']:.4f} ({simple['se']:.4f}); imputation "
+        f"{imp.att:.4f} ({imp.att_se:.4f}); TWFE {twfe:.4f} ({twfe_se:.4f})"
+    )
     print(report)
     assert abs(simple["att"] - att) < 3 * simple["se"], report
     assert abs(imp.att - att) < 3 * imp.att_se, report

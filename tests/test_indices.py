@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.indices import entropy_fit, entropy_index, normalize, theil
+from analysis.prepare.indices import entropy_fit, entropy_index, normalize, theil
 
 
 def test_minmax_with_direction() -> None:
@@ -76,18 +76,30 @@ def test_theil_rejects_nonpositive() -> None:
 
 
 def test_study_variables_by_hand() -> None:
-    from analysis.variables import CONTROLS
+    from analysis.prepare.variables import CONTROLS
 
     raw = pd.DataFrame(
         {
-            "gdp": [500.0], "population": [250.0], "urban_population": [150.0],
-            "fiscal_expenditure": [75.0], "loans": [600.0], "fdi": [10.0], "college_students": [5.0],
+            "gdp": [500.0],
+            "population": [250.0],
+            "urban_population": [150.0],
+            "fiscal_expenditure": [75.0],
+            "loans": [600.0],
+            "fdi": [10.0],
+            "college_students": [5.0],
         }
-    )  # fmt: skip
+    )
     got = {name: float(np.asarray(make(raw))[0]) for name, make in CONTROLS.items()}
     # GDP 500 (100m yuan) over 250 (10k persons) = 20,000 yuan per person.
     assert got["ln_gdp_pc"] == pytest.approx(math.log(20000.0), abs=1e-12)
     assert got == pytest.approx(
-        {"ln_gdp_pc": math.log(20000.0), "urbanization": 0.6, "fiscal": 0.15, "finance": 1.2,
-         "fdi_share": 0.02, "human_capital": 2.0}, abs=1e-12,
-    )  # fmt: skip
+        {
+            "ln_gdp_pc": math.log(20000.0),
+            "urbanization": 0.6,
+            "fiscal": 0.15,
+            "finance": 1.2,
+            "fdi_share": 0.02,
+            "human_capital": 2.0,
+        },
+        abs=1e-12,
+    )

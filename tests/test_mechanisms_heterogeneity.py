@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 
 from analysis.config import Config
-from analysis.estimates import Estimate, feols
-from analysis.estimators import dml_did, heterogeneity, mechanisms
-from analysis.exhibits import Context
+from analysis.engines.pyfixest_adapter import feols
+from analysis.estimates import Estimate
+from analysis.estimators import mediation
+from analysis.exhibit import Context
+from analysis.exhibits import dml_did, heterogeneity, mechanisms
 from analysis.inference import VcovSpec
 from analysis.truth import truth_of
 
@@ -50,7 +52,7 @@ def test_mechanisms_recover_effect_on_each_channel(sim_constant) -> None:
         assert ind.conf_low <= ind.estimate <= ind.conf_high
         assert (f"mechanism_link_{m}", m) in rows
         assert (f"mechanism_direct_{m}", "treat_post") in rows
-    assert len(out.tables["table_mechanisms"]) == 3
+    assert len(out.tables["table13_mechanisms"]) == 3
     again = mechanisms.run(ctx)
     assert [e.conf_low for e in again.estimates] == [e.conf_low for e in out.estimates]
 
@@ -64,13 +66,13 @@ def test_indirect_effect_equals_product_of_feols_coefficients(sim_constant) -> N
     b = feols(panel, forms[f"mechanism_direct_{m}"], spec).coef[m]
     data = panel.sort_values(["city_code", "year"])
     values = data[[m, "resilience", "treat_post", *CONTROLS]].to_numpy(dtype=float)
-    a2, b2 = mechanisms.indirect_ab(
+    a2, b2 = mediation.indirect_ab(
         values, data["city_code"].to_numpy(), data["year"].to_numpy(), len(CONTROLS)
     )
     assert a2 == pytest.approx(a, abs=TOL_DEMEAN)
     assert b2 == pytest.approx(b, abs=TOL_DEMEAN)
-    draws = mechanisms.bootstrap_indirect(panel, m, CONTROLS, 20, np.random.default_rng(1), 0.95)
-    same = mechanisms.bootstrap_indirect(panel, m, CONTROLS, 20, np.random.default_rng(1), 0.95)
+    draws = mediation.bootstrap_indirect(panel, m, CONTROLS, 20, np.random.default_rng(1), 0.95)
+    same = mediation.bootstrap_indirect(panel, m, CONTROLS, 20, np.random.default_rng(1), 0.95)
     assert np.array_equal(draws.draws, same.draws) and draws.estimate == pytest.approx(a * b)
 
 
@@ -87,8 +89,8 @@ def test_interaction_recovers_coastal_difference(sim_heterogeneous) -> None:
             e = rows[(model, "treat_post")]
             assert truth_of(e, sim_heterogeneous.truth, (-5, 5)) == truth[f"att_{g}"]
     assert ("dml_hetero_east_coastal_difference", "treat_post:east_coastal") in rows
-    assert {"figure_heterogeneity_forest"} == set(out.figures)
-    assert len(out.tables["table_heterogeneity"]) == 3
+    assert {"figure8_heterogeneity_forest"} == set(out.figures)
+    assert len(out.tables["table14_heterogeneity"]) == 3
 
 
 @pytest.mark.slow
@@ -110,20 +112,42 @@ def test_truth_mapping_of_new_models() -> None:
         "mechanisms": {},
         "heterogeneity": {"east_coastal": {"att_1": 3.0, "att_0": 4.0, "difference": -1.0}},
     }
-    base = dict(exhibit="x", estimator="x", engine="x", estimate=0.0, std_error=1.0,
-                statistic=0.0, p_value=1.0, conf_low=-1.0, conf_high=1.0, df=1.0, n_obs=1,
-                n_clusters=1, vcov="", ssc="", formula="", fixef="", sample="")  # fmt: skip
+    base = dict(
+        exhibit="x",
+        estimator="x",
+        engine="x",
+        estimate=0.0,
+        std_error=1.0,
+        statistic=0.0,
+        p_value=1.0,
+        conf_low=-1.0,
+        conf_high=1.0,
+        df=1.0,
+        n_obs=1,
+        n_clusters=1,
+        vcov="",
+        ssc="",
+        formula="",
+        fixef="",
+        sample="",
+    )
 
-    def t(model: str, term: str) -> float | None:
+    def t(model: str, term: str, **facts: str) -> float | None:
         return truth_of(
-            Estimate(model=model, outcome="resilience", term=term, **base), truth, (-5, 5)
+            Estimate(model=model, outcome="resilience", term=term, **base, **facts),
+            truth,
+            (-5, 5),
         )  # type: ignore[arg-type]
 
-    assert t("hetero_east_coastal_1", "treat_post") == 3.0
-    assert t("dml_hetero_east_coastal_0", "treat_post") == 4.0
-    assert t("hetero_east_coastal_interaction", "treat_post:east_coastal") == -1.0
-    assert t("hetero_east_coastal_interaction", "treat_post") == 4.0
-    assert t("dml_did_gt", "gt::2016::2017") == 2.0
-    assert t("dml_did_gt", "gt::2016::2014") == 0.0
-    assert t("mechanism_direct_digital_infra", "treat_post") is None
-    assert t("dml_plr", "treat_post") == 1.0
+    # The truth is read from the structured columns, not from the model id.
+    split = {"moderator": "east_coastal", "estimand": "att"}
+    assert t("x", "treat_post", subset="east_coastal == 1", **split) == 3.0
+    assert t("x", "treat_post", subset="east_coastal == 0", **split) == 4.0
+    inter = {"moderator": "east_coastal", "estimand": "att_difference"}
+    assert t("x", "treat_post:east_coastal", **inter) == -1.0
+    assert t("x", "treat_post", **inter) == 4.0
+    assert t("x", "gt::2016::2017", estimand="att_by_cohort_year") == 2.0
+    assert t("x", "gt::2016::2014", estimand="att_by_cohort_year") == 0.0
+    assert t("x", "treat_post", estimand="direct_effect") is None
+    assert t("x", "digital_infra", estimand="association") is None
+    assert t("x", "treat_post", estimand="att") == 1.0

@@ -9,13 +9,19 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.estimators import placebo as pl
+from analysis.bench import bench_placebo
+from analysis.estimators import randomization as pl
 
 TOL = 1e-10
 
 
-def null_panel(rng: np.random.Generator, n: int = 30, periods: int = 6, effect: float = 0.0,
-               cohorts: tuple[int, ...] = (3, 3, 3, 3, 3, 5, 5, 5, 5, 5)) -> pd.DataFrame:  # fmt: skip
+def null_panel(
+    rng: np.random.Generator,
+    n: int = 30,
+    periods: int = 6,
+    effect: float = 0.0,
+    cohorts: tuple[int, ...] = (3, 3, 3, 3, 3, 5, 5, 5, 5, 5),
+) -> pd.DataFrame:
     first = np.zeros(n, dtype=int)
     first[: len(cohorts)] = cohorts
     unit = np.repeat(np.arange(1, n + 1), periods)
@@ -29,8 +35,9 @@ def null_panel(rng: np.random.Generator, n: int = 30, periods: int = 6, effect: 
         + effect * treated
         + rng.normal(size=n * periods) * (1 + 0.5 * (unit % 3))
     )
-    return pd.DataFrame({"city_code": unit, "year": year, "first_treat": g, "treat_post": treated,
-                         "resilience": y})  # fmt: skip
+    return pd.DataFrame(
+        {"city_code": unit, "year": year, "first_treat": g, "treat_post": treated, "resilience": y}
+    )
 
 
 def loop_of_fits(panel: pd.DataFrame, cohorts: np.ndarray) -> np.ndarray:
@@ -41,8 +48,9 @@ def loop_of_fits(panel: pd.DataFrame, cohorts: np.ndarray) -> np.ndarray:
     for row in cohorts:
         g = panel["city_code"].map(dict(zip(city, row, strict=True)))
         d = ((g > 0) & (panel["year"] >= g)).astype(float)
-        fit = pf.feols("resilience ~ d | city_code + year", data=panel.assign(d=d), vcov="iid",
-                       fixef_tol=1e-13)  # fmt: skip
+        fit = pf.feols(
+            "resilience ~ d | city_code + year", data=panel.assign(d=d), vcov="iid", fixef_tol=1e-13
+        )
         out.append(float(fit.coef()["d"]))
     return np.array(out)
 
@@ -69,8 +77,9 @@ def test_balanced_shortcut_equals_general_demeaning() -> None:
     panel = null_panel(rng)
     idx = pl.index(panel)
     y = panel["resilience"].to_numpy()
-    np.testing.assert_allclose(pl.demean(y[:, None], idx),
-                               pl.demean(y[:, None], idx, projections=True), atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        pl.demean(y[:, None], idx), pl.demean(y[:, None], idx, projections=True), atol=1e-12
+    )
     city_cohort = panel.groupby("city_code")["first_treat"].first().to_numpy()
     cohorts = np.vstack([city_cohort, pl.permuted_cohorts(city_cohort, 20, rng)])
     d = pl.treatment_matrix(cohorts, idx)
@@ -102,6 +111,6 @@ def test_power_and_seed() -> None:
 
 def test_bench_reports_the_three_timings() -> None:
     rng = np.random.default_rng(0)
-    out = pl.bench_placebo(null_panel(rng), n_perm=100, n_loop=2)
+    out = bench_placebo(null_panel(rng), n_perm=100, n_loop=2)
     assert {"vectorized_s", "pyfixest_loop_s", "pyfixest_one_fit_s", "speedup_vs_loop"} <= set(out)
     assert out["vectorized_s"] > 0 and out["pyfixest_loop_s"] > out["vectorized_s"]

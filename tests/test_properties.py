@@ -42,9 +42,21 @@ def base() -> pd.DataFrame:
 
 def _mutations() -> st.SearchStrategy[list[tuple[str, int, int]]]:
     kinds = st.sampled_from(
-        ["shuffle", "drop_rows", "duplicate", "string_cell", "all_missing", "one_treated",
-         "no_never_treated", "constant", "huge", "negative", "blank_cell", "chinese_header"]
-    )  # fmt: skip
+        [
+            "shuffle",
+            "drop_rows",
+            "duplicate",
+            "string_cell",
+            "all_missing",
+            "one_treated",
+            "no_never_treated",
+            "constant",
+            "huge",
+            "negative",
+            "blank_cell",
+            "chinese_header",
+        ]
+    )
     return st.lists(
         st.tuples(kinds, st.integers(0, 10_000), st.integers(0, 10_000)), min_size=1, max_size=3
     )

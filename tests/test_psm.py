@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis.config import PSMConfig
-from analysis.estimators import psm
+from analysis.estimators import matching as psm
 
 CONTROLS = ("x1", "x2", "x3")
 

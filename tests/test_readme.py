@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from analysis.exhibits import markdown_map
+from analysis.catalogue import markdown_map
 from tests.conftest import REPO
 
 

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.estimators import baseline, event_study
-from analysis.exhibits import Context
-from analysis.loading import map_columns
-from analysis.panel import build_panel
+from analysis.exhibit import Context
+from analysis.exhibits import baseline, event_study
+from analysis.prepare.loading import map_columns
+from analysis.prepare.panel import build_panel
 from analysis.simulate import DGP, simulate
 
 SEEDS = (11, 12, 13, 14)

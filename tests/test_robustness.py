@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 
 from analysis.config import DEFAULT_PANEL, load_config
-from analysis.estimators import robustness as rb
-from analysis.exhibits import Context
+from analysis.exhibit import Context
+from analysis.exhibits import robustness as rb
 from analysis.pipeline import prepare
-from analysis.registry import pilot_zones, registry
+from analysis.prepare.cities import pilot_zones, registry
 
 
-def applied(result: tuple[pd.DataFrame, str] | str) -> tuple[pd.DataFrame, str]:
+def applied(result: rb.Variant | str) -> tuple[pd.DataFrame, str]:
     assert not isinstance(result, str), result
-    return result
+    return result.data, result.formula
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +76,18 @@ def test_equal_weights_and_pca_indices(ctx: Context) -> None:
 
 
 def test_province_year_fe_equals_dummy_regression(ctx: Context) -> None:
-    from analysis.estimates import feols
+    from analysis.engines.pyfixest_adapter import feols
 
     data, formula = applied(rb.province_year_fe(ctx))
     reg = feols(data, formula, ctx.spec)
     prov = data["city_code"].map(registry().set_index("admin_code")["province_en"])
-    dummies = pd.get_dummies(pd.DataFrame({"c": data["city_code"].astype(str),
-                                           "py": prov + "_" + data["year"].astype(str)}),
-                             drop_first=True, dtype=float)  # fmt: skip
+    dummies = pd.get_dummies(
+        pd.DataFrame(
+            {"c": data["city_code"].astype(str), "py": prov + "_" + data["year"].astype(str)}
+        ),
+        drop_first=True,
+        dtype=float,
+    )
     x = np.column_stack(
         [data["treat_post"].to_numpy(float), np.ones(len(data)), dummies.to_numpy()]
     )

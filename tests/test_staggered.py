@@ -13,10 +13,13 @@ import pandas as pd
 import pytest
 
 from analysis.config import load_config
-from analysis.estimators import callaway_santanna as cs
-from analysis.estimators import staggered
+from analysis.engines import diff_diff_adapter as dd
+from analysis.engines import pyfixest_adapter as fx
+from analysis.estimators.event_time import sunab_cells
+from analysis.exhibits import callaway_santanna as cs
+from analysis.exhibits import event_study_estimators as staggered
 from analysis.inference import VcovSpec
-from analysis.panel import event_time
+from analysis.prepare.panel import event_time
 
 
 def staggered_panel(seed: int = 0, n: int = 40, periods: int = 8) -> pd.DataFrame:
@@ -43,7 +46,7 @@ def panel() -> pd.DataFrame:
 def test_sunab_equals_cs_universal_never_treated(panel: pd.DataFrame) -> None:
     """With never-treated controls and no covariates the interaction-weighted estimator
     equals Callaway-Sant'Anna with the universal base period, event time by event time."""
-    sa, _ = staggered.sunab(panel, VcovSpec(load_config().inference))
+    sa, _ = staggered.sunab(panel, VcovSpec(load_config().inference), -1)
     f = cs.fit(panel, cs.CSSpec("nevertreated", "universal"), 1e-6)
     es = f.results.aggregate("event_study").to_dataframe().set_index("event_time")
     for k, est in zip(sa.times, sa.estimate, strict=True):
@@ -53,9 +56,16 @@ def test_sunab_equals_cs_universal_never_treated(panel: pd.DataFrame) -> None:
 def test_sunab_equals_pyfixest_saturated(panel: pd.DataFrame) -> None:
     import pyfixest as pf
 
-    sa, _ = staggered.sunab(panel, VcovSpec(load_config().inference))
-    sat = pf.event_study(panel, yname="resilience", idname="city_code", tname="year",
-                         gname="first_treat", estimator="saturated", cluster="city_code")  # fmt: skip
+    sa, _ = staggered.sunab(panel, VcovSpec(load_config().inference), -1)
+    sat = pf.event_study(
+        panel,
+        yname="resilience",
+        idname="city_code",
+        tname="year",
+        gname="first_treat",
+        estimator="saturated",
+        cluster="city_code",
+    )
     agg = sat.aggregate()
     ref = dict(zip(agg.index.astype(float).astype(int), agg["Estimate"].astype(float), strict=True))
     assert set(ref) == set(sa.times)
@@ -66,8 +76,8 @@ def test_sunab_equals_pyfixest_saturated(panel: pd.DataFrame) -> None:
 def test_two_stage_equals_imputation_after_treatment(panel: pd.DataFrame) -> None:
     """Gardner's two-stage and BJS imputation are the same estimator of post-treatment
     effects (pyfixest vs diff-diff)."""
-    d2 = staggered.did2s(panel)
-    imp = staggered.imputation(panel)
+    d2 = fx.did2s(panel, "resilience", -1)
+    imp = dd.imputation(panel, "resilience")
     post_d2 = {k: e for k, e in zip(d2.times, d2.estimate, strict=True) if k >= 0}
     post_imp = {k: e for k, e in zip(imp.times, imp.estimate, strict=True) if k >= 0}
     assert post_d2.keys() == post_imp.keys() and len(post_d2) == 5
@@ -78,8 +88,8 @@ def test_two_stage_equals_imputation_after_treatment(panel: pd.DataFrame) -> Non
 
 def test_sunab_att_is_cell_count_weighted(panel: pd.DataFrame) -> None:
     """The ATT is the observation-weighted mean of the cohort x post-period coefficients."""
-    sa, reg = staggered.sunab(panel, VcovSpec(load_config().inference))
-    data, cols = staggered.sunab_design(panel)
+    sa, reg = staggered.sunab(panel, VcovSpec(load_config().inference), -1)
+    data, cols = sunab_cells(panel, -1)
     post = [c for c, (_, k) in cols.items() if k >= 0]
     n = np.array([data[c].sum() for c in post])
     assert sa.att == pytest.approx(float(n @ reg.coef[post].to_numpy() / n.sum()), abs=1e-12)

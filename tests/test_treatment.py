@@ -9,8 +9,8 @@ import pytest
 
 from analysis.config import Config
 from analysis.errors import InputError
-from analysis.registry import study_cities
-from analysis.treatment import add_treatment, cohorts_from_column, pilot_cohorts
+from analysis.prepare.cities import study_cities
+from analysis.prepare.treatment import add_treatment, cohorts_from_column, pilot_cohorts
 
 
 def _in_sample(cfg: Config, **changes: object) -> pd.Series:

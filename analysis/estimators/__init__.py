@@ -1,1 +1,2 @@
-"""Estimators of the study, one module per exhibit family (see analysis.exhibits)."""
+"""Numerics of the study's estimators as pure functions (aggregations, permutation tests,
+matching, cross-fitting, sensitivity sets); the exhibits in analysis.exhibits call them."""

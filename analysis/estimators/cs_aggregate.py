@@ -142,8 +142,10 @@ def group(cells: Cells, r_did_wif: bool = False) -> tuple[dict[int, Aggregate], 
     that term is then not mean-zero. The default uses each cohort, as the formula intends."""
     p = post(cells)
     glist = np.unique(cells.groups)
-    by = {int(g): mean_of([cell(cells, int(j)) for j in np.flatnonzero(p & (cells.groups == g))])
-          for g in glist}  # fmt: skip
+    by = {
+        int(g): mean_of([cell(cells, int(j)) for j in np.flatnonzero(p & (cells.groups == g))])
+        for g in glist
+    }
     summary = Cells(
         groups=glist.astype(float),
         times=glist.astype(float),

@@ -32,6 +32,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LinearRegression
 
+from analysis.engines.options import call
 from analysis.estimators.learners import STACK, stack_weights
 from analysis.progress import progress
 
@@ -199,16 +200,26 @@ def model(des: Design, ml_l: BaseEstimator, ml_m: BaseEstimator, n_folds: int) -
     approach = FE_APPROACH[des.fe]
     common = dict(n_folds=n_folds, n_rep=1, score="partialling out", draw_sample_splitting=False)
     if approach is None:
-        data = dml.DoubleMLData(
-            des.data, y_col=des.outcome, d_cols=TREATMENT, x_cols=list(des.covariates),
+        data = call(
+            dml.DoubleMLData,
+            des.data,
+            y_col=des.outcome,
+            d_cols=TREATMENT,
+            x_cols=list(des.covariates),
             cluster_cols="city_code",
-        )  # fmt: skip
-        return dml.DoubleMLPLR(data, ml_l, ml_m, **common)
-    pdata = dml.DoubleMLPanelData(
-        des.data, y_col=des.outcome, d_cols=TREATMENT, t_col="year", id_col="city_code",
-        x_cols=list(des.covariates), static_panel=True,
-    )  # fmt: skip
-    return dml.DoubleMLPLPR(pdata, ml_l, ml_m, approach=approach, **common)
+        )
+        return call(dml.DoubleMLPLR, data, ml_l, ml_m, **common)
+    pdata = call(
+        dml.DoubleMLPanelData,
+        des.data,
+        y_col=des.outcome,
+        d_cols=TREATMENT,
+        t_col="year",
+        id_col="city_code",
+        x_cols=list(des.covariates),
+        static_panel=True,
+    )
+    return call(dml.DoubleMLPLPR, pdata, ml_l, ml_m, approach=approach, **common)
 
 
 def _used_data(obj: Any) -> Any:

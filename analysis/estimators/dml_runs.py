@@ -1,5 +1,6 @@
 """Shared steps of the DML exhibits (main table, mechanisms, heterogeneity): seeded learners
-and folds, one partially linear fit per specification, and its tidy rows.
+and folds, and one partially linear fit per specification (its rows:
+analysis.engines.doubleml_adapter).
 
 Seeds: every learner gets `child_seed(seed, "learner", name)` and the folds of a fit come
 from `child_rng(seed, "dml-folds", n_folds, *tags)`, so a result does not depend on which
@@ -20,11 +21,7 @@ from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
 from analysis.config import DMLConfig
-from analysis.estimates import Estimate
 from analysis.estimators.dml_core import (
-    AGGREGATIONS,
-    FIXEF,
-    VCOV,
     Design,
     Fit,
     Splits,
@@ -33,15 +30,10 @@ from analysis.estimators.dml_core import (
     city_folds,
     design,
     fit_learners,
-    formula,
     grouped_splits,
     row_cities,
-    ssc,
 )
 from analysis.estimators.learners import STACK, make_learner
-from analysis.inference import t_inference
-
-NORMAL_DF = float("inf")
 
 
 def factories(names: tuple[str, ...], seed: int) -> dict[str, Callable[[str], BaseEstimator]]:
@@ -66,9 +58,15 @@ class PLRRun:
 
 
 def splits_for(
-    panel: pd.DataFrame, outcome: str, controls: tuple[str, ...], fe: str, n_folds: int,
-    n_rep: int, seed: int, tags: tuple[str, ...] = (),
-) -> tuple[Design, Splits]:  # fmt: skip
+    panel: pd.DataFrame,
+    outcome: str,
+    controls: tuple[str, ...],
+    fe: str,
+    n_folds: int,
+    n_rep: int,
+    seed: int,
+    tags: tuple[str, ...] = (),
+) -> tuple[Design, Splits]:
     des = design(panel, outcome, controls, fe)
     groups = row_cities(des)
     cities = np.unique(groups)
@@ -96,55 +94,13 @@ def run_plr(
     base = tuple(dict.fromkeys(named))
     with threadpool_limits(1):
         fits = fit_learners(
-            des, factories(base, seed), splits, stack=stack,
+            des,
+            factories(base, seed),
+            splits,
+            stack=stack,
             n_jobs=cfg.n_jobs if n_jobs is None else n_jobs,
-        )  # fmt: skip
-    return PLRRun(outcome, controls, fe, n_folds, cfg.n_rep, fits)
-
-
-def plr_rows(
-    run: PLRRun,
-    learner: str,
-    exhibit: str,
-    model: str,
-    sample: str,
-    level: float,
-    rules: tuple[str, ...] = ("doubleml_median",),
-    subset: str = "",
-) -> list[Estimate]:
-    """Tidy rows of one learner's fit: one per aggregation rule (the first under `model`,
-    the others under `model_<rule>`)."""
-    fit = run.fits[learner]
-    rows = []
-    for i, rule in enumerate(rules):
-        agg = AGGREGATIONS[rule](fit.coefs, fit.ses)
-        inf = t_inference(agg.estimate, agg.std_error, NORMAL_DF, level)
-        rows.append(
-            Estimate(
-                exhibit=exhibit,
-                model=model if i == 0 else f"{model}_{rule}",
-                estimator=f"dml_plr:{learner}",
-                engine="doubleml",
-                outcome=run.outcome,
-                term="treat_post",
-                estimate=agg.estimate,
-                std_error=agg.std_error,
-                statistic=inf.statistic,
-                p_value=inf.p_value,
-                conf_low=inf.conf_low,
-                conf_high=inf.conf_high,
-                df=NORMAL_DF,
-                n_obs=fit.n_obs,
-                n_clusters=fit.n_clusters,
-                vcov=VCOV,
-                ssc=ssc(run.n_folds, run.n_rep, rule),
-                formula=formula(run.outcome, run.controls, run.fe),
-                fixef=FIXEF[run.fe],
-                sample=sample,
-                subset=subset,
-            )  # fmt: skip
         )
-    return rows
+    return PLRRun(outcome, controls, fe, n_folds, cfg.n_rep, fits)
 
 
 def timing(run: PLRRun, learner: str) -> dict[str, float]:

@@ -53,11 +53,17 @@ def _lasso(seed: int, task: str) -> BaseEstimator:
     return make_pipeline(
         StandardScaler(),
         LogisticRegressionCV(
-            Cs=10, l1_ratios=(1.0,), solver="liblinear", cv=StratifiedKFold(INNER_FOLDS),
-            scoring="neg_log_loss", max_iter=1000, tol=1e-6, random_state=seed,
+            Cs=10,
+            l1_ratios=(1.0,),
+            solver="liblinear",
+            cv=StratifiedKFold(INNER_FOLDS),
+            scoring="neg_log_loss",
+            max_iter=1000,
+            tol=1e-6,
+            random_state=seed,
             use_legacy_attributes=False,
         ),
-    )  # fmt: skip
+    )
 
 
 def _forest(seed: int, task: str) -> BaseEstimator:
@@ -76,9 +82,14 @@ def _forest(seed: int, task: str) -> BaseEstimator:
 
 def _boosting(seed: int, task: str) -> BaseEstimator:
     params: dict[str, Any] = dict(
-        max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
-        l2_regularization=1.0, early_stopping=False, random_state=seed,
-    )  # fmt: skip
+        max_iter=100,
+        learning_rate=0.1,
+        max_leaf_nodes=15,
+        min_samples_leaf=20,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=seed,
+    )
     if task == "regression":
         return HistGradientBoostingRegressor(**params)
     return HistGradientBoostingClassifier(**params)
@@ -86,9 +97,15 @@ def _boosting(seed: int, task: str) -> BaseEstimator:
 
 def _neural_net(seed: int, task: str) -> BaseEstimator:
     params: dict[str, Any] = dict(
-        hidden_layer_sizes=(32, 16), alpha=1e-3, learning_rate_init=1e-3, max_iter=300,
-        early_stopping=True, validation_fraction=0.15, n_iter_no_change=10, random_state=seed,
-    )  # fmt: skip
+        hidden_layer_sizes=(32, 16),
+        alpha=1e-3,
+        learning_rate_init=1e-3,
+        max_iter=300,
+        early_stopping=True,
+        validation_fraction=0.15,
+        n_iter_no_change=10,
+        random_state=seed,
+    )
     if task == "regression":
         # The outcome is standardised too (the index has a small scale).
         return TransformedTargetRegressor(

@@ -62,6 +62,7 @@ rb_plain_terms <- function(regressors, interactions) {
 # fixest::feols with every inference setting passed explicitly.
 rb_feols <- function(data, outcome, regressors, interactions, event_var, event_ref,
                      sunab_cohort, sunab_period, sunab_never, fixef, vcov_type, cluster,
+                     sunab_ref = -1L,
                      K.adj, K.fixef, G.adj, G.df, t.df, fixef.rm, subset_col, subset_val) {
   data <- rb_subset(data, subset_col, subset_val)
   terms <- rb_plain_terms(regressors, interactions)
@@ -72,7 +73,8 @@ rb_feols <- function(data, outcome, regressors, interactions, event_var, event_r
     # sunab() reads cohorts outside the observed periods as never treated.
     cohort <- data[[sunab_cohort]]
     data[[".rb_cohort"]] <- ifelse(cohort == sunab_never, 10000, cohort)
-    terms <- c(terms, list(call("sunab", as.name(".rb_cohort"), as.name(sunab_period))))
+    terms <- c(terms, list(call("sunab", as.name(".rb_cohort"), as.name(sunab_period),
+                                ref.p = as.integer(sunab_ref))))
   }
   rhs <- rb_sum(terms)
   if (length(fixef) > 0) rhs <- call("|", rhs, rb_sum(lapply(fixef, as.name)))

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.catalogue import exhibits as catalogue
 from analysis.config import DEFAULT_PANEL, load_config
 from analysis.estimates import to_frame
-from analysis.exhibits import Context, registry
+from analysis.exhibit import Context
 from analysis.pipeline import _write_csv, prepare
 from rbridge.engines import ENGINES
 from rbridge.session import RInfo, detect
@@ -28,7 +29,7 @@ def write_run(folder: Path, exhibits: tuple[str, ...] = EXHIBITS) -> Path:
     panel, _ = prepare(DEFAULT_PANEL, cfg)
     ctx = Context(panel=panel, cfg=cfg)
     estimates = []
-    for ex in registry():
+    for ex in catalogue():
         if ex.id in exhibits:
             estimates += ex.run(ctx).estimates
     folder.mkdir(parents=True)
@@ -103,9 +104,13 @@ def sun_abraham(panel: pd.DataFrame) -> dict[str, tuple[float, float]]:
     dummies = {
         name[(g, k)]: ((panel["first_treat"] == g) & (rel == k)).astype(float) for g, k in cells
     }
-    fit = pf.feols(f"resilience ~ {' + '.join(dummies)} | city_code + year", data=panel.assign(**dummies),
-                   vcov={"CRV1": "city_code"}, fixef_rm="none",
-                   ssc=pf.ssc(k_adj=True, k_fixef="nonnested", G_adj=True, G_df="min"))  # fmt: skip
+    fit = pf.feols(
+        f"resilience ~ {' + '.join(dummies)} | city_code + year",
+        data=panel.assign(**dummies),
+        vcov={"CRV1": "city_code"},
+        fixef_rm="none",
+        ssc=pf.ssc(k_adj=True, k_fixef="nonnested", G_adj=True, G_df="min"),
+    )
     b = fit.coef()
     v = pd.DataFrame(fit._vcov, index=b.index, columns=b.index)
 

@@ -48,9 +48,13 @@ def pyfixest_fit(
 ) -> tuple[pd.Series, pd.Series, int]:
     import pyfixest as pf
 
-    fit = pf.feols(formula, data=data, vcov={"CRV1": "city_code"},
-                   ssc=pf.ssc(k_adj=k_adj, k_fixef=k_fixef, G_adj=G_adj, G_df="min"),
-                   fixef_rm="none")  # fmt: skip
+    fit = pf.feols(
+        formula,
+        data=data,
+        vcov={"CRV1": "city_code"},
+        ssc=pf.ssc(k_adj=k_adj, k_fixef=k_fixef, G_adj=G_adj, G_df="min"),
+        fixef_rm="none",
+    )
     return fit.coef(), fit.se(), int(fit._N)
 
 
@@ -83,8 +87,15 @@ def assert_same(values: dict[str, tuple[float, float]], coef: pd.Series, se: pd.
         )
     ),
 )
-def test_clustered_twfe_every_ssc(sessions: dict[bool, RSession], panel: pd.DataFrame, unbalanced: pd.DataFrame,
-                                  k_adj: bool, k_fixef: str, G_adj: bool, balanced: bool) -> None:  # fmt: skip
+def test_clustered_twfe_every_ssc(
+    sessions: dict[bool, RSession],
+    panel: pd.DataFrame,
+    unbalanced: pd.DataFrame,
+    k_adj: bool,
+    k_fixef: str,
+    G_adj: bool,
+    balanced: bool,
+) -> None:
     data = panel if balanced else unbalanced
     values, n = r_fit(sessions[balanced], TWFE, k_adj, k_fixef, G_adj)
     coef, se, n_py = pyfixest_fit(data, TWFE, k_adj, k_fixef, G_adj)

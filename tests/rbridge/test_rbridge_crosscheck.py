@@ -104,8 +104,13 @@ def test_fixed_effect_count_gap_is_caught(
     import pyfixest as pf
 
     panel = pd.read_csv(run_dir / "analysis_panel.csv")
-    fit = pf.feols("resilience ~ treat_post | city_code + year", data=panel,
-                   vcov={"CRV1": "city_code"}, ssc=pf.ssc(k_fixef="full"), fixef_rm="none")  # fmt: skip
+    fit = pf.feols(
+        "resilience ~ treat_post | city_code + year",
+        data=panel,
+        vcov={"CRV1": "city_code"},
+        ssc=pf.ssc(k_fixef="full"),
+        fixef_rm="none",
+    )
     se_full = float(fit.se()["treat_post"])
     edit_estimate(run_dir, "baseline_twfe", "treat_post", "std_error", se_full)
     assert cli(["crosscheck", "--out", str(run_dir)]) == 3
@@ -121,9 +126,10 @@ def test_r_error_fails_the_model_with_r_message(
     # east_coastal does not vary within a city: the dummy-variable regression is collinear
     est = pd.read_csv(run_dir / "estimates.csv", keep_default_na=False, na_values=[""])
     rows = est[est["model"] == "baseline_twfe"].assign(
-        model="robust_collinear", term="east_coastal",
+        model="robust_collinear",
+        term="east_coastal",
         formula="resilience ~ east_coastal | city_code + year",
-    )  # fmt: skip
+    )
     pd.concat([est, rows]).to_csv(run_dir / "estimates.csv", index=False, lineterminator="\n")
     assert cli(["crosscheck", "--out", str(run_dir)]) == 3
     assert "robust_collinear/east_coastal/estimate" in capsys.readouterr().err
@@ -138,10 +144,20 @@ def test_r_error_fails_the_model_with_r_message(
 def test_r_error_is_a_python_error(base_r: RInfo, default_run: Path) -> None:
     session = RSession(pd.read_csv(default_run / "analysis_panel.csv"))
     with pytest.raises(RError, match=r"R error in test call: undefined columns selected"):
-        session.call("rb_lm", "test call", outcome="not_a_column", regressors=["treat_post"],
-                     interactions=[], event_var=None, event_ref=None, fixef=["city_code"],
-                     cluster="city_code", subset_col=None, subset_val=None,
-                     **{"K.adj": True, "K.fixef": "nonnested", "G.adj": True})  # fmt: skip
+        session.call(
+            "rb_lm",
+            "test call",
+            outcome="not_a_column",
+            regressors=["treat_post"],
+            interactions=[],
+            event_var=None,
+            event_ref=None,
+            fixef=["city_code"],
+            cluster="city_code",
+            subset_col=None,
+            subset_val=None,
+            **{"K.adj": True, "K.fixef": "nonnested", "G.adj": True},
+        )
 
 
 @pytest.mark.r_base

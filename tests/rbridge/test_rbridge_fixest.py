@@ -41,12 +41,24 @@ def diff_diff_cs(panel: pd.DataFrame) -> dict[str, tuple[float, float]]:
 
     from diff_diff import CallawaySantAnna
 
-    cs = CallawaySantAnna(control_group="never_treated", estimation_method="dr", n_bootstrap=0,
-                          base_period="varying", anticipation=0, cband=False)  # fmt: skip
+    cs = CallawaySantAnna(
+        control_group="never_treated",
+        estimation_method="dr",
+        n_bootstrap=0,
+        base_period="varying",
+        anticipation=0,
+        cband=False,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = cs.fit(panel, outcome="resilience", unit="city_code", time="year",
-                   first_treat="first_treat", aggregate="all")  # fmt: skip
+        r = cs.fit(
+            panel,
+            outcome="resilience",
+            unit="city_code",
+            time="year",
+            first_treat="first_treat",
+            aggregate="all",
+        )
     out: dict[str, tuple[float, float]] = {"simple/ATT": (r.overall_att, r.overall_se)}
     for (g, t), v in r.group_time_effects.items():
         out[f"attgt/attgt::{g}:{t}"] = (v["effect"], v["se"])
@@ -66,8 +78,9 @@ def test_crosscheck_with_fixest(run_dir: Path, fixest_r: RInfo) -> None:
     assert (ran["r_engine"] == f"fixest {fixest_r.packages['fixest']}").all()
 
 
-def test_sunab_against_brute_force(fixest_r: RInfo, panel: pd.DataFrame,
-                                   manual_sunab: dict[str, tuple[float, float]]) -> None:  # fmt: skip
+def test_sunab_against_brute_force(
+    fixest_r: RInfo, panel: pd.DataFrame, manual_sunab: dict[str, tuple[float, float]]
+) -> None:
     spec = RegressionSpec(parse_formula(SUNAB), parse_vcov("CRV1:city_code"), parse_ssc(SSC))
     result = FixestEngine().run(RSession(panel), spec, "sunab")
     assert set(result.values) == set(manual_sunab)
@@ -77,8 +90,9 @@ def test_sunab_against_brute_force(fixest_r: RInfo, panel: pd.DataFrame,
     assert result.n_obs == len(panel)
 
 
-def test_did_against_diff_diff(did_r: RInfo, panel: pd.DataFrame,
-                               diff_diff_cs: dict[str, tuple[float, float]]) -> None:  # fmt: skip
+def test_did_against_diff_diff(
+    did_r: RInfo, panel: pd.DataFrame, diff_diff_cs: dict[str, tuple[float, float]]
+) -> None:
     values = DidEngine().run(RSession(panel), DidSpec(outcome="resilience"), "cs").values
     shared = set(values) & set(diff_diff_cs)
     assert len(shared) >= 26 + 1 + 14 + 2  # every ATT(g,t), the overall, 14 event times, 2 cohorts
@@ -92,14 +106,20 @@ def test_did_against_diff_diff(did_r: RInfo, panel: pd.DataFrame,
 def _rows(
     template: pd.Series, model: str, values: dict[str, tuple[float, float]], **extra: Any
 ) -> pd.DataFrame:
-    rows = [{**template.to_dict(), "model": model, "term": t, "estimate": b, "std_error": s, **extra}
-            for t, (b, s) in values.items()]  # fmt: skip
+    rows = [
+        {**template.to_dict(), "model": model, "term": t, "estimate": b, "std_error": s, **extra}
+        for t, (b, s) in values.items()
+    ]
     return pd.DataFrame(rows)
 
 
-def test_crosscheck_picks_up_sunab_and_cs(run_dir: Path, fixest_r: RInfo, did_r: RInfo,
-                                          manual_sunab: dict[str, tuple[float, float]],
-                                          diff_diff_cs: dict[str, tuple[float, float]]) -> None:  # fmt: skip
+def test_crosscheck_picks_up_sunab_and_cs(
+    run_dir: Path,
+    fixest_r: RInfo,
+    did_r: RInfo,
+    manual_sunab: dict[str, tuple[float, float]],
+    diff_diff_cs: dict[str, tuple[float, float]],
+) -> None:
     """Rows shaped as the DID suite will write them are found and checked live."""
     est = pd.read_csv(run_dir / "estimates.csv", keep_default_na=False, na_values=[""])
     base = est.iloc[0]
@@ -109,11 +129,21 @@ def test_crosscheck_picks_up_sunab_and_cs(run_dir: Path, fixest_r: RInfo, did_r:
         values = {
             k.split("/", 1)[1]: v for k, v in diff_diff_cs.items() if k.startswith(kind + "/")
         }
-        new.append(_rows(base, model, values, engine="diff-diff", estimator="cs",
-                         vcov="analytical:influence-function,cluster=city_code", ssc="none",
-                         formula="att_gt(yname=resilience, tname=year, idname=city_code, gname=first_treat)"))  # fmt: skip
-    pd.concat([est, *new]).to_csv(run_dir / "estimates.csv", index=False, lineterminator="\n",
-                                  float_format="%.17g")  # fmt: skip
+        new.append(
+            _rows(
+                base,
+                model,
+                values,
+                engine="diff-diff",
+                estimator="cs",
+                vcov="analytical:influence-function,cluster=city_code",
+                ssc="none",
+                formula="att_gt(yname=resilience, tname=year, idname=city_code, gname=first_treat)",
+            )
+        )
+    pd.concat([est, *new]).to_csv(
+        run_dir / "estimates.csv", index=False, lineterminator="\n", float_format="%.17g"
+    )
     assert cli(["crosscheck", "--out", str(run_dir)]) == 0
     table = read(run_dir)
     for model in ("sunab", *cs.values()):
@@ -130,13 +160,24 @@ def test_reference_script_reproduces_the_committed_file(
 ) -> None:
     out = tmp_path / "fixest_reference.csv"
     env = {**os.environ, "R_LIBS": os.pathsep.join(fixest_r.lib_paths)}
-    proc = subprocess.run(["Rscript", str(REPO / "rbridge" / "R" / "reference.R"),
-                           str(default_run / "analysis_panel.csv"), str(out)],
-                          capture_output=True, text=True, env=env, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [
+            "Rscript",
+            str(REPO / "rbridge" / "R" / "reference.R"),
+            str(default_run / "analysis_panel.csv"),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     fresh = pd.read_csv(out)
     committed = pd.read_csv(REPO / "tests" / "reference" / "fixest_reference.csv")
-    pd.testing.assert_frame_equal(fresh.drop(columns=["estimate", "std_error"]),
-                                  committed.drop(columns=["estimate", "std_error"]))  # fmt: skip
+    pd.testing.assert_frame_equal(
+        fresh.drop(columns=["estimate", "std_error"]),
+        committed.drop(columns=["estimate", "std_error"]),
+    )
     for column in ("estimate", "std_error"):
         assert np.allclose(fresh[column], committed[column], rtol=0, atol=1e-12)

@@ -33,22 +33,30 @@ SSC = "K.adj=TRUE;K.fixef=nonnested;G.adj=TRUE;G.df=min;t.df=min;fixef.rm=none"
         ),
         (
             "resilience ~ i(event_time, ref = c(-1, -1000)) | city_code + year",
-            Formula("resilience", event=EventTerm("event_time", (-1, -1000)), fixef=("city_code", "year")),
+            Formula(
+                "resilience",
+                event=EventTerm("event_time", (-1, -1000)),
+                fixef=("city_code", "year"),
+            ),
         ),
         (
             "resilience ~ sunab(first_treat, year) | city_code + year",
-            Formula("resilience", sunab=SunabTerm("first_treat", "year"), fixef=("city_code", "year")),
+            Formula(
+                "resilience", sunab=SunabTerm("first_treat", "year"), fixef=("city_code", "year")
+            ),
         ),
         (
             "tech_innovation ~ treat_post + treat_post:high_marketization + ln_gdp_pc | city_code + year",
             Formula(
-                "tech_innovation", ("treat_post", "ln_gdp_pc"),
-                (("treat_post", "high_marketization"),), fixef=("city_code", "year"),
+                "tech_innovation",
+                ("treat_post", "ln_gdp_pc"),
+                (("treat_post", "high_marketization"),),
+                fixef=("city_code", "year"),
             ),
         ),
         ("y ~ x", Formula("y", ("x",))),
     ],
-)  # fmt: skip
+)
 def test_parse_formula(text: str, expected: Formula) -> None:
     assert parse_formula(text) == expected
 
@@ -81,8 +89,13 @@ def test_parse_vcov_and_ssc() -> None:
             parse_vcov(bad)
     ssc = parse_ssc(SSC)
     assert (ssc.K_adj, ssc.K_fixef, ssc.G_adj, ssc.G_df, ssc.t_df, ssc.fixef_rm) == (
-        True, "nonnested", True, "min", "min", "none",
-    )  # fmt: skip
+        True,
+        "nonnested",
+        True,
+        "min",
+        "min",
+        "none",
+    )
     assert parse_ssc(SSC.replace("K.fixef=nonnested", "K.fixef=full")).K_fixef == "full"
     for bad in (
         SSC.replace(";fixef.rm=none", ""),  # a setting left to a default
@@ -102,13 +115,31 @@ def test_parse_subset() -> None:
             parse_subset(bad)
 
 
-def _rows(model: str, formula: str, terms: list[str], sample: str, engine: str = "pyfixest",
-          vcov: str = "CRV1:city_code", ssc: str = SSC) -> pd.DataFrame:  # fmt: skip
+def _rows(
+    model: str,
+    formula: str,
+    terms: list[str],
+    sample: str,
+    engine: str = "pyfixest",
+    vcov: str = "CRV1:city_code",
+    ssc: str = SSC,
+) -> pd.DataFrame:
     return pd.DataFrame(
-        {"model": model, "engine": engine, "outcome": "resilience",
-         "term": terms, "estimate": 0.1, "std_error": 0.01, "n_obs": 100, "n_clusters": 10,
-         "vcov": vcov, "ssc": ssc, "formula": formula, "sample": sample}
-    )  # fmt: skip
+        {
+            "model": model,
+            "engine": engine,
+            "outcome": "resilience",
+            "term": terms,
+            "estimate": 0.1,
+            "std_error": 0.01,
+            "n_obs": 100,
+            "n_clusters": 10,
+            "vcov": vcov,
+            "ssc": ssc,
+            "formula": formula,
+            "sample": sample,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -136,12 +167,22 @@ def test_matrix_of_the_default_run(default_run: Path, panel: pd.DataFrame) -> No
 def test_matrix_skips_and_subsets(panel: pd.DataFrame) -> None:
     full = full_sample(panel)
     f = "resilience ~ treat_post | city_code + year"
-    estimates = pd.concat([
-        _rows("dml_plr", "resilience ~ treat_post", ["treat_post"], full, engine="doubleml"),
-        _rows("hetero_east_coastal_1", f, ["treat_post"], "east_coastal = 1: 80 cities"),
-        _rows("robust_drop_2020", f, ["treat_post"], full),
-        _rows("cs_simple", "att_gt(...)", ["ATT"], full, engine="diff-diff", vcov="analytical", ssc="none"),
-    ])  # fmt: skip
+    estimates = pd.concat(
+        [
+            _rows("dml_plr", "resilience ~ treat_post", ["treat_post"], full, engine="doubleml"),
+            _rows("hetero_east_coastal_1", f, ["treat_post"], "east_coastal = 1: 80 cities"),
+            _rows("robust_drop_2020", f, ["treat_post"], full),
+            _rows(
+                "cs_simple",
+                "att_gt(...)",
+                ["ATT"],
+                full,
+                engine="diff-diff",
+                vcov="analytical",
+                ssc="none",
+            ),
+        ]
+    )
     plans = {p.model: p for p in plan(estimates, panel, [], ["east_coastal"], "e.csv")}
     assert plans["dml_plr"].skip.startswith("no R mirror: estimated by doubleml")
     assert "no machine-readable subset" in plans["hetero_east_coastal_1"].skip
@@ -156,7 +197,11 @@ def test_matrix_skips_and_subsets(panel: pd.DataFrame) -> None:
 
 
 def test_unknown_column_is_an_input_error(panel: pd.DataFrame) -> None:
-    estimates = _rows("baseline_twfe", "resilience ~ treat_postt | city_code + year",
-                      ["treat_postt"], full_sample(panel))  # fmt: skip
+    estimates = _rows(
+        "baseline_twfe",
+        "resilience ~ treat_postt | city_code + year",
+        ["treat_postt"],
+        full_sample(panel),
+    )
     with pytest.raises(InputError, match="treat_postt.*did you mean 'treat_post'"):
         plan(estimates, panel, [], [], "estimates.csv")

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.exhibits import Context, Output
-from analysis.labels import label
+from analysis.exhibit import Context, Exhibit, Output
+from analysis.render.labels import label
+
+TABLE = "table1_descriptives"
 
 
 def run(ctx: Context) -> Output:
+    """Count, mean, SD, min and max of every variable of the analysis panel's model."""
     m = ctx.cfg.model
     names = [
         "resilience",
@@ -32,4 +35,13 @@ def run(ctx: Context) -> Output:
             "max": data.max().to_numpy(),
         }
     )
-    return Output(tables={"table1_descriptives": table})
+    return Output(tables={TABLE: table})
+
+
+EXHIBIT = Exhibit(
+    id="descriptives",
+    title="Table 1. Descriptive statistics",
+    module=__name__,
+    run=run,
+    tables=(TABLE,),
+)

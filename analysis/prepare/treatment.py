@@ -13,7 +13,7 @@ import pandas as pd
 
 from analysis.config import TreatmentConfig
 from analysis.errors import InputError
-from analysis.registry import pilot_zones, registry
+from analysis.prepare.cities import pilot_zones, registry
 
 NEVER = 0
 

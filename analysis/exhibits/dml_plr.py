@@ -11,40 +11,26 @@ default fold count, and the [dml] aux_learner (study default: Lasso; cheaper tha
 with the default handling at the robustness fold counts.
 Each specification has a second row `<model>_cddhnr_median`: the same fits aggregated by
 Chernozhukov et al.'s (2018) median rule with the variance adjustment.
-
-`bench_dml` times the learners per repetition, serial against parallel cross-fitting.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
-from threadpoolctl import threadpool_limits
 
 from analysis.config import Config, DMLConfig
+from analysis.engines.doubleml_adapter import plr_rows
 from analysis.estimates import Estimate
-from analysis.estimators.dml_core import AGGREGATIONS, FE_LABELS, Fit, fit_learner, fit_stack
-from analysis.estimators.dml_runs import (
-    PLRRun,
-    factories,
-    learner_seeds,
-    mean_weights,
-    plr_rows,
-    run_plr,
-    splits_for,
-    timing,
-)
+from analysis.estimators.dml_core import AGGREGATIONS, FE_LABELS
+from analysis.estimators.dml_runs import PLRRun, learner_seeds, mean_weights, run_plr, timing
 from analysis.estimators.learners import LABELS, STACK, describe
-from analysis.exhibits import Context, Output
-from analysis.figures_dml import dml_comparison_figure
+from analysis.exhibit import Context, Exhibit, Output
+from analysis.render.figures_dml import dml_comparison_figure
 
-EXHIBIT = "table_dml_plr"
+TABLE = "table11_dml_plr"
+FIGURE = "figure6_dml_plr"
 OUTCOME = "resilience"
 RULES = ("doubleml_median", "cddhnr_median")
 
@@ -104,6 +90,7 @@ def note(cfg: DMLConfig, level: float) -> str:
 
 
 def run(ctx: Context) -> Output:
+    """Every DML specification of [dml] (learners x fixed effects, fold counts)."""
     cfg, level = ctx.cfg.dml, ctx.cfg.inference.level
     estimates: list[Estimate] = []
     rows, timings, weights = [], {}, {}
@@ -113,7 +100,7 @@ def run(ctx: Context) -> Output:
         )
         for learner in learners:
             model = model_id(learner, fe, k, cfg)
-            new = plr_rows(result, learner, EXHIBIT, model, ctx.sample, level, RULES)
+            new = plr_rows(result, learner, TABLE, model, ctx.sample, level, RULES)
             estimates += new
             rows.append(_table_row(result, learner, new[0]))
             timings[model] = timing(result, learner)
@@ -130,11 +117,9 @@ def run(ctx: Context) -> Output:
     )
     return Output(
         estimates=estimates,
-        tables={EXHIBIT: table},
-        figures={
-            "figure_dml_plr": lambda path: dml_comparison_figure(table, figure_note, path, title)
-        },
-        notes={EXHIBIT: text},
+        tables={TABLE: table},
+        figures={FIGURE: lambda path: dml_comparison_figure(table, figure_note, path, title)},
+        notes={TABLE: text},
         manifest=manifest(ctx.cfg, timings, weights),
     )
 
@@ -163,51 +148,12 @@ def manifest(
     }
 
 
-@dataclass(frozen=True)
-class Bench:
-    """Seconds per learner and repetition, serial against parallel cross-fitting."""
-
-    table: pd.DataFrame
-    cores: int
-    n_jobs: int
-    n_rep: int
-    n_folds: int
-    fe: str
-
-
-def bench_dml(panel: pd.DataFrame, cfg: Config, n_rep: int = 2, n_jobs: int = 2) -> Bench:
-    """Each base learner (and the stack) of the default fixed-effect handling and fold count,
-    fitted serially and with `n_jobs` parallel cross-fitting jobs (joblib over the folds,
-    doubleml's n_jobs_cv) on the same folds; seconds in total and per repetition, the
-    speed-up, and whether both gave identical estimates. One BLAS/OpenMP thread per fit."""
-    d = cfg.dml
-    des, splits = splits_for(panel, OUTCOME, cfg.model.controls, d.fe, d.n_folds, n_rep, cfg.seed)
-    make = factories(d.base_learners, cfg.seed)
-    jobs = (1, n_jobs)
-    # Start joblib's worker processes before timing (their start-up is paid once per run).
-    Parallel(n_jobs=n_jobs)(delayed(abs)(i) for i in range(2 * n_jobs))
-    fits: dict[int, dict[str, Fit]] = {j: {} for j in jobs}
-    secs: dict[int, dict[str, float]] = {j: {} for j in jobs}
-    for name, factory in make.items():
-        for j in jobs:
-            with threadpool_limits(1):
-                t0 = time.perf_counter()
-                fits[j][name] = fit_learner(
-                    des, name, factory("regression"), factory("regression"), splits, j
-                )
-                secs[j][name] = time.perf_counter() - t0
-    if STACK in d.learners:
-        for j in jobs:
-            t0 = time.perf_counter()
-            fits[j][STACK] = fit_stack(des, fits[j], splits)
-            secs[j][STACK] = time.perf_counter() - t0 + sum(secs[j].values())
-    rows = []
-    for name in fits[1]:
-        serial, parallel = secs[1][name], secs[n_jobs][name]
-        rows.append(
-            {"learner": name, "seconds_serial": serial, f"seconds_{n_jobs}_jobs": parallel,
-             "seconds_per_rep_serial": serial / n_rep,
-             f"seconds_per_rep_{n_jobs}_jobs": parallel / n_rep, "speedup": serial / parallel,
-             "identical_estimates": bool(np.array_equal(fits[1][name].coefs, fits[n_jobs][name].coefs))}
-        )  # fmt: skip
-    return Bench(pd.DataFrame(rows), os.cpu_count() or 1, n_jobs, n_rep, d.n_folds, d.fe)
+EXHIBIT = Exhibit(
+    id="dml_plr",
+    title="Table 11 and Figure 6. Double machine learning: partially linear model",
+    module=__name__,
+    run=run,
+    tables=(TABLE,),
+    figures=(FIGURE,),
+    models=("dml_plr", "dml_plr_<learner>_<fe>_<k>folds", "<model>_cddhnr_median"),
+)

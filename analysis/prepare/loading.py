@@ -11,7 +11,7 @@ import pandas as pd
 
 from analysis.config import Config
 from analysis.errors import InputError, choices, suggest
-from analysis.registry import registry
+from analysis.prepare.cities import registry
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -22,7 +22,6 @@ Inference: analytical, from the influence functions, clustered by city (the unit
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,19 +29,26 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import CallawaySantAnnaConfig
+from analysis.engines import diff_diff_adapter as dd
 from analysis.errors import InputError
-from analysis.estimates import Estimate
+from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators import cs_aggregate as agg
-from analysis.exhibits import Context, Output
-from analysis.inference import t_inference
-from analysis.tables import fmt
+from analysis.exhibit import Context, Exhibit, Output
+from analysis.render.tables import fmt
 
-EXHIBIT = "table4_callaway_santanna"
+TABLE = "table4_callaway_santanna"
+EVENT_TABLE = "table4b_cs_event_time"
 OUTCOME = "resilience"
 ENGINE = "diff-diff"
 ENGINE_OWN = "diff-diff+analysis.estimators.cs_aggregate"
 VCOV = "analytical:influence-function,cluster=city_code"
-ENGINE_CONTROL = {"nevertreated": "never_treated", "notyettreated": "not_yet_treated"}
+ESTIMAND = {
+    "simple": "att",
+    "dynamic": "att_by_event_time",
+    "group": "att_by_cohort",
+    "calendar": "att_by_year",
+    "attgt": "att_by_cohort_year",
+}
 TERM = {"dynamic": "event_time", "group": "cohort", "calendar": "year"}
 
 
@@ -104,30 +110,37 @@ def fit(
     alpha: float = 0.05,
 ) -> CSFit:
     """ATT(g,t) of one specification, every option passed explicitly."""
-    import diff_diff as dd
-
     missing = [c for c in (outcome, *spec.covariates) if c not in panel.columns]
     if missing:
         raise InputError(
             f"[callaway_santanna] covariates: column '{missing[0]}' is not in the analysis "
             f"panel; allowed: {', '.join(repr(c) for c in panel.columns[:60])}"
         )
-    est = dd.CallawaySantAnna(
-        control_group=ENGINE_CONTROL[spec.control_group], anticipation=0,
-        estimation_method=spec.method, alpha=alpha, cluster=None, n_bootstrap=bootstrap_reps,
-        bootstrap_weights=bootstrap_weights, seed=seed, rank_deficient_action="warn",
-        base_period=spec.base_period, cband=bootstrap_reps > 0, pscore_trim=pscore_trim,
-        panel=True, allow_unbalanced_panel=False, pscore_fallback="error", vcov_type="hc1",
-    )  # fmt: skip
     data = panel[["city_code", "year", "first_treat", outcome, *spec.covariates]]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        res = est.fit(data, outcome=outcome, unit="city_code", time="year",
-                      first_treat="first_treat", covariates=list(spec.covariates) or None)  # fmt: skip
-    notes = tuple(dict.fromkeys(str(w.message).split(". ")[0] for w in caught))
-    cells = agg.cells_from_diff_diff(res) if bootstrap_reps == 0 else None
-    return CSFit(spec, res, cells, len(data),
-                 int(data["city_code"].nunique()), notes)  # fmt: skip
+    res = dd.callaway_santanna(
+        data,
+        outcome,
+        control_group=spec.control_group,
+        base_period=spec.base_period,
+        method=spec.method,
+        covariates=spec.covariates,
+        pscore_trim=pscore_trim,
+        bootstrap_reps=bootstrap_reps,
+        bootstrap_weights=bootstrap_weights,
+        seed=seed,
+        alpha=alpha,
+    )
+    cells = agg.cells_from_diff_diff(res.results) if bootstrap_reps == 0 else None
+    return CSFit(
+        spec, res.results, cells, len(data), int(data["city_code"].nunique()), res.warnings
+    )
+
+
+def default_fit(ctx: Context) -> CSFit:
+    """The default specification (never-treated controls, varying base period, no
+    covariates), fitted once per run: Table 4 and Figure 2 read it."""
+    trim = ctx.cfg.callaway_santanna.pscore_trim
+    return ctx.shared("callaway_santanna", lambda: fit(ctx.panel, CSSpec(), trim))
 
 
 def aggregations(f: CSFit) -> dict[tuple[str, str], tuple[float, float, str]]:
@@ -142,10 +155,16 @@ def aggregations(f: CSFit) -> dict[tuple[str, str], tuple[float, float, str]]:
         return out
     for row in res.aggregate("event_study").to_dataframe().itertuples():
         out[(s.model("dynamic"), f"event_time::{int(row.event_time)}")] = (
-            float(row.att), float(row.se), ENGINE)  # fmt: skip
+            float(row.att),
+            float(row.se),
+            ENGINE,
+        )
     for row in res.aggregate("group").to_dataframe().itertuples():
         out[(s.model("group"), f"cohort::{int(row.label)}")] = (
-            float(row.att), float(row.se), ENGINE)  # fmt: skip
+            float(row.att),
+            float(row.se),
+            ENGINE,
+        )
     for name, fn in (("dynamic", agg.dynamic), ("group", agg.group), ("calendar", agg.calendar)):
         by, overall = fn(cells)
         out[(s.model(name), "overall")] = (overall.estimate, overall.se, ENGINE_OWN)
@@ -155,28 +174,51 @@ def aggregations(f: CSFit) -> dict[tuple[str, str], tuple[float, float, str]]:
     return out
 
 
-def _row(model: str, term: str, est: float, se: float, engine: str, f: CSFit, level: float,
-         aggregation: str, vcov: str = VCOV, ssc: str = "none",
-         band: tuple[float, float] | None = None, p_value: float | None = None,
-         boot: str = "bstrap=FALSE") -> Estimate:  # fmt: skip
-    se = float(se) if np.isfinite(se) and se > 0 else np.nan
-    inf = t_inference(est, se, np.inf, level)
-    lo, hi = band if band is not None else (inf.conf_low, inf.conf_high)
-    return Estimate(
-        exhibit=EXHIBIT, model=model, estimator="callaway_santanna", engine=engine,
-        outcome=OUTCOME, term=term, estimate=float(est), std_error=se,
-        statistic=inf.statistic, p_value=inf.p_value if p_value is None else p_value,
-        conf_low=lo, conf_high=hi, df=np.inf, n_obs=f.n_obs, n_clusters=f.n_cities,
-        vcov=vcov, ssc=ssc, formula=f.spec.formula(aggregation, boot=boot), fixef="", sample="",
-    )  # fmt: skip
+def info(
+    f: CSFit,
+    model: str,
+    aggregation: str,
+    engine: str,
+    sample: str,
+    level: float,
+    vcov: str = VCOV,
+    ssc: str = "none",
+    boot: str = "bstrap=FALSE",
+) -> ModelInfo:
+    """The description of one aggregation of a fitted specification."""
+    s = f.spec
+    return ModelInfo(
+        exhibit=TABLE,
+        model=model,
+        estimator="callaway_santanna",
+        engine=engine,
+        outcome=OUTCOME,
+        n_obs=f.n_obs,
+        n_clusters=f.n_cities,
+        vcov=vcov,
+        ssc=ssc,
+        formula=s.formula(aggregation, boot=boot),
+        sample=sample,
+        level=level,
+        aggregation=aggregation,
+        estimand=ESTIMAND[aggregation],
+        control_group=s.control_group,
+        base_period=s.base_period,
+        reference_period=-1 if s.base_period == "universal" else None,
+    )
+
+
+def _se(se: float) -> float:
+    """A standard error as reported (NaN for reference cells, whose SE is zero or missing)."""
+    return float(se) if np.isfinite(se) and se > 0 else np.nan
 
 
 def estimates(f: CSFit, level: float, sample: str) -> list[Estimate]:
     rows = []
     for (model, term), (est, se, engine) in aggregations(f).items():
         aggregation = model.removeprefix("cs_").split("_")[0]
-        rows.append(_row(model, term, est, se, engine, f, level, aggregation))
-    return [_with_sample(r, sample) for r in rows]
+        rows.append(info(f, model, aggregation, engine, sample, level).row(term, est, _se(se)))
+    return rows
 
 
 def bootstrap_estimates(
@@ -188,26 +230,40 @@ def bootstrap_estimates(
     vcov = f"multiplier-bootstrap:{weights},reps={reps},cluster=city_code"
     ssc = f"uniform band (sup-t), critical value {crit:.6g}; seed {seed}"
     boot = f"bstrap=TRUE, biters={reps}, cband=TRUE"
-    rows = []
-    for row in es.to_dataframe().itertuples():
-        if not np.isfinite(row.se):
-            continue
-        rows.append(_row("cs_dynamic_boot", f"event_time::{int(row.event_time)}", row.att,
-                         row.se, ENGINE, f, level, "dynamic", vcov, ssc,
-                         band=(row.cband_lower, row.cband_upper), p_value=row.p_value,
-                         boot=boot))  # fmt: skip
+    dynamic = info(f, "cs_dynamic_boot", "dynamic", ENGINE, sample, level, vcov, ssc, boot)
+    rows = [
+        dynamic.row(
+            f"event_time::{int(r.event_time)}",
+            r.att,
+            _se(r.se),
+            p_value=r.p_value,
+            conf=(r.cband_lower, r.cband_upper),
+        )
+        for r in es.to_dataframe().itertuples()
+        if np.isfinite(r.se)
+    ]
     s = f.results.aggregate("simple").to_dataframe().iloc[0]
-    rows.append(_row("cs_simple_boot", "ATT", s["att"], s["se"], ENGINE, f, level, "simple",
-                     vcov, f"percentile interval; seed {seed}",
-                     band=(s["conf_int_lower"], s["conf_int_upper"]), p_value=s["p_value"],
-                     boot=boot))  # fmt: skip
-    return [_with_sample(r, sample) for r in rows]
-
-
-def _with_sample(e: Estimate, sample: str) -> Estimate:
-    from dataclasses import replace
-
-    return replace(e, sample=sample)
+    simple = info(
+        f,
+        "cs_simple_boot",
+        "simple",
+        ENGINE,
+        sample,
+        level,
+        vcov,
+        f"percentile interval; seed {seed}",
+        boot,
+    )
+    rows.append(
+        simple.row(
+            "ATT",
+            s["att"],
+            _se(s["se"]),
+            p_value=s["p_value"],
+            conf=(s["conf_int_lower"], s["conf_int_upper"]),
+        )
+    )
+    return rows
 
 
 def specs(cfg: CallawaySantAnnaConfig) -> list[CSSpec]:
@@ -218,30 +274,39 @@ def specs(cfg: CallawaySantAnnaConfig) -> list[CSSpec]:
     return out
 
 
-def dynamic_coefs(panel: pd.DataFrame, cfg: CallawaySantAnnaConfig) -> pd.DataFrame:
+def dynamic_coefs(ctx: Context) -> pd.DataFrame:
     """Event-time coefficients of the default specification (for Figure 2)."""
-    f = fit(panel, CSSpec(), cfg.pscore_trim)
-    df = f.results.aggregate("event_study").to_dataframe()
-    return pd.DataFrame({"event_time": df["event_time"].astype(int), "estimate": df["att"],
-                         "std_error": df["se"]})  # fmt: skip
+    df = default_fit(ctx).results.aggregate("event_study").to_dataframe()
+    return pd.DataFrame(
+        {"event_time": df["event_time"].astype(int), "estimate": df["att"], "std_error": df["se"]}
+    )
 
 
 def run(ctx: Context) -> Output:
+    """Every [callaway_santanna] specification, its aggregations, and the bootstrap band."""
     c = ctx.cfg.callaway_santanna
     level = ctx.cfg.inference.level
     rows: list[Estimate] = []
     notes: list[str] = []
     fits = []
     for spec in specs(c):
-        f = fit(ctx.panel, spec, c.pscore_trim)
+        f = default_fit(ctx) if spec == CSSpec() else fit(ctx.panel, spec, c.pscore_trim)
         fits.append(f)
         rows += estimates(f, level, ctx.sample)
         notes += [f"{spec.label}: {w}" for w in f.warnings]
     if c.bootstrap_reps > 0:
-        f = fit(ctx.panel, CSSpec(), c.pscore_trim, bootstrap_reps=c.bootstrap_reps,
-                bootstrap_weights=c.bootstrap_weights, seed=ctx.cfg.seed, alpha=1 - level)  # fmt: skip
-        rows += bootstrap_estimates(f, level, ctx.sample, c.bootstrap_reps,
-                                    c.bootstrap_weights, ctx.cfg.seed)  # fmt: skip
+        f = fit(
+            ctx.panel,
+            CSSpec(),
+            c.pscore_trim,
+            bootstrap_reps=c.bootstrap_reps,
+            bootstrap_weights=c.bootstrap_weights,
+            seed=ctx.cfg.seed,
+            alpha=1 - level,
+        )
+        rows += bootstrap_estimates(
+            f, level, ctx.sample, c.bootstrap_reps, c.bootstrap_weights, ctx.cfg.seed
+        )
     note = (
         "Callaway-Sant'Anna ATTs (diff-diff, as R did::att_gt + aggte). Standard errors from "
         "influence functions, clustered by city; normal critical values. Dynamic ATT = mean "
@@ -250,9 +315,8 @@ def run(ctx: Context) -> Output:
         "differs in that term; see analysis/estimators/cs_aggregate.py)."
         + (" Warnings: " + " | ".join(dict.fromkeys(notes)) if notes else "")
     )
-    tables = {EXHIBIT: summary_table(rows, fits), "table4b_cs_event_time": event_table(rows)}
-    return Output(estimates=rows, tables=tables,
-                  notes={EXHIBIT: note, "table4b_cs_event_time": note})  # fmt: skip
+    tables = {TABLE: summary_table(rows, fits), EVENT_TABLE: event_table(rows)}
+    return Output(estimates=rows, tables=tables, notes={TABLE: note, EVENT_TABLE: note})
 
 
 def summary_table(rows: list[Estimate], fits: list[CSFit]) -> pd.DataFrame:
@@ -270,18 +334,45 @@ def summary_table(rows: list[Estimate], fits: list[CSFit]) -> pd.DataFrame:
 def event_table(rows: list[Estimate]) -> pd.DataFrame:
     """Event-time coefficients (SE) by specification, and the bootstrap's uniform band."""
     models = ["cs_dynamic", "cs_dynamic_notyet", "cs_dynamic_universal", "cs_dynamic_boot"]
-    by = {(e.model, int(e.term.split("::")[1])): e for e in rows
-          if e.model in models and e.term.startswith("event_time::")}  # fmt: skip
+    by = {
+        (e.model, int(e.term.split("::")[1])): e
+        for e in rows
+        if e.model in models and e.term.startswith("event_time::")
+    }
     times = sorted({k for _, k in by})
     out = pd.DataFrame({"event_time": times})
     for m in models:
         if not any(key[0] == m for key in by):
             continue
-        out[m] = [f"{fmt(by[m, k].estimate)} ({fmt(by[m, k].std_error)})" if (m, k) in by
-                  else "" for k in times]  # fmt: skip
+        out[m] = [
+            f"{fmt(by[m, k].estimate)} ({fmt(by[m, k].std_error)})" if (m, k) in by else ""
+            for k in times
+        ]
     if any(key[0] == "cs_dynamic_boot" for key in by):
         out["uniform_band"] = [
             f"[{fmt(by['cs_dynamic_boot', k].conf_low)}, {fmt(by['cs_dynamic_boot', k].conf_high)}]"
-            if ("cs_dynamic_boot", k) in by else "" for k in times
-        ]  # fmt: skip
+            if ("cs_dynamic_boot", k) in by
+            else ""
+            for k in times
+        ]
     return out
+
+
+EXHIBIT = Exhibit(
+    id="callaway_santanna",
+    title="Table 4. Callaway-Sant'Anna group-time ATTs and aggregations",
+    module=__name__,
+    run=run,
+    tables=(TABLE, EVENT_TABLE),
+    models=(
+        "cs_simple",
+        "cs_attgt",
+        "cs_dynamic",
+        "cs_group",
+        "cs_calendar",
+        "cs_*_notyet",
+        "cs_*_universal",
+        "cs_{simple,attgt}_{dr,reg,ipw}_cov",
+        "cs_*_boot",
+    ),
+)

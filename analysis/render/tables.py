@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimates import Estimate
-from analysis.labels import label
+from analysis.render.labels import label
 
 DIGITS = 4
 

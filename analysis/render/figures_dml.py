@@ -1,5 +1,5 @@
 """Figures of the DML, mechanism and heterogeneity exhibits (PNG, deterministic; see
-analysis.figures)."""
+analysis.render.figures)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.figures import _save
+from analysis.render.figures import _save
 
 COLORS = {"TWFE": "#1f4e79", "DML": "#c55a11"}
 
 
 def _intervals(ax: plt.Axes, y: np.ndarray, frame: pd.DataFrame, color: str, label: str) -> None:
     ax.errorbar(
-        frame["estimate"], y,
+        frame["estimate"],
+        y,
         xerr=[frame["estimate"] - frame["conf_low"], frame["conf_high"] - frame["estimate"]],
-        fmt="o", color=color, capsize=3, label=label,
-    )  # fmt: skip
+        fmt="o",
+        color=color,
+        capsize=3,
+        label=label,
+    )
 
 
 def dml_comparison_figure(table: pd.DataFrame, note: str, path: Path, title: str) -> None:

@@ -3,7 +3,7 @@
 
 | name | change |
 |---|---|
-| timing | Guizhou treated from 2016 and the second batch from 2017 (treatment rebuilt by analysis.treatment with a modified [treatment]) |
+| timing | Guizhou treated from 2016 and the second batch from 2017 (treatment rebuilt by analysis.prepare.treatment with a modified [treatment]) |
 | no_municipalities | Beijing, Tianjin, Shanghai and Chongqing dropped |
 | no_first_cohort | the first cohort (Guizhou) dropped |
 | winsorized | raw components winsorized at [robustness] winsorize (pooled quantiles), entropy index rebuilt |
@@ -19,24 +19,41 @@ Checks that need the pilot-zone assignment or the raw components say why they ar
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from analysis.estimates import Estimate, feols, from_regression
-from analysis.exhibits import Context, Output
-from analysis.indices import normalize
-from analysis.panel import event_time
-from analysis.registry import registry
-from analysis.tables import inference_note, regression_table
-from analysis.treatment import add_treatment, pilot_cohorts
-from analysis.variables import resilience_index
+from analysis.engines import pyfixest_adapter as fx
+from analysis.estimates import Estimate
+from analysis.exhibit import Context, Exhibit, Output
+from analysis.prepare.cities import registry
+from analysis.prepare.indices import normalize
+from analysis.prepare.panel import event_time
+from analysis.prepare.treatment import add_treatment, pilot_cohorts
+from analysis.prepare.variables import resilience_index
+from analysis.render.tables import inference_note, regression_table
 
-EXHIBIT = "table10_robustness"
+TABLE = "table10_robustness"
 BASE = "resilience ~ treat_post | city_code + year"
 
-Check = Callable[[Context], tuple[pd.DataFrame, str] | str]  # (data, formula) or why skipped
+
+@dataclass(frozen=True)
+class Variant:
+    """The data and formula of one check; `subset` says which rows of the analysis panel
+    it keeps when it only drops rows (machine-readable, as in estimates.csv)."""
+
+    data: pd.DataFrame
+    formula: str = BASE
+    subset: str = ""
+
+
+Check = Callable[[Context], Variant | str]  # a variant, or why the check is skipped
+
+
+def _in(column: str, values: list[int], negate: bool = False) -> str:
+    listed = ", ".join(str(v) for v in sorted(values))
+    return f"{column} {'not in' if negate else 'in'} ({listed})"
 
 
 def _components(ctx: Context) -> tuple[pd.DataFrame, tuple[str, ...]] | str:
@@ -49,33 +66,36 @@ def _components(ctx: Context) -> tuple[pd.DataFrame, tuple[str, ...]] | str:
     return frame, tuple(c.direction for c in comps)
 
 
-def _with_outcome(ctx: Context, values: np.ndarray) -> tuple[pd.DataFrame, str]:
-    return ctx.panel.assign(resilience=values), BASE
+def _with_outcome(ctx: Context, values: np.ndarray) -> Variant:
+    return Variant(ctx.panel.assign(resilience=values))
 
 
-def timing(ctx: Context) -> tuple[pd.DataFrame, str] | str:
+def timing(ctx: Context) -> Variant | str:
     t = ctx.cfg.treatment
     if t.source != "pilot_zones":
         return "treatment comes from the data ([treatment] source), not the pilot-zone list"
     alt = replace(t, guizhou_year=2016, second_batch_year=2017)
-    data = add_treatment(ctx.panel.drop(columns=["first_treat", "treat_post", "rel_time"]),
-                         pilot_cohorts(alt))  # fmt: skip
+    data = add_treatment(
+        ctx.panel.drop(columns=["first_treat", "treat_post", "rel_time"]), pilot_cohorts(alt)
+    )
     data["event_time"] = event_time(data, ctx.cfg)
-    return data, BASE
+    return Variant(data)
 
 
-def no_municipalities(ctx: Context) -> tuple[pd.DataFrame, str]:
+def no_municipalities(ctx: Context) -> Variant:
     reg = registry()
     muni = reg.loc[reg["municipality"] == 1, "admin_code"]
-    return ctx.panel[~ctx.panel["city_code"].isin(muni)], BASE
+    present = sorted(int(c) for c in set(muni) & set(ctx.panel["city_code"]))
+    keep = ~ctx.panel["city_code"].isin(muni)
+    return Variant(ctx.panel[keep], subset=_in("city_code", present, negate=True))
 
 
-def no_first_cohort(ctx: Context) -> tuple[pd.DataFrame, str]:
-    first = ctx.panel.loc[ctx.panel["first_treat"] > 0, "first_treat"].min()
-    return ctx.panel[ctx.panel["first_treat"] != first], BASE
+def no_first_cohort(ctx: Context) -> Variant:
+    first = int(ctx.panel.loc[ctx.panel["first_treat"] > 0, "first_treat"].min())
+    return Variant(ctx.panel[ctx.panel["first_treat"] != first], subset=f"first_treat != {first}")
 
 
-def winsorized(ctx: Context) -> tuple[pd.DataFrame, str] | str:
+def winsorized(ctx: Context) -> Variant | str:
     got = _components(ctx)
     if isinstance(got, str):
         return got
@@ -96,7 +116,7 @@ def _normalized(ctx: Context) -> np.ndarray | str:
     return normalize(x, directions, x.min(axis=0), x.max(axis=0))
 
 
-def equal_weights(ctx: Context) -> tuple[pd.DataFrame, str] | str:
+def equal_weights(ctx: Context) -> Variant | str:
     z = _normalized(ctx)
     return z if isinstance(z, str) else _with_outcome(ctx, z.mean(axis=1))
 
@@ -112,21 +132,23 @@ def first_principal_component(z: np.ndarray, reference: np.ndarray) -> np.ndarra
     return (score - score.min()) / (score.max() - score.min())
 
 
-def pca(ctx: Context) -> tuple[pd.DataFrame, str] | str:
+def pca(ctx: Context) -> Variant | str:
     z = _normalized(ctx)
     if isinstance(z, str):
         return z
     return _with_outcome(ctx, first_principal_component(z, ctx.panel["resilience"].to_numpy()))
 
 
-def province_year_fe(ctx: Context) -> tuple[pd.DataFrame, str]:
+def province_year_fe(ctx: Context) -> Variant:
     province = registry().set_index("admin_code")["province_en"]
     data = ctx.panel.assign(province=ctx.panel["city_code"].map(province))
-    return data, "resilience ~ treat_post | city_code + province^year"
+    return Variant(data, "resilience ~ treat_post | city_code + province^year")
 
 
-def no_2020_2022(ctx: Context) -> tuple[pd.DataFrame, str]:
-    return ctx.panel[~ctx.panel["year"].isin(ctx.cfg.robustness.drop_years)], BASE
+def no_2020_2022(ctx: Context) -> Variant:
+    dropped = [int(y) for y in ctx.cfg.robustness.drop_years]
+    keep = ~ctx.panel["year"].isin(dropped)
+    return Variant(ctx.panel[keep], subset=_in("year", dropped, negate=True))
 
 
 CHECKS: dict[str, tuple[str, Check]] = {
@@ -142,6 +164,7 @@ CHECKS: dict[str, tuple[str, Check]] = {
 
 
 def run(ctx: Context) -> Output:
+    """The baseline TWFE under every check of CHECKS that the data allow."""
     estimates: list[Estimate] = []
     models, labels, skipped = [], [], []
     for name, (title, check) in CHECKS.items():
@@ -149,11 +172,20 @@ def run(ctx: Context) -> Output:
         if isinstance(got, str):
             skipped.append(f"{name}: skipped ({got})")
             continue
-        data, formula = got
-        reg = feols(data, formula, ctx.spec)
+        data = got.data
+        reg = fx.feols(data, got.formula, ctx.spec)
         n, years = data["city_code"].nunique(), f"{data['year'].min()}-{data['year'].max()}"
-        estimates += from_regression(reg, EXHIBIT, f"robust_{name}", "twfe",
-                                     f"{n} cities, {years}; {title}", ["treat_post"])  # fmt: skip
+        sample = f"{n} cities, {years}; {title}"
+        estimates += fx.rows(
+            reg,
+            TABLE,
+            f"robust_{name}",
+            "twfe",
+            sample,
+            ["treat_post"],
+            subset=got.subset,
+            estimand="att",
+        )
         models.append(f"robust_{name}")
         labels.append(title)
     table = regression_table(estimates, models, ["treat_post"], extra={"Check": labels})
@@ -166,4 +198,14 @@ def run(ctx: Context) -> Output:
         + " "
         + inference_note(estimates)
     )
-    return Output(estimates=estimates, tables={EXHIBIT: table}, notes={EXHIBIT: note})
+    return Output(estimates=estimates, tables={TABLE: table}, notes={TABLE: note})
+
+
+EXHIBIT = Exhibit(
+    id="robustness",
+    title="Table 10. Robustness of the baseline estimate",
+    module=__name__,
+    run=run,
+    tables=(TABLE,),
+    models=("robust_<name>",),
+)

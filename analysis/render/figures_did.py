@@ -1,4 +1,4 @@
-"""Figures of the staggered-DID suite (PNG, deterministic as in analysis.figures)."""
+"""Figures of the staggered-DID suite (PNG, deterministic as in analysis.render.figures)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.figures import _save, plt
+from analysis.render.figures import ONSET, _save, plt
 
 COLORS = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000")
 
@@ -18,19 +18,27 @@ def _footer(fig: plt.Figure, note: str) -> None:
 
 
 def event_estimators_figure(
-    series: dict[str, pd.DataFrame], ref: int, note: str, path: Path, critical: float
+    series: dict[str, pd.DataFrame], note: str, path: Path, critical: float
 ) -> None:
     """Event-time coefficients of several estimators side by side, pointwise intervals of
     +/- `critical` standard errors."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     ax.axhline(0, color="grey", lw=0.8)
-    ax.axvline(ref + 0.5, color="grey", lw=0.8, ls="--")
+    ax.axvline(ONSET, color="grey", lw=0.8, ls="--")
     width = 0.6 / max(len(series), 1)
     for i, (name, s) in enumerate(series.items()):
         x = s["event_time"].to_numpy(dtype=float) + (i - (len(series) - 1) / 2) * width
         se = s["std_error"].fillna(0).to_numpy(dtype=float)
-        ax.errorbar(x, s["estimate"], yerr=critical * se, fmt="o", ms=3.5, capsize=2,
-                    color=COLORS[i % len(COLORS)], label=name)  # fmt: skip
+        ax.errorbar(
+            x,
+            s["estimate"],
+            yerr=critical * se,
+            fmt="o",
+            ms=3.5,
+            capsize=2,
+            color=COLORS[i % len(COLORS)],
+            label=name,
+        )
     ax.set_xlabel("Years relative to the pilot zone")
     ax.set_ylabel("Effect on resilience index")
     ax.set_title("Event study: TWFE and heterogeneity-robust estimators")
@@ -76,8 +84,13 @@ def bacon_figure(table: pd.DataFrame, twfe: float, note: str, path: Path) -> Non
     """2x2 estimates against their weights, by comparison type; the TWFE line."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for i, (kind, part) in enumerate(table.groupby("type", sort=True)):
-        ax.scatter(part["weight"], part["estimate"], s=40, color=COLORS[i % len(COLORS)],
-                   label=str(kind).replace("_", " "))  # fmt: skip
+        ax.scatter(
+            part["weight"],
+            part["estimate"],
+            s=40,
+            color=COLORS[i % len(COLORS)],
+            label=str(kind).replace("_", " "),
+        )
     ax.axhline(twfe, color="grey", lw=0.8, ls="--", label=f"TWFE {twfe:.4f}")
     ax.set_xlabel("Weight")
     ax.set_ylabel("2x2 DID estimate")

@@ -1,19 +1,17 @@
-"""Table 9: PSM-DID, propensity-score matching of cities followed by the baseline TWFE.
+"""Propensity-score matching of cities (PSM-DID's first stage), as pure functions.
 
-1. Covariates: each city's mean of the [model] controls over the years before the first
-   cohort year (pre-treatment for every city).
+1. Covariates: each city's mean of the controls over the years before the first cohort year
+   (pre-treatment for every city).
 2. Propensity score of ever being treated: logit on those means (unpenalized maximum
    likelihood, scikit-learn's LogisticRegression with C = inf).
-3. Matching on the logit of the score: each treated city gets its [psm] neighbours nearest
-   never-treated cities within a caliper of [psm] caliper standard deviations of the logit
-   score; with replacement a control may serve several treated cities, without it treated
-   cities are matched greedily from the highest score down. Treated cities without a
-   control inside the caliper are dropped (reported).
+3. Matching on the logit of the score: each treated city gets its nearest never-treated
+   cities within a caliper (standard deviations of the logit score); with replacement a
+   control may serve several treated cities, without it treated cities are matched greedily
+   from the highest score down. Treated cities without a control inside the caliper are
+   dropped (reported).
 4. Balance: standardized differences (treated minus control mean over the pooled SD of the
    unmatched sample, the same denominator before and after), controls weighted by how often
    they are matched.
-5. TWFE (model `psm_twfe`, term `treat_post`): `resilience ~ treat_post | city_code + year`
-   on all city-years of the matched treated and control cities (each city once).
 """
 
 from __future__ import annotations
@@ -24,13 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import PSMConfig
-from analysis.estimates import feols, from_regression
-from analysis.estimators.baseline import formulas
-from analysis.exhibits import Context, Output
-from analysis.labels import label
-from analysis.tables import inference_note, regression_table
-
-EXHIBIT = "table9_psm_did"
+from analysis.render.labels import label
 
 
 @dataclass(frozen=True)
@@ -96,14 +88,17 @@ def balance(m: Matching, controls: tuple[str, ...]) -> pd.DataFrame:
     for v in (*controls, "score"):
         sd = np.sqrt((t[v].var() + c[v].var()) / 2)
         after_c = float(np.average(matched_c[v], weights=w.to_numpy()))
-        rows.append({
-            "variable": "logit propensity score" if v == "score" else label(v),
-            "mean_treated": float(t[v].mean()), "mean_control": float(c[v].mean()),
-            "std_diff_before": float((t[v].mean() - c[v].mean()) / sd),
-            "mean_treated_matched": float(matched_t[v].mean()),
-            "mean_control_matched": after_c,
-            "std_diff_after": float((matched_t[v].mean() - after_c) / sd),
-        })  # fmt: skip
+        rows.append(
+            {
+                "variable": "logit propensity score" if v == "score" else label(v),
+                "mean_treated": float(t[v].mean()),
+                "mean_control": float(c[v].mean()),
+                "std_diff_before": float((t[v].mean() - c[v].mean()) / sd),
+                "mean_treated_matched": float(matched_t[v].mean()),
+                "mean_control_matched": after_c,
+                "std_diff_after": float((matched_t[v].mean() - after_c) / sd),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -111,35 +106,3 @@ def psm(panel: pd.DataFrame, controls: tuple[str, ...], cfg: PSMConfig) -> Match
     cov = pre_treatment_means(panel, controls)
     cov["score"] = logit_score(cov[list(controls)], cov["treated"])
     return match(cov, cfg)
-
-
-def run(ctx: Context) -> Output:
-    controls = ctx.cfg.model.controls
-    m = psm(ctx.panel, controls, ctx.cfg.psm)
-    cities = sorted({a for a, _ in m.pairs} | {c for _, c in m.pairs})
-    sample = ctx.panel[ctx.panel["city_code"].isin(cities)]
-    formula = formulas(controls)["baseline_twfe"]
-    reg = feols(sample, formula, ctx.spec)
-    n_t = len({a for a, _ in m.pairs})
-    desc = f"PSM-matched: {n_t} treated + {len(m.control_weights)} control cities"
-    estimates = from_regression(reg, EXHIBIT, "psm_twfe", "psm_twfe", desc, ["treat_post"])
-    full = feols(ctx.panel, formula, ctx.spec)
-    estimates_full = from_regression(full, EXHIBIT, "baseline_twfe", "twfe", ctx.sample,
-                                     ["treat_post"])  # fmt: skip
-    table = regression_table(
-        estimates_full + estimates, models=["baseline_twfe", "psm_twfe"], terms=["treat_post"],
-        extra={"Sample": ["All cities", "Matched cities"]},
-    )  # fmt: skip
-    p = ctx.cfg.psm
-    note = (
-        f"Logit propensity score on pre-{int(ctx.panel.loc[ctx.panel['first_treat'] > 0, 'first_treat'].min())} "
-        f"city means of the controls; {p.neighbours}-nearest-neighbour matching on the logit "
-        f"score {'with' if p.replacement else 'without'} replacement, caliper {p.caliper} SD "
-        f"({m.caliper:.4f}); {len(m.unmatched)} treated cities unmatched. Column (1) repeats "
-        "the baseline on all cities. " + inference_note(estimates)
-    )
-    return Output(
-        estimates=estimates,
-        tables={EXHIBIT: table, "table9b_psm_balance": balance(m, controls)},
-        notes={EXHIBIT: note, "table9b_psm_balance": note},
-    )

@@ -39,9 +39,13 @@ def _save(fig: plt.Figure, path: Path) -> None:
     plt.close(fig)
 
 
+# The dashed line marks the start of treatment, between event times -1 and 0, whatever the
+# reference period (which shows as a point at zero with no interval).
+ONSET = -0.5
+
+
 def event_study_figure(
     coefs: pd.DataFrame,
-    ref: int,
     note: str,
     path: Path,
     title: str = "Event study",
@@ -50,12 +54,15 @@ def event_study_figure(
     """Coefficients and confidence intervals by event time; the reference period at zero."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
     ax.axhline(0, color="grey", lw=0.8)
-    ax.axvline(ref + 0.5, color="grey", lw=0.8, ls="--")
+    ax.axvline(ONSET, color="grey", lw=0.8, ls="--")
     ax.errorbar(
-        coefs["event_time"], coefs["estimate"],
+        coefs["event_time"],
+        coefs["estimate"],
         yerr=[coefs["estimate"] - coefs["conf_low"], coefs["conf_high"] - coefs["estimate"]],
-        fmt="o", color="#1f4e79", capsize=3,
-    )  # fmt: skip
+        fmt="o",
+        color="#1f4e79",
+        capsize=3,
+    )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("Effect on resilience index")
     ax.set_title(title)

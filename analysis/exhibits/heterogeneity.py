@@ -2,7 +2,7 @@
 marketization and digital economy.
 
 Splits (time-invariant, fixed before the pilots so the policy cannot move them; built in
-analysis.variables.moderators and analysis.panel.build_panel):
+analysis.prepare.variables.moderators and analysis.prepare.panel.build_panel):
 - east_coastal: 1 for cities of the NBS eastern region (Beijing, Tianjin, Hebei, Shanghai,
   Jiangsu, Zhejiang, Fujian, Shandong, Guangdong, Hainan);
 - high_marketization: 1 if the city's mean marketization index over the years before the
@@ -19,17 +19,21 @@ term `treat_post:<mod>`: independent samples of cities, so its variance is the s
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
-from analysis.estimates import Estimate, feols, from_regression
-from analysis.estimators.dml_runs import NORMAL_DF, plr_rows, run_plr
-from analysis.exhibits import Context, Output
-from analysis.figures_dml import forest_figure
-from analysis.inference import t_inference
-from analysis.labels import label
+from analysis.engines import pyfixest_adapter as fx
+from analysis.engines.doubleml_adapter import plr_rows
+from analysis.estimates import NORMAL_DF, Estimate
+from analysis.estimators.dml_runs import run_plr
+from analysis.exhibit import Context, Exhibit, Output
+from analysis.render.figures_dml import forest_figure
+from analysis.render.labels import label
 
-EXHIBIT = "table_heterogeneity"
+TABLE = "table14_heterogeneity"
+FIGURE = "figure8_heterogeneity_forest"
 OUTCOME = "resilience"
 FIXEF = "city_code + year"
 GROUPS = {1: "yes", 0: "no"}
@@ -45,18 +49,21 @@ def formulas(mod: str, controls: tuple[str, ...]) -> dict[str, str]:
 
 def difference_row(one: Estimate, zero: Estimate, mod: str, level: float) -> Estimate:
     """Difference of two estimates from disjoint sets of cities (independent)."""
+    described = replace(
+        one,
+        model=f"dml_hetero_{mod}_difference",
+        df=NORMAL_DF,
+        n_obs=one.n_obs + zero.n_obs,
+        n_clusters=one.n_clusters + zero.n_clusters,
+        vcov=one.vcov + ";difference of independent samples",
+        formula=f"[{one.formula}] | {mod}=1 minus {mod}=0",
+        subset="",
+        moderator=mod,
+        estimand="att_difference",
+        level=level,
+    )
     est = one.estimate - zero.estimate
-    se = float(np.hypot(one.std_error, zero.std_error))
-    inf = t_inference(est, se, NORMAL_DF, level)
-    return Estimate(
-        exhibit=one.exhibit, model=f"dml_hetero_{mod}_difference", estimator=one.estimator,
-        engine=one.engine, outcome=one.outcome, term=f"treat_post:{mod}", estimate=est,
-        std_error=se, statistic=inf.statistic, p_value=inf.p_value, conf_low=inf.conf_low,
-        conf_high=inf.conf_high, df=NORMAL_DF, n_obs=one.n_obs + zero.n_obs,
-        n_clusters=one.n_clusters + zero.n_clusters, vcov=one.vcov + ";difference of independent samples",
-        ssc=one.ssc, formula=f"[{one.formula}] | {mod}=1 minus {mod}=0", fixef=one.fixef,
-        sample=one.sample,
-    )  # fmt: skip
+    return described.row(f"treat_post:{mod}", est, float(np.hypot(one.std_error, zero.std_error)))
 
 
 def _treated_in(panel: pd.DataFrame) -> bool:
@@ -64,6 +71,7 @@ def _treated_in(panel: pd.DataFrame) -> bool:
 
 
 def run(ctx: Context) -> Output:
+    """Per moderator: split-sample TWFE and DML, the interaction, the DML difference."""
     cfg, controls, level = ctx.cfg, ctx.cfg.model.controls, ctx.cfg.inference.level
     d = cfg.dml
     estimates: list[Estimate] = []
@@ -79,19 +87,52 @@ def run(ctx: Context) -> Output:
             n = sub["city_code"].nunique()
             sample = f"{ctx.sample}; {mod} = {g} ({n} cities)"
             subset = f"{mod} == {g}"
-            reg = feols(sub, forms["split"], ctx.spec)
-            twfe = from_regression(
-                reg, EXHIBIT, f"hetero_{mod}_{g}", "twfe", sample, ["treat_post"], subset
+            reg = fx.feols(sub, forms["split"], ctx.spec)
+            twfe = fx.rows(
+                reg,
+                TABLE,
+                f"hetero_{mod}_{g}",
+                "twfe",
+                sample,
+                ["treat_post"],
+                subset=subset,
+                moderator=mod,
+                estimand="att",
             )
-            plr = run_plr(sub, OUTCOME, controls, d.fe, d.n_folds, (d.aux_learner,), d, cfg.seed,
-                          tags=("hetero", mod, str(g)))  # fmt: skip
-            dml_rows = plr_rows(plr, d.aux_learner, EXHIBIT, f"dml_hetero_{mod}_{g}", sample,
-                                level, subset=subset)  # fmt: skip
+            plr = run_plr(
+                sub,
+                OUTCOME,
+                controls,
+                d.fe,
+                d.n_folds,
+                (d.aux_learner,),
+                d,
+                cfg.seed,
+                tags=("hetero", mod, str(g)),
+            )
+            dml_rows = plr_rows(
+                plr,
+                d.aux_learner,
+                TABLE,
+                f"dml_hetero_{mod}_{g}",
+                sample,
+                level,
+                subset=subset,
+                moderator=mod,
+            )
             split["TWFE"][g], split["DML"][g] = twfe[0], dml_rows[0]
             estimates += [*twfe, *dml_rows]
-        inter_reg = feols(ctx.panel, forms["interaction"], ctx.spec)
-        inter = from_regression(inter_reg, EXHIBIT, f"hetero_{mod}_interaction", "twfe",
-                                ctx.sample, ["treat_post", f"treat_post:{mod}"])  # fmt: skip
+        inter_reg = fx.feols(ctx.panel, forms["interaction"], ctx.spec)
+        inter = fx.rows(
+            inter_reg,
+            TABLE,
+            f"hetero_{mod}_interaction",
+            "twfe",
+            ctx.sample,
+            ["treat_post", f"treat_post:{mod}"],
+            moderator=mod,
+            estimand="att_difference",
+        )
         estimates += inter
         diff = None
         if len(split["DML"]) == 2:
@@ -101,16 +142,32 @@ def run(ctx: Context) -> Output:
             for method, rows in split.items():
                 if g in rows:
                     e = rows[g]
-                    forest.append({"moderator": label(mod), "group": GROUPS[g], "method": method,
-                                   "estimate": e.estimate, "conf_low": e.conf_low, "conf_high": e.conf_high})  # fmt: skip
+                    forest.append(
+                        {
+                            "moderator": label(mod),
+                            "group": GROUPS[g],
+                            "method": method,
+                            "estimate": e.estimate,
+                            "conf_low": e.conf_low,
+                            "conf_high": e.conf_high,
+                        }
+                    )
         row: dict[str, object] = {"moderator": label(mod)}
         cells = {
-            "twfe_1": split["TWFE"].get(1), "twfe_0": split["TWFE"].get(0), "twfe_interaction": inter[1],
-            "dml_1": split["DML"].get(1), "dml_0": split["DML"].get(0), "dml_difference": diff,
-        }  # fmt: skip
+            "twfe_1": split["TWFE"].get(1),
+            "twfe_0": split["TWFE"].get(0),
+            "twfe_interaction": inter[1],
+            "dml_1": split["DML"].get(1),
+            "dml_0": split["DML"].get(0),
+            "dml_difference": diff,
+        }
         for name, cell in cells.items():
-            row.update({name: np.nan if cell is None else cell.estimate,
-                        f"{name}_se": np.nan if cell is None else cell.std_error})  # fmt: skip
+            row.update(
+                {
+                    name: np.nan if cell is None else cell.estimate,
+                    f"{name}_se": np.nan if cell is None else cell.std_error,
+                }
+            )
         row["interaction_p"] = inter[1].p_value
         row["dml_difference_p"] = np.nan if diff is None else diff.p_value
         row["cities_1"] = int(ctx.panel.loc[ctx.panel[mod] == 1, "city_code"].nunique())
@@ -123,17 +180,13 @@ def run(ctx: Context) -> Output:
     figure_note = (
         f"Split-sample estimates with {level}% intervals (TWFE: t with G-1 df, clustered by city; "
         f"DML: normal, cluster DML). Groups fixed before the pilots; tests of the differences "
-        f"in {EXHIBIT}."
+        f"in {TABLE}."
     )
     return Output(
         estimates=estimates,
-        tables={EXHIBIT: pd.DataFrame(table)},
-        figures={
-            "figure_heterogeneity_forest": lambda path: forest_figure(
-                forest_frame, figure_note, path, title
-            )
-        },
-        notes={EXHIBIT: text},
+        tables={TABLE: pd.DataFrame(table)},
+        figures={FIGURE: lambda path: forest_figure(forest_frame, figure_note, path, title)},
+        notes={TABLE: text},
     )
 
 
@@ -155,3 +208,21 @@ def note(ctx: Context, skipped: list[str]) -> str:
     if skipped:
         text += " Not estimated: " + "; ".join(skipped) + "."
     return text
+
+
+EXHIBIT = Exhibit(
+    id="heterogeneity",
+    title="Table 14 and Figure 8. Heterogeneity by region, marketization and digital economy",
+    module=__name__,
+    run=run,
+    tables=(TABLE,),
+    figures=(FIGURE,),
+    models=(
+        "hetero_<mod>_1",
+        "hetero_<mod>_0",
+        "hetero_<mod>_interaction",
+        "dml_hetero_<mod>_1",
+        "dml_hetero_<mod>_0",
+        "dml_hetero_<mod>_difference",
+    ),
+)

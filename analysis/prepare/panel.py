@@ -12,9 +12,9 @@ import pandas as pd
 
 from analysis.config import Config
 from analysis.errors import InputError
-from analysis.registry import study_cities
-from analysis.treatment import add_treatment, cohorts_from_column, pilot_cohorts
-from analysis.variables import Fits, build_variables, moderators
+from analysis.prepare.cities import study_cities
+from analysis.prepare.treatment import add_treatment, cohorts_from_column, pilot_cohorts
+from analysis.prepare.variables import Fits, build_variables, moderators
 
 KEYS = ("city_code", "year")
 TREATMENT = ("first_treat", "treat_post", "rel_time")
@@ -130,9 +130,17 @@ POSITIVE = (
     "emp_tertiary",
 )
 NON_NEGATIVE = (
-    "urban_population", "fiscal_expenditure", "loans", "fdi", "college_students", "invention_patents",
-    "broadband_subscribers", "mobile_subscribers", "telecom_revenue", "digital_employment_share",
-)  # fmt: skip
+    "urban_population",
+    "fiscal_expenditure",
+    "loans",
+    "fdi",
+    "college_students",
+    "invention_patents",
+    "broadband_subscribers",
+    "mobile_subscribers",
+    "telecom_revenue",
+    "digital_employment_share",
+)
 
 
 def _user_column(role: str, cfg: Config) -> str:

@@ -12,7 +12,7 @@ population, college students, employment and subscribers in 10,000 persons (hous
 
 | variable | definition |
 |---|---|
-| resilience | entropy-weight index of the [components] (see analysis.indices) |
+| resilience | entropy-weight index of the [components] (see analysis.prepare.indices) |
 | ln_gdp_pc | ln(gdp * 1e4 / population): log GDP per person, yuan |
 | urbanization | urban_population / population |
 | fiscal | fiscal_expenditure / gdp |
@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import Component
-from analysis.indices import EntropyFit, entropy_apply, entropy_fit, entropy_index, theil
+from analysis.prepare.indices import EntropyFit, entropy_apply, entropy_fit, entropy_index, theil
 
 
 def _ratio(num: str, den: str, scale: float = 1.0) -> Callable[[pd.DataFrame], pd.Series]:

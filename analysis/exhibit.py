@@ -1,0 +1,118 @@
+"""The exhibit interface: what an exhibit reads (`Context`), what it returns (`Output`) and
+how it is declared (`Exhibit`). This module imports no exhibit; each exhibit module declares
+its own `EXHIBIT` and analysis.catalogue lists them in the study's order (see
+docs/ARCHITECTURE.md, "Adding an exhibit")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from analysis.config import Config
+from analysis.estimates import Estimate
+from analysis.estimates import check as check_estimate
+from analysis.inference import VcovSpec
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every exhibit may read: the analysis panel, the frozen configuration, the truth
+    of simulated data, and fits shared by several exhibits (computed once per run, on first
+    use, through `shared`)."""
+
+    panel: pd.DataFrame
+    cfg: Config
+    truth: dict[str, Any] | None = None
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def spec(self) -> VcovSpec:
+        return VcovSpec(self.cfg.inference)
+
+    @cached_property
+    def sample(self) -> str:
+        n = self.panel["city_code"].nunique()
+        years = f"{self.panel['year'].min()}-{self.panel['year'].max()}"
+        return f"{n} cities, {years}"
+
+    @property
+    def level(self) -> float:
+        return self.cfg.inference.level
+
+    @property
+    def reference_period(self) -> int:
+        return self.cfg.model.reference_period
+
+    def shared(self, key: str, compute: Callable[[], T]) -> T:
+        """The fit stored under `key`, computed by `compute` the first time it is asked for
+        in this run (e.g. the TWFE event study, read by Table 3, Figure 2 and HonestDiD)."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        value: T = self._shared[key]
+        return value
+
+
+@dataclass(frozen=True)
+class Output:
+    """What an exhibit produced: tidy estimates, display tables and figure writers."""
+
+    estimates: list[Estimate] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Callable[[Path], None]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    # Provenance for manifest.json (hyper-parameters, seeds, timings): never written to a
+    # table, so it may hold run-dependent values such as seconds.
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def model_pattern(declared: str) -> re.Pattern[str]:
+    """A declared model-id pattern as a regular expression: `<name>` and `*` stand for any
+    text, `{a,b}` for one of the listed alternatives."""
+    out = ""
+    for part in re.split(r"(<[^>]+>|\*|\{[^}]+\})", declared):
+        if part.startswith("<") or part == "*":
+            out += ".+"
+        elif part.startswith("{"):
+            out += "(" + "|".join(re.escape(x) for x in part[1:-1].split(",")) + ")"
+        else:
+            out += re.escape(part)
+    return re.compile(out)
+
+
+@dataclass(frozen=True)
+class Exhibit:
+    """A table/figure family of the study: the code that makes it, the files it writes and
+    the model ids it puts into estimates.csv (patterns: see `model_pattern`)."""
+
+    id: str
+    title: str
+    module: str
+    run: Callable[[Context], Output]
+    tables: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+
+    def check(self, out: Output) -> None:
+        """The exhibit wrote exactly what it declares (so the README map cannot drift)."""
+        if set(out.tables) != set(self.tables) or set(out.figures) != set(self.figures):
+            raise RuntimeError(
+                f"exhibit {self.id} declares tables {self.tables} and figures {self.figures} "
+                f"but produced {tuple(out.tables)} and {tuple(out.figures)}"
+            )
+        for e in out.estimates:
+            check_estimate(e)
+        patterns = [model_pattern(m) for m in self.models]
+        for model in dict.fromkeys(e.model for e in out.estimates):
+            if not any(p.fullmatch(model) for p in patterns):
+                raise RuntimeError(
+                    f"exhibit {self.id} produced model id '{model}', which none of its declared "
+                    f"model ids {self.models} matches"
+                )

@@ -1,0 +1,1 @@
+"""Renderers: tables (csv, md, tex), figures (png) and the report, from tidy results."""

@@ -1,0 +1,1 @@
+"""Data preparation: from a user's file to the analysis panel."""

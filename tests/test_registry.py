@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = REPO_ROOT / "data" / "cities.csv"
+ALIASES = REPO_ROOT / "data" / "city_aliases.csv"
 BUILD_SCRIPT = REPO_ROOT / "tools" / "build_registry.py"
 CROSSWALK = REPO_ROOT.parent / "shared" / "reference" / "crosswalk"
 
@@ -29,8 +32,20 @@ COLUMNS = [
     "city_since",
     "in_study_sample",
     "sample_note",
+    "first_year",
+    "last_year",
 ]
 SPARSE_PROVINCES = {"Tibet", "Gansu", "Qinghai", "Ningxia", "Xinjiang"}
+# Prefecture-level for part of 2009-2022 only: code -> (name, first year, last year).
+PARTIAL = {
+    "341400": ("巢湖市", 2009, 2010),  # abolished 2011
+    "371200": ("莱芜市", 2009, 2018),  # merged into Jinan 2019
+    "460300": ("三沙市", 2012, 2022),  # established 2012
+    "460400": ("儋州市", 2015, 2022),  # prefecture-level from 2015
+}
+# sha256 of data/cities.csv at commit d0c1d65, before the partial units and the year
+# columns were added: its 335 rows and 14 columns must not change.
+SHA256_BEFORE_EXTENSION = "b214d77be9fa39622d4ca5f6296a06052ebb9208e6f236838a31103e997cc1fc"
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +56,20 @@ def rows() -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
+def always(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The units prefecture-level in every year 2009-2022."""
+    return [row for row in rows if (row["first_year"], row["last_year"]) == ("2009", "2022")]
+
+
+@pytest.fixture(scope="module")
 def by_code(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
     """The committed registry indexed by admin_code."""
     return {row["admin_code"]: row for row in rows}
 
 
 def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
-    """Rebuilding from the crosswalk reproduces the committed file exactly."""
+    """Rebuilding from the crosswalk reproduces both committed files exactly (the alias
+    table goes next to --out, so the committed one is not touched)."""
     if not CROSSWALK.is_dir():
         pytest.skip(f"crosswalk inputs not found at {CROSSWALK}; cannot rebuild the registry")
     pytest.importorskip("pypinyin", reason="pypinyin (dev dependency) is needed to rebuild")
@@ -60,6 +82,18 @@ def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert out.read_bytes() == REGISTRY.read_bytes()
+    assert (tmp_path / "city_aliases.csv").read_bytes() == ALIASES.read_bytes()
+    assert "ambiguous key 'suzhou'" in result.stdout  # the build reports its ambiguities
+
+
+def test_always_prefecture_rows_unchanged(always: list[dict[str, str]]) -> None:
+    """The 335 rows, first 14 columns, are byte for byte the registry before the extension."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS[:14])
+    writer.writerows([row[column] for column in COLUMNS[:14]] for row in always)
+    digest = hashlib.sha256(buffer.getvalue().encode("utf-8")).hexdigest()
+    assert digest == SHA256_BEFORE_EXTENSION
 
 
 def test_columns_and_order(rows: list[dict[str, str]]) -> None:
@@ -80,21 +114,52 @@ def test_admin_codes_unique_six_digits(rows: list[dict[str, str]]) -> None:
     assert all(entity_id.startswith("CNUR-") for entity_id in entity_ids)
 
 
-def test_counts_per_step(rows: list[dict[str, str]]) -> None:
-    """335 units (a), 295 cities by 2022 (b), 266 in the study sample (c)."""
-    cities = [row for row in rows if row["city_2022"] == "1"]
+def test_counts_per_step(rows: list[dict[str, str]], always: list[dict[str, str]]) -> None:
+    """339 units in some year, of which 335 in every year (a), 295 cities by 2022 (b),
+    266 in the study sample (c)."""
+    cities = [row for row in always if row["city_2022"] == "1"]
     sample = [row for row in rows if row["in_study_sample"] == "1"]
-    assert len(rows) == 335
+    assert len(rows) == 339
+    assert len(always) == 335
     assert len(cities) == 295
     assert len(sample) == 266
+    assert all(row in always for row in sample)
     notes = [row["sample_note"] for row in rows]
+    assert sum(note.startswith("step a:") for note in notes) == 339 - 335
     assert sum(note.startswith("step b:") for note in notes) == 335 - 295
     assert sum(note.startswith("step c:") for note in notes) == 295 - 266
 
 
-def test_sample_rule_is_consistent(rows: list[dict[str, str]]) -> None:
-    """In sample iff a city in 2022 outside the five sparse provinces; note iff out."""
+def test_partial_units(rows: list[dict[str, str]], by_code: dict[str, dict[str, str]]) -> None:
+    """Chaohu, Laiwu, Sansha and Danzhou, with their years, out of the sample at step a."""
+    partial = {row["admin_code"] for row in rows if row["sample_note"].startswith("step a:")}
+    assert partial == set(PARTIAL)
+    for code, (name_zh, first, last) in PARTIAL.items():
+        row = by_code[code]
+        assert row["name_zh"] == name_zh
+        assert (int(row["first_year"]), int(row["last_year"])) == (first, last)
+        assert row["in_study_sample"] == "0"
+        span = f"{first}-{last}"
+        assert row["sample_note"].startswith(f"step a: prefecture-level {span} only ("), code
+        assert row["city_2022"] == ("1" if last == 2022 else "0")  # no 2022 name if abolished
+        assert row["city_since"] == str(first)
+    assert by_code["341400"]["sample_note"].endswith("(abolished 2011)")
+    assert by_code["371200"]["sample_note"].endswith("(abolished 2019)")
+    assert by_code["460300"]["sample_note"].endswith("(established 2012)")
+    assert by_code["371200"]["coastal"] == by_code["370100"]["coastal"] == "1"  # Shandong
+    assert by_code["341400"]["region"] == "central"  # Anhui
+    assert by_code["460400"]["name_en"] == "Danzhou"
+
+
+def test_years_within_panel(rows: list[dict[str, str]]) -> None:
+    """first_year <= last_year, both within 2009-2022."""
     for row in rows:
+        assert 2009 <= int(row["first_year"]) <= int(row["last_year"]) <= 2022, row["admin_code"]
+
+
+def test_sample_rule_is_consistent(always: list[dict[str, str]]) -> None:
+    """In sample iff a city in 2022 outside the five sparse provinces; note iff out."""
+    for row in always:
         expected = row["city_2022"] == "1" and row["province_en"] not in SPARSE_PROVINCES
         assert (row["in_study_sample"] == "1") == expected, row["admin_code"]
         assert (row["sample_note"] == "") == expected, row["admin_code"]

@@ -21,13 +21,22 @@ def _read_registry() -> pd.DataFrame:
 
 
 def registry() -> pd.DataFrame:
-    """All prefecture-level units of 2009-2022, one row each (a copy)."""
+    """All units prefecture-level in any year 2009-2022, one row each (a copy); the four
+    that are so for part of the period have first_year > 2009 or last_year < 2022."""
     return _read_registry().copy()
 
 
 def study_cities(sample: SampleConfig) -> pd.DataFrame:
-    """The registry rows of the study sample under a sample configuration."""
+    """The registry rows of the study sample under a sample configuration.
+
+    "all" keeps its meaning from before the registry listed partial units: the units
+    prefecture-level in every registry year (2009-2022), not Chaohu, Laiwu, Sansha and
+    Danzhou."""
     reg = registry()
+    reg = reg[
+        (reg["first_year"] == reg["first_year"].min())
+        & (reg["last_year"] == reg["last_year"].max())
+    ]
     if sample.cities == "registry":
         reg = reg[reg["in_study_sample"] == 1]
     if sample.exclude_provinces:

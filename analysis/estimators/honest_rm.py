@@ -92,6 +92,8 @@ _R_UNIT = 2.3283064365386963e-10  # R's Mersenne-Twister scaling of a 32-bit wor
 _R_FIX = 0.5 * 2.328306437080797e-10  # R keeps uniforms strictly inside (0, 1)
 _R_BIG = 134217728.0  # 2^27: R's inversion normals use two uniforms for 53-bit precision
 _VC_TOL = 1e-9  # |1 - g'c| below this: the vertex bounds neither V_lo nor V_up
+_VAR_TOL = 1e-14  # conditional variance (correlation units) treated as zero
+KAPPA_SHARE = 0.1  # C-LF: first-stage size kappa = alpha / 10, as HonestDiD
 
 
 @dataclass(frozen=True)
@@ -380,10 +382,11 @@ def _truncnorm_quantile(
     return np.asarray(np.clip(q, lo, hi))
 
 
-def _rejects(
-    pc: _Pieces, thetas: NDArray[np.float64], alpha: float, hybrid: bool
-) -> NDArray[np.bool_]:
-    """The conditional or hybrid test of every piece (rows) at every theta (columns)."""
+def _conditioning(
+    pc: _Pieces, thetas: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """eta_hat, s_g^2 = g*' corr g* and the truncation bounds V_lo, V_up of every piece (rows)
+    at every theta (columns), all in the moments' standard-deviation units."""
     y = pc.y0[:, None, :] - thetas[None, :, None] * pc.a[:, None, :]
     vals = np.einsum("pnm,pkm->pnk", y, pc.verts)  # g'y for every vertex g
     best = np.argmax(vals, axis=2)
@@ -391,23 +394,36 @@ def _rejects(
     g = np.take_along_axis(pc.verts[:, None], best[..., None, None], axis=2)[:, :, 0]
     cg = np.einsum("pnm,pml->pnl", g, pc.corr)
     var = np.einsum("pnm,pnm->pn", g, cg)
-    degenerate = var <= 1e-14
-    var = np.where(degenerate, 1.0, var)
-    gc = np.einsum("pnm,pkm->pnk", cg / var[..., None], pc.verts)  # g'c for every vertex g
+    safe = np.where(var > _VAR_TOL, var, 1.0)
+    gc = np.einsum("pnm,pkm->pnk", cg / safe[..., None], pc.verts)  # g'c for every vertex g
     gs = vals - gc * eta[..., None]  # g'S
     den = 1.0 - gc
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = gs / den
     v_lo = np.max(np.where(den > _VC_TOL, ratio, -np.inf), axis=2)
     v_up = np.min(np.where(den < -_VC_TOL, ratio, np.inf), axis=2)
+    return eta, var, v_lo, v_up
+
+
+def _rejects(
+    pc: _Pieces, thetas: NDArray[np.float64], alpha: float, hybrid: bool
+) -> NDArray[np.bool_]:
+    """The conditional or hybrid test of every piece (rows) at every theta (columns).
+
+    A statistic with zero conditional variance (g*'y is then not random) rejects iff > 0.
+    """
+    eta, var, v_lo, v_up = _conditioning(pc, thetas)
     level = alpha
     first_stage = np.zeros(eta.shape, dtype=bool)
     if hybrid:
-        level = (alpha - alpha / 10.0) / (1.0 - alpha / 10.0)
+        kappa = KAPPA_SHARE * alpha
+        level = (alpha - kappa) / (1.0 - kappa)
         first_stage = eta > pc.lf_cv[:, None]
         v_up = np.minimum(v_up, pc.lf_cv[:, None])
-    sd = np.sqrt(var)
+    degenerate = var <= _VAR_TOL
+    sd = np.sqrt(np.where(degenerate, 1.0, var))
     z = eta / sd
+    # V_lo <= eta_hat <= V_up holds exactly; min/max only absorb rounding
     crit = np.maximum(0.0, _truncnorm_quantile(1.0 - level, np.minimum(v_lo / sd, z),
                                                np.maximum(v_up / sd, z)))  # fmt: skip
     return np.asarray(first_stage | np.where(degenerate, eta > 0.0, z > crit))
@@ -474,7 +490,8 @@ def _make_test(
     if lf_sims < 1:
         raise ValueError("lf_sims must be at least 1")
     hybrid = method == "c-lf"
-    pieces = _build_pieces(beta, sig, num_pre, num_post, lv, mbar, alpha / 10.0 if hybrid else None,
+    kappa = KAPPA_SHARE * alpha if hybrid else None
+    pieces = _build_pieces(beta, sig, num_pre, num_post, lv, mbar, kappa,
                            lf_sims, lf_seed)  # fmt: skip
     return _RMTest(pieces, alpha, hybrid), beta, sig
 

@@ -11,6 +11,7 @@ docs/honest_rm_notes.md).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from dataclasses import dataclass, replace
@@ -219,30 +220,66 @@ def lp_statistic(y: np.ndarray, x: np.ndarray) -> float:
     return float(res.fun)
 
 
-def test_vertex_maximum_is_the_lp_statistic(study: Study) -> None:
-    """eta_hat = max over the enumerated dual vertices = the primal LP's value, for the study's
-    moments (every piece shares x up to row scaling) and for random designs; so the vertex set
-    is complete, and V_lo, V_up, computed from it, are exact."""
-    rng = np.random.default_rng(7)
-    num_pre, num_post, lvec = study.num_pre, study.num_post, study.lvec
-    rows, _ = honest_rm._piece_rows(num_pre, num_post, 1, -1.0, 1.3)
+def enumerated_vertices(x: np.ndarray) -> np.ndarray:
+    """Vertices of {g >= 0, g'1 = 1, g'x = 0} by brute force: the basic solutions
+    g_B = W_B'^{-1} e_1, W = [1, U] (U an orthonormal basis of x's columns), over every set B
+    of rank(W) rows, kept when >= 0; rows sorted, duplicates dropped."""
+    m = x.shape[0]
+    u, sv, _ = np.linalg.svd(x, full_matrices=False)
+    w = np.column_stack([np.ones(m), u[:, : int(np.sum(sv > sv[0] * 1e-10))]])
+    p = w.shape[1]
+    found = []
+    for rows in itertools.combinations(range(m), p):
+        wb = w[list(rows)].T
+        if abs(np.linalg.det(wb)) < 1e-12:
+            continue
+        g = np.linalg.solve(wb, np.eye(p)[0])
+        if np.all(g >= -1e-10):
+            full = np.zeros(m)
+            full[list(rows)] = g
+            found.append(np.round(full, 10) + 0.0)
+    return np.unique(np.array(found), axis=0)
+
+
+def post_design(lvec: np.ndarray) -> np.ndarray:
+    """X = [P; -P] N: the post-period rows of every piece on the nuisance directions."""
+    num_post = len(lvec)
+    rows, _ = honest_rm._piece_rows(2, num_post, 0, 1.0, 0.7)
     _, _, vt = np.linalg.svd(lvec[None, :])
-    x_study = rows[:, num_pre:] @ vt[1:].T
-    sd_study = np.sqrt(np.diag(rows @ study.sigma @ rows.T))
-    designs = [(x_study, sd_study)]
-    for _ in range(3):  # random designs with a bounded LP: some g >= 0 has g'x = 0
-        x = rng.normal(size=(8, 3))
-        x[-1] = -rng.uniform(0.2, 1.0, size=7) @ x[:-1]
-        designs.append((x, rng.uniform(0.5, 2.0, size=8)))
-    p = rng.normal(size=(4, 3))
-    designs.append((np.vstack([p, -p]), rng.uniform(0.5, 2.0, size=8)))
-    for x, sd in designs:
-        verts = honest_rm._dual_vertices(x, sd)
-        assert np.all(verts >= 0) and np.allclose(verts.sum(axis=1), 1.0)
-        assert np.allclose(verts @ (x / sd[:, None]), 0.0, atol=1e-10)
-        for _ in range(40):
-            y = rng.normal(size=len(sd)) * 3
-            assert (verts @ y).max() == pytest.approx(lp_statistic(y, x / sd[:, None]), abs=1e-9)
+    return np.asarray(rows[:, 2:] @ vt[1:].T)
+
+
+def test_closed_form_vertices_are_all_vertices() -> None:
+    """The num_post + 2 points of _rm_rays lie in F and include every vertex that a
+    brute-force enumeration of bases finds, for any weights l (positive, mixed signs, zeros,
+    one period) and moment scales."""
+    rng = np.random.default_rng(3)
+    weights = [np.ones(1), np.full(6, 1 / 6), np.array([0.5, -0.2, 0.0, 1.0]), rng.normal(size=5)]
+    weights.append(np.array([-1.0, 1.0, 0.0]))  # L = (0, 1, 0): a pair is not a vertex
+    for lvec in weights:
+        sd = rng.uniform(0.5, 2.0, size=2 * len(lvec))
+        x = post_design(lvec) / sd[:, None] if len(lvec) > 1 else np.zeros((2, 1))
+        closed = honest_rm._dual_vertices(honest_rm._rm_rays(lvec), sd)
+        assert len(closed) == len(lvec) + 2
+        assert np.all(closed >= 0) and np.allclose(closed.sum(axis=1), 1.0)
+        assert np.allclose(closed @ x, 0.0, atol=1e-12)
+        for vertex in enumerated_vertices(x):
+            assert np.abs(closed - vertex).max(axis=1).min() < 1e-9, (lvec, vertex)
+
+
+def test_vertex_maximum_is_the_lp_statistic(study: Study) -> None:
+    """eta_hat = max over the dual vertices = the primal LP's value on the study's moments,
+    so V_lo and V_up, computed from the same vertices, are exact."""
+    rng = np.random.default_rng(7)
+    rows, _ = honest_rm._piece_rows(study.num_pre, study.num_post, 1, -1.0, 1.3)
+    sd = np.sqrt(np.diag(rows @ study.sigma @ rows.T))
+    verts = honest_rm._dual_vertices(honest_rm._rm_rays(study.lvec), sd)
+    assert np.all(verts >= 0) and np.allclose(verts.sum(axis=1), 1.0)
+    x = post_design(study.lvec) / sd[:, None]
+    assert np.allclose(verts @ x, 0.0, atol=1e-12)
+    for _ in range(50):
+        y = rng.normal(size=len(sd)) * 3
+        assert (verts @ y).max() == pytest.approx(lp_statistic(y, x), abs=1e-9)
 
 
 def test_truncated_normal_quantile() -> None:

@@ -35,9 +35,10 @@ The test statistic is the value of the linear program
     eta_hat = min_{eta, u} eta  s.t.  y - X u <= eta * 1,
 
 whose dual is ``eta_hat = max_{g in F} g'y`` over the polytope F = {g >= 0, g'1 = 1,
-g'X = 0}. Its vertices are enumerated once per piece (basic solutions of g'[1, X] = e_1), so
+g'X = 0}. For these moments F is spanned by num_post + 2 points in closed form (``_rm_rays``), so
 the statistic and everything the test conditions on are exact maxima over a finite set, with
-no solver tolerance in the test itself.
+no solver tolerance in the test itself (tests/test_honest_rm.py checks the vertices against
+a brute-force enumeration and the statistic against scipy's LP).
 
 Conditional test (ARP Section 4-5). Let g* be the optimal vertex, s_g^2 = g*' Sigma_y g*,
 c = Sigma_y g* / s_g^2 and S = y - c g*'y. Conditional on g* being optimal and on S,
@@ -70,8 +71,6 @@ by bisection on Mbar using those endpoints.
 
 from __future__ import annotations
 
-import functools
-import itertools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -87,7 +86,6 @@ METHODS: tuple[Method, ...] = ("conditional", "c-lf")
 BRACKET_SES = 20.0  # initial half-width of the search bracket beyond the identified set
 SCAN_POINTS = 400  # grid points of the coarse scan that locates the accepted values
 MAX_WIDENINGS = 12  # doublings of the bracket while one of its ends is still accepted
-MAX_BASES = 500_000  # limit on the bases enumerated for one piece's dual vertices
 _R_UNIT = 2.3283064365386963e-10  # R's Mersenne-Twister scaling of a 32-bit word to [0, 1)
 _R_FIX = 0.5 * 2.328306437080797e-10  # R keeps uniforms strictly inside (0, 1)
 _R_BIG = 134217728.0  # 2^27: R's inversion normals use two uniforms for 53-bit precision
@@ -224,53 +222,32 @@ def _pieces(num_pre: int) -> list[tuple[int, float]]:
     return [(s, sign) for s in range(num_pre) for sign in (1.0, -1.0)]
 
 
-@functools.lru_cache(maxsize=32)
-def _cone_rays(x_bytes: bytes, m: int, k: int) -> NDArray[np.float64]:
-    """Extreme rays (rows, scaled to sum 1) of the cone {w >= 0 : x'w = 0}, x (m x k) given as
-    bytes so that the result is cached: every piece and every Mbar share x.
+def _rm_rays(lv: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Generators (rows) of the cone {w >= 0 : X'w = 0} of the post-period moments.
 
-    The rays are the vertices of {w >= 0, w'1 = 1, w'x = 0}. x is replaced by an orthonormal
-    basis U of its column space (same set), so that W = [1, U] has full column rank p; every
-    vertex is the basic solution w_B = W_B'^{-1} e_1 of a set B of p rows with w_B >= 0. The
-    vertices lie in the simplex, so near-singular bases (huge entries) are never kept.
+    The rows of a piece are (+P - Mbar v, -P - Mbar v) with P the post-period differences on
+    the post-period columns (v has no post-period column), so X = [P; -P] N for every piece
+    and every Mbar. With w = (w+, w-), X'w = N'P'(w+ - w-) = 0 iff P'(w+ - w-) = c l for a
+    scalar c iff w+ - w- = c L, where L_t = l_t + ... + l_last solves P'L = l (P' is upper
+    bidiagonal). Every such w is a non-negative combination of the pairs (e_t, e_t) (c = 0)
+    and of (L+, L-) or (L-, L+) (the least w for c = 1 and c = -1; L+, L- the positive and
+    negative parts of L), so these num_post + 2 rays include every extreme ray. A generator
+    that is not extreme (e.g. a pair when num_post = 1) maps to a convex combination of
+    vertices of F: it never exceeds the maximum and its bound on [V_lo, V_up] is implied by
+    theirs, so it changes nothing.
     """
-    x = np.frombuffer(x_bytes, dtype=np.float64).reshape(m, k)
-    basis = np.zeros((m, 0))
-    if k > 0:
-        u, sv, _ = np.linalg.svd(x, full_matrices=False)
-        if sv.size and sv[0] > 0:
-            basis = u[:, : int(np.sum(sv > sv[0] * 1e-10))]
-    w = np.column_stack([np.ones(m), basis])
-    p = w.shape[1]
-    n_bases = math.comb(m, p)
-    if n_bases > MAX_BASES:
-        raise ValueError(f"{n_bases} bases to enumerate (limit {MAX_BASES}): too many periods")
-    combos = np.array(list(itertools.combinations(range(m), p)), dtype=np.intp)
-    wt = np.swapaxes(w[combos], 1, 2)  # (bases, p, p): W_B'
-    ok = np.abs(np.linalg.det(wt)) > 1e-12
-    combos, wt = combos[ok], wt[ok]
-    rhs = np.zeros((len(wt), p, 1))
-    rhs[:, 0, 0] = 1.0
-    g = np.linalg.solve(wt, rhs)[..., 0]
-    keep = np.all(g >= -1e-10, axis=1) & np.all(g <= 1 + 1e-10, axis=1)
-    rays = np.zeros((int(keep.sum()), m))
-    np.put_along_axis(rays, combos[keep], np.clip(g[keep], 0.0, None), axis=1)
-    rays = rays[np.abs(rays @ w - np.eye(p)[0]).max(axis=1) < 1e-9]
-    if len(rays) == 0:
-        raise ValueError("the moment inequalities are unbounded (no dual vertex)")
-    rays = np.unique(np.round(rays, 12), axis=0)
-    rays.setflags(write=False)
-    return rays
+    tail = np.cumsum(lv[::-1])[::-1]
+    pos, neg = np.clip(tail, 0.0, None), np.clip(-tail, 0.0, None)
+    pairs = np.hstack([np.eye(len(lv)), np.eye(len(lv))])
+    return np.vstack([np.concatenate([pos, neg]), np.concatenate([neg, pos]), pairs])
 
 
-def _dual_vertices(x: NDArray[np.float64], sd: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Vertices (rows) of F = {g >= 0, g'1 = 1, g'(x / sd) = 0} for moments scaled by sd.
+def _dual_vertices(rays: NDArray[np.float64], sd: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Vertices (rows) of F = {g >= 0, g'1 = 1, g'X~ = 0}, X~ = X / sd the scaled moments.
 
-    g is in F iff w = g / sd is in the cone {w >= 0, x'w = 0} with w'sd = 1, so the vertices
+    g is in F iff w = g / sd is in the cone {w >= 0, X'w = 0} with w'sd = 1, so the vertices
     are the cone's extreme rays w, each mapped to g = w * sd / (w'sd).
     """
-    xc = np.ascontiguousarray(x, dtype=np.float64)
-    rays = _cone_rays(xc.tobytes(), xc.shape[0], xc.shape[1])
     scaled = rays * sd[None, :]
     return np.asarray(scaled / scaled.sum(axis=1, keepdims=True))
 
@@ -319,8 +296,7 @@ class _Pieces:
     """The moments of every piece (s, sign) of the union, stacked, in standard-deviation units.
 
     For piece p: y(theta) = y0[p] - a[p] * theta; corr[p] is the correlation matrix of y;
-    verts[p] holds the vertices of F row-wise (padded with repeats of the first one, which
-    changes no maximum, minimum or bound); lf_cv[p] the least-favourable critical value
+    verts[p] holds the vertices of F row-wise; lf_cv[p] the least-favourable critical value
     (inf for the conditional test).
     """
 
@@ -339,8 +315,7 @@ def _build_pieces(
     beta: NDArray[np.float64], sigma: NDArray[np.float64], num_pre: int, num_post: int,
     lv: NDArray[np.float64], mbar: float, kappa: float | None, lf_sims: int, lf_seed: int,
 ) -> _Pieces:  # fmt: skip
-    _, _, vt = np.linalg.svd(lv[None, :])
-    nuisance = vt[1:].T  # orthonormal basis of the complement of l
+    rays = _rm_rays(lv)
     m = 2 * num_post
     normals = _r_normals(lf_sims * m, lf_seed).reshape(lf_sims, m) if kappa is not None else None
     y0, a, corr, verts, lf_cv = [], [], [], [], []
@@ -352,7 +327,7 @@ def _build_pieces(
         sd = np.sqrt(np.diag(cov))
         if not np.all(sd > 0):
             raise ValueError("a moment has zero variance; sigma must be positive definite")
-        v = _dual_vertices(post @ nuisance, sd)
+        v = _dual_vertices(rays, sd)
         y0.append((rows @ beta) / sd)
         a.append((post @ lv) / (lv @ lv) / sd)
         corr.append(cov / np.outer(sd, sd))
@@ -360,9 +335,7 @@ def _build_pieces(
         lf_cv.append(
             math.inf if normals is None else _lf_critical_values(cov, sd, v, kappa or 0.0, normals)
         )
-    k = max(len(v) for v in verts)
-    padded = np.stack([np.vstack([v, np.repeat(v[:1], k - len(v), axis=0)]) for v in verts])
-    return _Pieces(np.array(y0), np.array(a), np.array(corr), padded, np.array(lf_cv))
+    return _Pieces(np.array(y0), np.array(a), np.array(corr), np.array(verts), np.array(lf_cv))
 
 
 def _truncnorm_quantile(

@@ -193,7 +193,8 @@ def test_r_normals_are_rs_draws(sidecar: dict[str, Any]) -> None:
 
 def test_lf_critical_values_are_rs(study: Study, sidecar: dict[str, Any]) -> None:
     """HonestDiD simulates c_LF (1000 draws after set.seed(0)); the engine makes the same
-    draws, so each piece's c_LF agrees to the LP solvers' precision."""
+    draws, so each piece's c_LF agrees to the precision of R's per-draw LPs (lpSolveAPI's
+    optima differ from the exact vertex maxima by up to ~1e-8; measured: <= 9.3e-9)."""
     kappa = study.alpha / 10
     by_mbar: dict[float, list[dict[str, Any]]] = {}
     for row in sidecar["lf_cv"]:
@@ -208,7 +209,7 @@ def test_lf_critical_values_are_rs(study: Study, sidecar: dict[str, Any]) -> Non
             index = order.index(
                 (study.num_pre - 1 + int(row["s"]), 1.0 if row["max_positive"] else -1.0)
             )
-            assert pieces.lf_cv[index] == pytest.approx(float(row["lf_cv"]), rel=1e-8)
+            assert pieces.lf_cv[index] == pytest.approx(float(row["lf_cv"]), abs=2e-8)
 
 
 def lp_statistic(y: np.ndarray, x: np.ndarray) -> float:
@@ -427,7 +428,7 @@ def test_relative_magnitude_sets_match_r(
 
 @pytest.mark.parametrize("r_method", ["C-LF", "Conditional"])
 def test_breakdown_matches_r(study: Study, reference: pd.DataFrame, r_method: str) -> None:
-    """R bisects on Mbar to `resolution` (1e-5) and reports the upper end of its bracket."""
+    """R bisects on Mbar to `resolution` (1e-6) and reports the upper end of its bracket."""
     (r,) = reference_rows(reference, "breakdown", r_method)
     got = study.breakdown(R_METHOD[r_method])
     assert got.value is not None

@@ -29,7 +29,7 @@ COARSE_POINTS <- 401
 REFINE_POINTS <- 101
 TARGET_STEP <- 1e-6
 BRACKET_SES <- 20
-BREAKDOWN_TOL <- 1e-5
+BREAKDOWN_TOL <- 1e-6
 BREAKDOWN_MAX <- 10
 
 args <- commandArgs(trailingOnly = TRUE)
@@ -52,7 +52,7 @@ stopifnot(length(betahat) == num_pre + num_post, all(dim(sigma) == length(betaha
 post <- (num_pre + 1):(num_pre + num_post)
 se_theta <- sqrt(as.numeric(t(l_vec) %*% sigma[post, post] %*% l_vec))
 sha <- sub(" .*", "", system2("sha256sum", shQuote(input_file), stdout = TRUE))
-g17 <- function(x) formatC(x, digits = 17, format = "g")
+g17 <- function(x) trimws(formatC(as.numeric(x), digits = 17, format = "g"))
 log_line <- function(...) cat(format(Sys.time(), "%H:%M:%S"), ..., "\n")
 
 # One run of HonestDiD's relative-magnitudes sets on [lb, ub] with `points` grid values:

@@ -34,15 +34,15 @@ The test statistic is the value of the linear program
 
     eta_hat = min_{eta, u} eta  s.t.  y - X u <= eta * 1,
 
-whose dual is ``eta_hat = max_{g in F} g'y`` over the polytope F = {g >= 0, g'1 = 1,
-g'X = 0}. For these moments F is spanned by num_post + 2 points in closed form (``_rm_rays``), so
-the statistic and everything the test conditions on are exact maxima over a finite set, with
-no solver tolerance in the test itself (tests/test_honest_rm.py checks the vertices against
-a brute-force enumeration and the statistic against scipy's LP).
+whose dual is ``eta_hat = max_{g in F} g'y`` over the polytope F = {g >= 0, g'1 = 1, g'X = 0}.
+For these moments F is spanned by num_post + 2 points in closed form (``_rm_rays``), so the
+statistic and everything the test conditions on are exact maxima over a finite set, with no
+solver tolerance in the test itself (tests/test_honest_rm.py checks the vertices against a
+brute-force enumeration and the statistic against scipy's LP).
 
-Conditional test (ARP Section 4-5). Let g* be the optimal vertex, s_g^2 = g*' Sigma_y g*,
-c = Sigma_y g* / s_g^2 and S = y - c g*'y. Conditional on g* being optimal and on S,
-g*'y = eta_hat is normal with variance s_g^2 truncated to [V_lo, V_up], where
+Conditional test (ARP's conditional test, in its dual form). Let g* be the optimal vertex,
+s_g^2 = g*' Sigma_y g*, c = Sigma_y g* / s_g^2 and S = y - c g*'y. Conditional on g* being
+optimal and on S, g*'y = eta_hat is normal with variance s_g^2 truncated to [V_lo, V_up], where
 
     V_lo = max over vertices g with g'c < 1 of g'S / (1 - g'c),
     V_up = min over vertices g with g'c > 1 of g'S / (1 - g'c).
@@ -50,15 +50,15 @@ g*'y = eta_hat is normal with variance s_g^2 truncated to [V_lo, V_up], where
 The test rejects at level alpha iff eta_hat / s_g > max(0, q), q the 1 - alpha quantile of
 N(0, 1) truncated to [V_lo / s_g, V_up / s_g] (the null's least favourable mean is 0).
 
-Hybrid (ARP Section 6, HonestDiD's "C-LF"). The least-favourable critical value c_LF is the
-1 - kappa quantile of the statistic when y ~ N(0, Sigma_y): max_{g in F} g'xi. The test
-rejects if eta_hat > c_LF; otherwise it runs the conditional test at level
-(alpha - kappa) / (1 - kappa) with V_up replaced by min(V_up, c_LF). kappa = alpha / 10.
+Hybrid (ARP's least-favourable hybrid, HonestDiD's "C-LF"). The least-favourable critical value
+c_LF is the 1 - kappa quantile of the statistic when y ~ N(0, Sigma_y): max_{g in F} g'xi. The
+test rejects if eta_hat > c_LF; otherwise it runs the conditional test at level
+(alpha - kappa) / (1 - kappa) with V_up replaced by min(V_up, c_LF); kappa = alpha / 10.
 c_LF has no closed form; HonestDiD simulates it with 1000 draws after R's ``set.seed(0)``
-(mvtnorm's eigen square root). This module makes the same draws: R's Mersenne-Twister seeding,
-R's normals by inversion and the symmetric square root of Sigma_y, so c_LF is the same number
-and nothing here is random. ``lf_sims`` draws more from the same stream when a smaller
-simulation error matters more than agreement with R.
+(mvtnorm's eigen square root). This module makes the same draws: R's Mersenne-Twister
+seeding, R's normals by inversion and the symmetric square root of Sigma_y, so c_LF is the
+same number and nothing here is random. ``lf_sims`` draws more from the same stream when a
+smaller simulation error matters more than agreement with R.
 
 Confidence set and breakdown. The accept/reject function is scanned on a grid over a bracket
 (the identified set widened by ``BRACKET_SES`` standard errors of l'betahat_post on each side,
@@ -140,8 +140,9 @@ def _first_differences(num_pre: int, num_post: int) -> NDArray[np.float64]:
     """Rows D_r delta = delta_r - delta_{r-1}, r over all periods but the first, on delta
     without its reference period (the period before the first post period, fixed at 0).
 
-    Rows 0..num_pre-1 are the pre-period differences (the last one is 0 - delta_{-1st pre}),
-    rows num_pre.. the post-period ones (the first one is delta_{post 1} - 0).
+    Rows 0..num_pre-1 are the pre-period differences (the last one is 0 minus delta of the
+    last pre period), rows num_pre.. the post-period ones (the first one is delta of the first
+    post period minus 0).
     """
     n = num_pre + num_post
     full = np.zeros((n, n + 1))
@@ -185,6 +186,8 @@ def rm_identified_set(
     """
     beta = _as_vector(betahat, num_pre + num_post, "betahat")
     lv = _as_vector(l_vec, num_post, "l_vec")
+    if not (mbar >= 0 and math.isfinite(mbar)):
+        raise ValueError("mbar must be a finite number >= 0")
     point = float(lv @ beta[num_pre:])
     n = num_pre + num_post
     objective = np.concatenate([np.zeros(num_pre), lv])
@@ -199,8 +202,10 @@ def rm_identified_set(
         a_ub = np.vstack([post_rows, pre_rows])
         ends = []
         for direction in (1.0, -1.0):
-            res = linprog(direction * objective, A_ub=a_ub, b_ub=np.zeros(len(a_ub)), A_eq=eq,
-                          b_eq=beta[:num_pre], bounds=[(None, None)] * n, method="highs")  # fmt: skip
+            res = linprog(
+                direction * objective, A_ub=a_ub, b_ub=np.zeros(len(a_ub)), A_eq=eq,
+                b_eq=beta[:num_pre], bounds=[(None, None)] * n, method="highs",
+            )  # fmt: skip
             if res.status == 2:  # infeasible: this s is not the largest difference
                 break
             if res.status != 0:
@@ -245,8 +250,8 @@ def _rm_rays(lv: NDArray[np.float64]) -> NDArray[np.float64]:
 def _dual_vertices(rays: NDArray[np.float64], sd: NDArray[np.float64]) -> NDArray[np.float64]:
     """Vertices (rows) of F = {g >= 0, g'1 = 1, g'X~ = 0}, X~ = X / sd the scaled moments.
 
-    g is in F iff w = g / sd is in the cone {w >= 0, X'w = 0} with w'sd = 1, so the vertices
-    are the cone's extreme rays w, each mapped to g = w * sd / (w'sd).
+    g is in F iff w = g / sd is in the cone {w >= 0, X'w = 0} with w'sd = 1, so each generator
+    w of the cone maps to g = w * sd / (w'sd), and these points include every vertex of F.
     """
     scaled = rays * sd[None, :]
     return np.asarray(scaled / scaled.sum(axis=1, keepdims=True))
@@ -275,7 +280,7 @@ def _r_normals(count: int, seed: int) -> NDArray[np.float64]:
     return np.asarray(special.ndtri((np.floor(_R_BIG * u[0::2]) + u[1::2]) / _R_BIG))
 
 
-def _lf_critical_values(
+def _lf_critical_value(
     cov: NDArray[np.float64], sd: NDArray[np.float64], verts: NDArray[np.float64],
     kappa: float, normals: NDArray[np.float64],
 ) -> float:  # fmt: skip
@@ -326,14 +331,14 @@ def _build_pieces(
         cov = 0.5 * (cov + cov.T)
         sd = np.sqrt(np.diag(cov))
         if not np.all(sd > 0):
-            raise ValueError("a moment has zero variance; sigma must be positive definite")
+            raise ValueError("a moment has zero variance under sigma")
         v = _dual_vertices(rays, sd)
         y0.append((rows @ beta) / sd)
         a.append((post @ lv) / (lv @ lv) / sd)
         corr.append(cov / np.outer(sd, sd))
         verts.append(v)
         lf_cv.append(
-            math.inf if normals is None else _lf_critical_values(cov, sd, v, kappa or 0.0, normals)
+            math.inf if normals is None else _lf_critical_value(cov, sd, v, kappa or 0.0, normals)
         )
     return _Pieces(np.array(y0), np.array(a), np.array(corr), np.array(verts), np.array(lf_cv))
 
@@ -565,8 +570,10 @@ def rm_confidence_set(
     bisection until the boundary is bracketed to ``rtol`` standard errors. ``lf_sims`` and
     ``lf_seed`` set the least-favourable simulation (HonestDiD: 1000 draws, seed 0).
     """
-    test, scan, id_low, id_high, se = _setup(betahat, sigma, num_pre, num_post, l_vec, mbar,
-                                             alpha, method, scan_points, lf_sims, lf_seed)  # fmt: skip
+    test, scan, id_low, id_high, se = _setup(
+        betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, method, scan_points, lf_sims,
+        lf_seed,
+    )  # fmt: skip
     tol = rtol * se
     ends = scan.ends()
     if ends is None:
@@ -583,8 +590,11 @@ def rm_sensitivity(
     *, rtol: float = 1e-7, lf_sims: int = 1000, lf_seed: int = 0,
 ) -> list[RMConfidenceSet]:  # fmt: skip
     """``rm_confidence_set`` over a grid of Mbar values."""
-    return [rm_confidence_set(betahat, sigma, num_pre, num_post, l_vec, float(m), alpha, method,
-                              rtol=rtol, lf_sims=lf_sims, lf_seed=lf_seed) for m in mbars]  # fmt: skip
+    return [
+        rm_confidence_set(betahat, sigma, num_pre, num_post, l_vec, float(m), alpha, method,
+                          rtol=rtol, lf_sims=lf_sims, lf_seed=lf_seed)
+        for m in mbars
+    ]  # fmt: skip
 
 
 def _covers(test: _RMTest, scan: _Scan, value: float) -> bool:

@@ -1,0 +1,74 @@
+"""Write tests/reference/honest_input.json: the study's TWFE event study for the HonestDiD
+reference (rbridge/R/honest_reference.R) and tests/test_honest_rm.py.
+
+Usage (from the repository root)::
+
+    python tools/honest_input.py [--out tests/reference/honest_input.json]
+
+The coefficients and their covariance come from the project's own event study
+(analysis.estimators.honest.twfe_event_study) on the default panel with the default
+configuration: num_pre pre-period coefficients (earliest first, reference period omitted) then
+num_post post-period ones. Every number is written with 17 significant digits, which a
+correctly rounded reader (Python's json, R's jsonlite) turns back into the same double, so R
+reads exactly what Python used; the R script echoes what it read so that the tests can check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+from analysis.config import DEFAULT_PANEL, load_config
+from analysis.estimators.honest import twfe_event_study
+from analysis.exhibits import Context
+from analysis.pipeline import prepare
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "tests" / "reference" / "honest_input.json"
+
+
+def g17(x: float) -> str:
+    return format(float(x), ".17g")
+
+
+def build() -> str:
+    cfg = load_config()
+    panel, _ = prepare(DEFAULT_PANEL, cfg)
+    fit = twfe_event_study(Context(panel=panel, cfg=cfg))
+    lvec, _, _ = fit.target()
+    num_pre = sum(k < 0 for k in fit.times)
+    settings = {
+        "description": "TWFE event study of the default panel (SIMULATED DATA): betahat = "
+        "event-time coefficients (reference period omitted, pre periods first), sigma = their "
+        "clustered covariance, l_vec = equal weights on the post periods",
+        "panel_sha256": hashlib.sha256(Path(DEFAULT_PANEL).read_bytes()).hexdigest(),
+        "times": list(fit.times),
+        "reference_period": fit.ref,
+        "num_pre": num_pre,
+        "num_post": len(fit.times) - num_pre,
+        "alpha": round(1 - cfg.inference.level, 12),
+        "mbar": list(cfg.honest_did.mbar),
+        "m": list(cfg.honest_did.m),
+    }
+    lines = ["{"]
+    lines += [f"  {json.dumps(k)}: {json.dumps(v)}," for k, v in settings.items()]
+    lines.append(f'  "l_vec": [{", ".join(g17(x) for x in lvec)}],')
+    lines.append(f'  "betahat": [{", ".join(g17(x) for x in fit.coef)}],')
+    rows = [f"    [{', '.join(g17(x) for x in row)}]" for row in fit.vcov]
+    lines.append('  "sigma": [\n' + ",\n".join(rows) + "\n  ]")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    args.out.write_text(build(), encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -377,8 +377,8 @@ def test_reference_is_for_the_committed_input(study: Study, sidecar: dict[str, A
 def test_input_is_the_current_event_study(study: Study) -> None:
     """honest_input.json holds the event study the project estimates today (else regenerate)."""
     from analysis.config import DEFAULT_PANEL, load_config
-    from analysis.estimators.honest import twfe_event_study
-    from analysis.exhibits import Context
+    from analysis.exhibit import Context
+    from analysis.exhibits.honest_did import twfe_event_study
     from analysis.pipeline import prepare
 
     cfg = load_config()

@@ -6,7 +6,7 @@ Usage (from the repository root)::
     python tools/honest_input.py [--out tests/reference/honest_input.json]
 
 The coefficients and their covariance come from the project's own event study
-(analysis.estimators.honest.twfe_event_study) on the default panel with the default
+(analysis.exhibits.honest_did.twfe_event_study) on the default panel with the default
 configuration: num_pre pre-period coefficients (earliest first, reference period omitted) then
 num_post post-period ones. Every number is written with 17 significant digits, which a
 correctly rounded reader (Python's json, R's jsonlite) turns back into the same double, so R
@@ -21,8 +21,8 @@ import json
 from pathlib import Path
 
 from analysis.config import DEFAULT_PANEL, load_config
-from analysis.estimators.honest import twfe_event_study
-from analysis.exhibits import Context
+from analysis.exhibit import Context
+from analysis.exhibits.honest_did import twfe_event_study
 from analysis.pipeline import prepare
 
 REPO = Path(__file__).resolve().parents[1]

@@ -24,7 +24,7 @@ import pytest
 from scipy import stats
 from scipy.optimize import linprog
 
-from analysis.estimators import honest_rm
+from analysis.estimators import arp_test
 from analysis.estimators.honest_rm import (
     Method,
     RMBreakdown,
@@ -34,13 +34,14 @@ from analysis.estimators.honest_rm import (
     rm_confidence_set,
     rm_identified_set,
 )
+from analysis.estimators.r_normals import r_normals
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 INPUT = REFERENCE_DIR / "honest_input.json"
 REFERENCE = REFERENCE_DIR / "honest_reference.csv"
 SIDECAR = REFERENCE_DIR / "honest_reference.json"
 REGENERATE = (
-    "python tools/honest_input.py && R_LIBS=/root/R/rbridge Rscript rbridge/R/honest_reference.R "
+    "python tools/honest_input.py && R_LIBS=~/R/rbridge Rscript rbridge/R/honest_reference.R "
     "tests/reference/honest_input.json tests/reference/honest_reference.csv"
 )
 # R's set.seed(0); rnorm(5), as R prints them (7 significant digits)
@@ -96,7 +97,7 @@ def lf_single_period(kappa: float) -> float:
     +-(betahat_post - theta) / se, so the statistic under the least favourable null is
     |xi_1| / se with xi = Z Sigma_y^(1/2), Sigma_y = se^2 [[1, -1], [-1, 1]], i.e.
     |z_1 - z_2| / sqrt(2), over R's 1000 draws after set.seed(0)."""
-    z = honest_rm._r_normals(2000, 0).reshape(1000, 2)
+    z = r_normals(2000, 0).reshape(1000, 2)
     return float(np.quantile(np.abs(z[:, 0] - z[:, 1]) / math.sqrt(2.0), 1 - kappa))
 
 
@@ -184,7 +185,7 @@ def test_identified_set_closed_form(study: Study) -> None:
 
 
 def test_r_normals_are_rs_draws(sidecar: dict[str, Any]) -> None:
-    z = honest_rm._r_normals(12000, 0)
+    z = r_normals(12000, 0)
     assert z[:5] == pytest.approx(R_RNORM_SEED0, abs=5e-7)
     recorded = sidecar["rnorm_seed0"]
     for index, value in zip(recorded["index"], recorded["value"], strict=True):
@@ -201,10 +202,10 @@ def test_lf_critical_values_are_rs(study: Study, sidecar: dict[str, Any]) -> Non
         by_mbar.setdefault(float(row["mbar"]), []).append(row)
     assert set(by_mbar) == set(study.mbar)
     for mbar, rows in by_mbar.items():
-        pieces = honest_rm._build_pieces(
+        pieces = arp_test._build_pieces(
             study.beta, study.sigma, study.num_pre, study.num_post, study.lvec, mbar, kappa, 1000, 0
         )
-        order = honest_rm._pieces(study.num_pre)
+        order = arp_test._pieces(study.num_pre)
         for row in rows:
             index = order.index(
                 (study.num_pre - 1 + int(row["s"]), 1.0 if row["max_positive"] else -1.0)
@@ -245,7 +246,7 @@ def enumerated_vertices(x: np.ndarray) -> np.ndarray:
 def post_design(lvec: np.ndarray) -> np.ndarray:
     """X = [P; -P] N: the post-period rows of every piece on the nuisance directions."""
     num_post = len(lvec)
-    rows, _ = honest_rm._piece_rows(2, num_post, 0, 1.0, 0.7)
+    rows, _ = arp_test._piece_rows(2, num_post, 0, 1.0, 0.7)
     _, _, vt = np.linalg.svd(lvec[None, :])
     return np.asarray(rows[:, 2:] @ vt[1:].T)
 
@@ -260,7 +261,7 @@ def test_closed_form_vertices_are_all_vertices() -> None:
     for lvec in weights:
         sd = rng.uniform(0.5, 2.0, size=2 * len(lvec))
         x = post_design(lvec) / sd[:, None] if len(lvec) > 1 else np.zeros((2, 1))
-        closed = honest_rm._dual_vertices(honest_rm._rm_rays(lvec), sd)
+        closed = arp_test._dual_vertices(arp_test._rm_rays(lvec), sd)
         assert len(closed) == len(lvec) + 2
         assert np.all(closed >= 0) and np.allclose(closed.sum(axis=1), 1.0)
         assert np.allclose(closed @ x, 0.0, atol=1e-12)
@@ -272,9 +273,9 @@ def test_vertex_maximum_is_the_lp_statistic(study: Study) -> None:
     """eta_hat = max over the dual vertices = the primal LP's value on the study's moments,
     so V_lo and V_up, computed from the same vertices, are exact."""
     rng = np.random.default_rng(7)
-    rows, _ = honest_rm._piece_rows(study.num_pre, study.num_post, 1, -1.0, 1.3)
+    rows, _ = arp_test._piece_rows(study.num_pre, study.num_post, 1, -1.0, 1.3)
     sd = np.sqrt(np.diag(rows @ study.sigma @ rows.T))
-    verts = honest_rm._dual_vertices(honest_rm._rm_rays(study.lvec), sd)
+    verts = arp_test._dual_vertices(arp_test._rm_rays(study.lvec), sd)
     assert np.all(verts >= 0) and np.allclose(verts.sum(axis=1), 1.0)
     x = post_design(study.lvec) / sd[:, None]
     assert np.allclose(verts @ x, 0.0, atol=1e-12)
@@ -287,10 +288,10 @@ def test_truncated_normal_quantile() -> None:
     lo = np.array([-np.inf, -1.0, 0.0, 2.0, -3.0, -40.0, 5.0])
     hi = np.array([np.inf, 1.5, np.inf, 4.0, -2.0, -38.0, np.inf])
     for p in (0.05, 0.5, 0.955):
-        got = honest_rm._truncnorm_quantile(p, lo, hi)
+        got = arp_test._truncnorm_quantile(p, lo, hi)
         assert got == pytest.approx(stats.truncnorm.ppf(p, lo, hi), rel=1e-9)
     # far in the upper tail: q is about lo - log(1 - p) / lo
-    far = honest_rm._truncnorm_quantile(0.95, np.array([30.0]), np.array([np.inf]))[0]
+    far = arp_test._truncnorm_quantile(0.95, np.array([30.0]), np.array([np.inf]))[0]
     assert far == pytest.approx(30.0 - math.log(0.05) / 30.0, rel=1e-4)
     assert 30.0 < far < 30.2
 

@@ -160,7 +160,9 @@ def _event_study_results(fit: EventStudyFit) -> Any:
     }
     _, att, se = fit.target()
     pre = [k for k in fit.times if k < 0] + [fit.ref]
-    return call(
+    # No degrees of freedom are passed: the robust sets use normal critical values, as R's
+    # HonestDiD does (checked below with diff-diff's own resolver of the df it would use).
+    res = call(
         MultiPeriodDiDResults,
         period_effects=effects,
         avg_att=att,
@@ -176,8 +178,12 @@ def _event_study_results(fit: EventStudyFit) -> Any:
         vcov=fit.vcov,
         reference_period=fit.ref,
         interaction_indices={k: i for i, k in enumerate(fit.times)},
-        inference_df=fit.df,
     )
+    from diff_diff.aggregation import resolve_inference_df
+
+    if resolve_inference_df(res) is not None:
+        raise RuntimeError("diff-diff would use t critical values for HonestDiD; expected normal")
+    return res
 
 
 def honest_sensitivity(
@@ -207,13 +213,14 @@ def honest_sensitivity(
     return pd.DataFrame(rows)
 
 
-def honest_breakdown(fit: EventStudyFit, method: str, alpha: float) -> float:
-    """The smallest parameter at which HonestDiD's robust set includes zero (NaN if none)."""
+def honest_breakdown(fit: EventStudyFit, method: str, alpha: float, tol: float = 1e-4) -> float:
+    """The smallest parameter at which HonestDiD's robust set includes zero (NaN if none),
+    found by diff-diff's search to `tol`."""
     import diff_diff as dd
 
     lvec, _, _ = fit.target()
     with _quiet():
         value = call(dd.HonestDiD, method=method, alpha=alpha, l_vec=lvec).breakdown_value(
-            _event_study_results(fit), tol=1e-4
+            _event_study_results(fit), tol=tol
         )
     return np.nan if value is None else float(value)

@@ -102,3 +102,21 @@ class EventStudyFit:
         lvec = np.full(post.sum(), 1.0 / post.sum())
         b, v = self.coef[post], self.vcov[np.ix_(post, post)]
         return lvec, float(lvec @ b), float(np.sqrt(lvec @ v @ lvec))
+
+    def renormalized(self, ref: int = -1) -> EventStudyFit:
+        """The same event study with `ref` as the omitted period: b'_k = b_k - b_ref for
+        every other k, and the old reference enters as -b_ref (a linear map of the
+        coefficients, applied to the covariance as A V A'). HonestDiD's restrictions are
+        stated for coefficients normalised to the period before treatment (-1)."""
+        if ref == self.ref:
+            return self
+        if ref not in self.times:
+            raise ValueError(f"event time {ref} is not among the estimated times {self.times}")
+        times = tuple(sorted({*self.times, self.ref} - {ref}))
+        old = {k: i for i, k in enumerate(self.times)}
+        a = np.zeros((len(times), len(self.times)))
+        for row, k in enumerate(times):
+            if k != self.ref:
+                a[row, old[k]] = 1.0
+            a[row, old[ref]] -= 1.0
+        return EventStudyFit(times, a @ self.coef, a @ self.vcov @ a.T, self.df, ref)

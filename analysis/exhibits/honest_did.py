@@ -1,41 +1,73 @@
 """Table 8 and Figure 5: HonestDiD sensitivity of the TWFE event study (Rambachan-Roth 2023).
 
 The event-study coefficients and their clustered covariance come from the study's own TWFE
-event study (analysis.exhibits.event_study: pyfixest, [inference] settings, [model]
-reference_period, end points binned); diff-diff's HonestDiD computes robust confidence sets for the
-average of the post-treatment coefficients (l = equal weights) when parallel trends may be
-violated:
+event study (analysis.exhibits.event_study: pyfixest, [inference] settings, end points
+binned, the binned end points entering as their own periods), normalised to the period
+before treatment (-1) as the restrictions are stated (a linear map of the coefficients when
+[model] reference_period is another period). The target is the average of the
+post-treatment coefficients (l = equal weights). Robust confidence sets at the configured
+level, with normal critical values as R's HonestDiD uses:
 
-- relative magnitudes (model `honest_rm`): post-treatment violations at most Mbar times the
-  largest pre-treatment one, over the [honest_did] mbar grid (terms `Mbar::<value>`);
-- smoothness (model `honest_sd`): the slope of the violation changes by at most M per period,
-  over the [honest_did] m grid (terms `M::<value>`).
+- relative magnitudes: post-treatment violations (in first differences) at most Mbar times
+  the largest pre-treatment one, over the [honest_did] mbar grid. Computed by the project's
+  Andrews-Roth-Pakes test inversion (analysis.estimators.honest_rm), as R's HonestDiD
+  0.2.6 does: model `honest_rm` is the conditional-least-favourable hybrid ("C-LF", R's
+  default), model `honest_rm_conditional` the conditional test ("Conditional");
+- smoothness (model `honest_sd`): the slope of the violation changes by at most M per
+  period, over the [honest_did] m grid; diff-diff's fixed-length confidence interval
+  ("FLCI", as R's default for this restriction).
 
-Each row's estimate is the original point estimate of the target, conf_low/conf_high the
-robust confidence set; `breakdown` rows hold the smallest Mbar (M) at which the set includes
-zero (NaN when it never does on the search range). The binned end points enter as their own
-periods, as they do in the event study.
+Terms `Mbar::<value>` / `M::<value>`: estimate = the target's point estimate, conf_low /
+conf_high = the robust set. Term `breakdown`: the smallest Mbar (M) at which the set
+contains zero, found on the set's own endpoints by bisection (tolerance in the table note;
+NaN when the set excludes zero over the whole search range).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis.engines import diff_diff_adapter as dd
-from analysis.estimates import Estimate, ModelInfo
+from analysis.estimates import ModelInfo
+from analysis.estimators import honest_rm
 from analysis.estimators.event_time import EventStudyFit
 from analysis.exhibit import Context, Exhibit, Output
 from analysis.exhibits import event_study
-from analysis.inference import t_inference
 from analysis.render.figures_did import honest_figure
 
 TABLE = "table8_honest_did"
 FIGURE = "figure5_honest_did"
-METHODS = {"relative_magnitude": ("honest_rm", "Mbar"), "smoothness": ("honest_sd", "M")}
+HONEST_REF = -1  # the restrictions are stated for coefficients normalised to t = -1
+BREAKDOWN_TOL = 1e-6  # Mbar bisection tolerance (the endpoints themselves: 1e-7 relative)
+BREAKDOWN_TOL_SD = 1e-4  # diff-diff's smoothness breakdown search tolerance
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way of computing the robust sets: model id, label, restriction, grid name."""
+
+    model: str
+    label: str
+    restriction: str
+    parameter: str
+
+
+METHODS = (
+    Method("honest_rm", "C-LF (Andrews-Roth-Pakes hybrid)", "relative_magnitude", "Mbar"),
+    Method("honest_rm_conditional", "Conditional (Andrews-Roth-Pakes)", "relative_magnitude",
+           "Mbar"),
+    Method("honest_sd", "FLCI (fixed-length)", "smoothness", "M"),
+)  # fmt: skip
+RM_METHOD: dict[str, honest_rm.Method] = {
+    "honest_rm": "c-lf",
+    "honest_rm_conditional": "conditional",
+}
 
 
 def twfe_event_study(ctx: Context) -> EventStudyFit:
@@ -51,58 +83,89 @@ def twfe_event_study(ctx: Context) -> EventStudyFit:
     )
 
 
+def relative_magnitudes(
+    fit: EventStudyFit, method: honest_rm.Method, grid: tuple[float, ...], alpha: float
+) -> tuple[pd.DataFrame, float]:
+    """The Andrews-Roth-Pakes sets over the Mbar grid and the breakdown value."""
+    lvec, _, _ = fit.target()
+    num_pre = int(np.sum(~fit.post))
+    num_post = len(fit.times) - num_pre
+    args = (fit.coef, fit.vcov, num_pre, num_post, lvec)
+    sets = honest_rm.rm_sensitivity(*args, list(grid), alpha, method)
+    frame = pd.DataFrame(
+        {"parameter": [s.mbar for s in sets], "conf_low": [s.conf_low for s in sets],
+         "conf_high": [s.conf_high for s in sets], "bound_low": [s.id_low for s in sets],
+         "bound_high": [s.id_high for s in sets]}
+    )  # fmt: skip
+    found = honest_rm.rm_breakdown(*args, alpha, method, tol=BREAKDOWN_TOL)
+    return frame, np.nan if found.value is None else float(found.value)
+
+
+def smoothness(
+    fit: EventStudyFit, grid: tuple[float, ...], alpha: float
+) -> tuple[pd.DataFrame, float]:
+    """diff-diff's FLCI over the M grid and its breakdown value."""
+    frame = dd.honest_sensitivity(fit, "smoothness", grid, alpha)
+    frame = frame[["parameter", "conf_low", "conf_high", "bound_low", "bound_high"]]
+    return frame, dd.honest_breakdown(fit, "smoothness", alpha, tol=BREAKDOWN_TOL_SD)
+
+
 def run(ctx: Context) -> Output:
-    """Robust confidence sets under relative magnitudes and smoothness, and breakdowns."""
-    fit = twfe_event_study(ctx)
+    """Robust confidence sets under relative magnitudes (C-LF, Conditional) and smoothness
+    (FLCI), and the breakdown value of each."""
+    fit = twfe_event_study(ctx).renormalized(HONEST_REF)
     alpha = 1 - ctx.level
     _, att, se = fit.target()
-    grids = {"relative_magnitude": ctx.cfg.honest_did.mbar, "smoothness": ctx.cfg.honest_did.m}
-    frames, rows = [], []
     window, ref = ctx.cfg.model.event_window, ctx.reference_period
+    grids = {"relative_magnitude": ctx.cfg.honest_did.mbar, "smoothness": ctx.cfg.honest_did.m}
+    frames, rows, breakdowns = [], [], {}
 
-    def info(model: str, ci: str) -> ModelInfo:
+    def info(m: Method) -> ModelInfo:
         return ModelInfo(
-            exhibit=TABLE,
-            model=model,
-            estimator="honest_did",
-            engine=dd.ENGINE,
-            outcome="resilience",
-            n_obs=len(ctx.panel),
+            exhibit=TABLE, model=m.model, estimator=f"honest_did:{m.label.split(' ')[0]}",
+            engine="analysis.estimators.honest_rm" if m.model in RM_METHOD else dd.ENGINE,
+            outcome="resilience", n_obs=len(ctx.panel),
             n_clusters=int(ctx.panel["city_code"].nunique()),
-            vcov=f"{ctx.spec.label}; robust set {ci}",
+            vcov=f"{ctx.spec.label}; robust set {m.label}, normal critical values",
             ssc=ctx.spec.ssc_label,
-            formula=f"{event_study.recorded_formula(ref)}; "
-            f"target = mean of post coefficients 0..{window[1]}",
-            fixef="city_code + year",
-            sample=ctx.sample,
-            df=fit.df,
-            reference_period=ref,
-            level=ctx.level,
-            estimand="sensitivity",
-        )
+            formula=f"{event_study.recorded_formula(ref)}; coefficients normalised to "
+            f"{HONEST_REF}; target = mean of post coefficients 0..{window[1]}",
+            fixef="city_code + year", sample=ctx.sample, df=fit.df, reference_period=ref,
+            level=ctx.level, estimand="sensitivity",
+        )  # fmt: skip
 
-    def row(model: str, term: str, est: float, lo: float, hi: float, ci: str) -> Estimate:
-        return info(model, ci).row(term, est, se, p_value=np.nan, statistic=np.nan, conf=(lo, hi))
-
-    breakdowns = {}
-    for method, grid in grids.items():
-        model, name = METHODS[method]
-        frame = dd.honest_sensitivity(fit, method, grid, alpha)
-        frames.append(frame)
+    for m in METHODS:
+        grid = grids[m.restriction]
+        if m.model in RM_METHOD:
+            frame, breakdowns[m.model] = relative_magnitudes(fit, RM_METHOD[m.model], grid, alpha)
+        else:
+            frame, breakdowns[m.model] = smoothness(fit, grid, alpha)
+        frames.append(frame.assign(restriction=m.restriction, method=m.label))
+        described = info(m)
         for r in frame.to_dict("records"):
-            term = f"{name}::{r['parameter']:g}"
-            rows.append(row(model, term, att, r["conf_low"], r["conf_high"], r["ci_method"]))
-        breakdowns[method] = dd.honest_breakdown(fit, method, alpha)
-        rows.append(row(model, "breakdown", breakdowns[method], np.nan, np.nan, "breakdown value"))
-    table = pd.concat(frames, ignore_index=True)
-    ci = t_inference(att, se, fit.df, ctx.level)
-    original = (ci.conf_low, ci.conf_high)
+            rows.append(
+                described.row(
+                    f"{m.parameter}::{r['parameter']:g}", att, se, p_value=np.nan,
+                    statistic=np.nan, conf=(r["conf_low"], r["conf_high"]),
+                )
+            )  # fmt: skip
+        rows.append(described.row("breakdown", breakdowns[m.model], se, p_value=np.nan,
+                                  statistic=np.nan, conf=(np.nan, np.nan)))  # fmt: skip
+    columns = ["restriction", "method", "parameter", "conf_low", "conf_high", "bound_low",
+               "bound_high"]  # fmt: skip
+    table = pd.concat(frames, ignore_index=True)[columns]
+    critical = float(stats.norm.ppf(1 - alpha / 2))
+    original = (att - critical * se, att + critical * se)
     note = (
         f"Target: mean of the post-treatment event-study coefficients, {att:.4f} (SE {se:.4f}); "
-        f"original interval [{original[0]:.4f}, {original[1]:.4f}]. Breakdown values: "
-        f"Mbar = {breakdowns['relative_magnitude']:.3g} (relative magnitudes), "
-        f"M = {breakdowns['smoothness']:.3g} (smoothness). End points of the event window "
-        "are binned."
+        f"original interval [{original[0]:.4f}, {original[1]:.4f}] ({int(round(100 * ctx.level))}%, "
+        "normal critical value, as the robust sets). Breakdown values: "
+        f"Mbar = {breakdowns['honest_rm']:.4g} (relative magnitudes, C-LF), "
+        f"{breakdowns['honest_rm_conditional']:.4g} (Conditional), found to {BREAKDOWN_TOL:g} in "
+        f"Mbar; M = {breakdowns['honest_sd']:.3g} (smoothness, FLCI, to {BREAKDOWN_TOL_SD:g}). "
+        "Relative magnitudes: Andrews-Roth-Pakes test inversion as R's HonestDiD 0.2.6; "
+        "bound_low/bound_high: the identified set at the point estimates. End points of the "
+        "event window are binned."
     )
     writer: Callable[[Path], None] = lambda path: honest_figure(table, original, note, path)  # noqa: E731
     return Output(
@@ -117,5 +180,5 @@ EXHIBIT = Exhibit(
     run=run,
     tables=(TABLE,),
     figures=(FIGURE,),
-    models=("honest_rm", "honest_sd"),
+    models=("honest_rm", "honest_rm_conditional", "honest_sd"),
 )

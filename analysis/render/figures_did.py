@@ -63,19 +63,28 @@ def placebo_figure(draws: np.ndarray, actual: float, p_value: float, note: str, 
 def honest_figure(
     frame: pd.DataFrame, original: tuple[float, float], note: str, path: Path
 ) -> None:
-    """Robust confidence sets over the sensitivity grid, one panel per restriction."""
+    """Robust confidence sets over the sensitivity grid, one panel per restriction and one
+    series per method (side by side), beside the original interval."""
     kinds = list(dict.fromkeys(frame["restriction"]))
-    fig, axes = plt.subplots(1, len(kinds), figsize=(4.2 * len(kinds), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(4.6 * len(kinds), 4), squeeze=False)
     for ax, kind in zip(axes[0], kinds, strict=True):
         part = frame[frame["restriction"] == kind]
-        x = np.arange(len(part))
-        ax.vlines(x, part["conf_low"], part["conf_high"], color="#1f4e79", lw=3)
+        methods = list(dict.fromkeys(part["method"]))
+        params = list(dict.fromkeys(part["parameter"]))
+        width = 0.5 / max(len(methods), 1)
+        for i, method in enumerate(methods):
+            rows = part[part["method"] == method]
+            x = np.array([params.index(v) for v in rows["parameter"]], dtype=float)
+            x += (i - (len(methods) - 1) / 2) * width
+            ax.vlines(x, rows["conf_low"], rows["conf_high"], color=COLORS[i % len(COLORS)],
+                      lw=3, label=method)  # fmt: skip
         ax.vlines([-1], [original[0]], [original[1]], color="#c00000", lw=3)
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_xticks([-1, *x], ["orig.", *(f"{v:g}" for v in part["parameter"])], fontsize=7)
+        ax.set_xticks([-1, *range(len(params))], ["orig.", *(f"{v:g}" for v in params)], fontsize=7)
         ax.set_xlabel("Mbar" if kind == "relative_magnitude" else "M")
         ax.set_title(kind.replace("_", " "))
-    axes[0][0].set_ylabel("Robust 95% confidence set")
+        ax.legend(fontsize=6, frameon=False, loc="upper left")
+    axes[0][0].set_ylabel("Robust confidence set")
     _footer(fig, note)
     _save(fig, path)
 

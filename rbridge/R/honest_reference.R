@@ -4,7 +4,7 @@
 # Regenerate whenever the event study changes (the tests compare the input's sha256):
 #
 #   python tools/honest_input.py
-#   R_LIBS=/root/R/rbridge Rscript rbridge/R/honest_reference.R \
+#   R_LIBS=~/R/rbridge Rscript rbridge/R/honest_reference.R \
 #       tests/reference/honest_input.json tests/reference/honest_reference.csv
 #
 # What is computed (alpha, l_vec, the Mbar and M grids come from the input file):

@@ -181,3 +181,22 @@ def test_reference_script_reproduces_the_committed_file(
     )
     for column in ("estimate", "std_error"):
         assert np.allclose(fresh[column], committed[column], rtol=0, atol=1e-12)
+
+
+def test_sunab_with_another_reference_period(fixest_r: RInfo, panel: pd.DataFrame) -> None:
+    """[model] reference_period = -2 reaches fixest as sunab(..., ref.p = -2) through the
+    recorded formula; fixest and the project's Sun-Abraham agree term by term."""
+    from analysis.config import load_config
+    from analysis.exhibits import event_study_estimators as staggered
+    from analysis.inference import VcovSpec
+
+    formula = staggered.sunab_formula(-2)
+    spec = RegressionSpec(parse_formula(formula), parse_vcov("CRV1:city_code"), parse_ssc(SSC))
+    assert spec.formula.sunab is not None and spec.formula.sunab.ref == -2
+    result = FixestEngine().run(RSession(panel), spec, "sunab ref.p = -2")
+    sa, _ = staggered.sunab(panel, VcovSpec(load_config().inference), -2)
+    expected = dict(zip((f"event_time::{k}" for k in sa.times), sa.estimate, strict=True))
+    expected["ATT"] = sa.att
+    assert "event_time::-1" in result.values and "event_time::-2" not in result.values
+    for term, value in expected.items():
+        assert abs(result.values[term][0] - value) <= tolerance("fixest", "estimate").value, term

@@ -1,7 +1,10 @@
 """Command line: `python -m analysis [run|simulate|crosscheck|bench] ...`.
 
-Exit status: 0 success; 2 bad input or configuration (one line `error: ...` on stderr, no
-traceback unless --debug); 3 a cross-check outside its tolerance."""
+Exit status: 0 success (exhibits the data do not allow are listed as not run); 2 bad input
+or configuration (one line `error: ...` on stderr, no traceback unless --debug); 3 a
+cross-check outside its tolerance or a verify that found a difference; 4 a run that wrote
+what succeeded while a part of it (an exhibit, a table, a figure, the report) failed; 1 an
+internal failure."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from analysis.errors import AnalysisError, InputError
+from analysis.errors import AnalysisError, InputError, describe
 from analysis.progress import set_quiet
 
 
@@ -33,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, help="seed (default: [run] seed of the configuration)")
     run.add_argument("--only", help="comma-separated exhibit ids to run (default: all)")
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="all or nothing: any failing part ends the run with nothing written",
+    )
     sim = sub.add_parser("simulate", help="write a simulated raw panel and FILE.truth.json")
     sim.add_argument("--seed", type=int, required=True)
     sim.add_argument("--out", type=Path, required=True)
@@ -53,15 +61,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         from analysis.pipeline import run
 
         only = getattr(args, "only", None)
-        out = run(
+        result = run(
             getattr(args, "data", None),
             getattr(args, "config", None),
             getattr(args, "out", Path("output")),
             getattr(args, "seed", None),
             tuple(s.strip() for s in only.split(",")) if only else None,
+            strict=getattr(args, "strict", False),
         )
-        print(f"wrote {out}/")
-        return 0
+        for exhibit, reasons in result.not_run.items():
+            print(f"not run: {exhibit}: {'; '.join(reasons)}", file=sys.stderr)
+        for part, error in result.failed.items():
+            print(f"failed: {part}: {error} (details in run.log)", file=sys.stderr)
+        print(f"wrote {result.out}/")
+        return result.status
     if command == "simulate":
         from analysis.simulate import write_simulation
 
@@ -115,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:  # a defect, or a library failing where it should not
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: internal failure: {describe(exc)} (--debug shows the traceback)",
+              file=sys.stderr)  # fmt: skip
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

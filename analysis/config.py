@@ -77,6 +77,29 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
 
 
+MAPPINGS = ("components", "columns", "inputs")
+
+
+def _check_mapping(table: str, values: dict[str, Any], base: dict[str, Any], path: Path) -> None:
+    """Roles of [columns] and [inputs] are the study's (a user maps their names to them);
+    [components] may name new roles. Every column name is text."""
+    for role, column in values.items():
+        if table != "components" and role not in base:
+            raise InputError(
+                f"{path}: [{table}] {role}: unknown role{suggest(role, base)}; allowed: "
+                f"{choices(base)}"
+            )
+        if table != "components" and not isinstance(column, str):
+            raise InputError(f"{path}: [{table}] {role} = {column!r} must be a column name (text)")
+    if table == "columns":
+        for role in ("city", "year"):
+            if not values.get(role):
+                raise InputError(
+                    f"{path}: [columns] {role} is missing: name the column that holds the "
+                    f'{"unit" if role == "city" else "year"} (e.g. {role} = "{base[role]}")'
+                )
+
+
 def _merge(base: dict[str, Any], user: dict[str, Any], path: Path) -> dict[str, Any]:
     """Overlay the user's tables on the defaults; unknown tables and keys are errors."""
     merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
@@ -87,9 +110,11 @@ def _merge(base: dict[str, Any], user: dict[str, Any], path: Path) -> dict[str, 
             )
         if not isinstance(values, dict):
             raise InputError(f"{path}: [{table}] must be a table")
-        if table in ("components", "columns", "inputs"):
-            # Mappings the user owns: components are replaced whole, columns/inputs overlaid.
-            merged[table] = dict(values) if table == "components" else {**base[table], **values}
+        if table in MAPPINGS:
+            # Mappings the user owns, replaced whole: an input or component the user does
+            # not list is not in their data, and what needs it is not run (with the reason).
+            _check_mapping(table, values, base[table], path)
+            merged[table] = {k: v for k, v in values.items() if v != ""}
             continue
         for key, value in values.items():
             if key not in base[table]:
@@ -157,6 +182,31 @@ def _components(raw: dict[str, Any], path: Path) -> tuple[Component, ...]:
     return tuple(out)
 
 
+def _check_units(
+    panel: dict[str, Any], treatment: dict[str, Any], sample: dict[str, Any], src: Path
+) -> None:
+    """With units of any kind, what needs the Chinese city registry cannot be asked for."""
+    if panel["units"] != "any":
+        return
+    if treatment["source"] == "pilot_zones":
+        raise InputError(
+            f"{src}: [panel] units = 'any' needs the treatment from the data: set [treatment] "
+            "source = 'column' (first treated year) or 'indicator' (0/1) and cohort_column; "
+            "the pilot-zone list names Chinese cities"
+        )
+    for key, default in (("exclude_provinces", []), ("drop_municipalities", False)):
+        if sample[key] != default:
+            raise InputError(
+                f"{src}: [sample] {key} needs the city registry; with [panel] units = 'any' "
+                f"leave it at {default!r}"
+            )
+    if panel["city_key"] != "code":
+        raise InputError(
+            f"{src}: [panel] city_key = 'name' matches Chinese city names; with [panel] units "
+            "= 'any' the ids in [columns] city are used as they are (city_key = 'code')"
+        )
+
+
 def load_config(path: str | Path | None = None, seed: int | None = None) -> Config:
     """Resolve the configuration: defaults, overlaid by `path`, then by an explicit seed."""
     defaults = _read_toml(DEFAULT_CONFIG)
@@ -176,8 +226,14 @@ def load_config(path: str | Path | None = None, seed: int | None = None) -> Conf
             f"{src}: [model] event_window {list(window)} must be [low, high] around "
             f"reference_period {m['reference_period']}"
         )
-    if t["source"] == "column" and not t["cohort_column"]:
-        raise InputError(f"{src}: [treatment] source = 'column' needs cohort_column")
+    if m["reference_period"] >= 0:
+        raise InputError(
+            f"{src}: [model] reference_period = {m['reference_period']} must be a "
+            "pre-treatment period (negative)"
+        )
+    if t["source"] in ("column", "indicator") and not t["cohort_column"]:
+        raise InputError(f"{src}: [treatment] source = '{t['source']}' needs cohort_column")
+    _check_units(p, t, s, src)
     components = _components(raw["components"], src)
     if not o["column"] and len(components) < 2:
         raise InputError(f"{src}: the resilience index needs at least two [components]")

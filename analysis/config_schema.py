@@ -32,6 +32,9 @@ class PanelConfig:
     last_year: int
     city_key: str
     missing: str
+    # "cities": Chinese prefecture-level units resolved against data/cities.csv; "any":
+    # units of any kind (counties, firms, other countries' regions) by their own ids.
+    units: str = "cities"
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,7 @@ class Config:
 # Allowed values of enumerated options: key -> allowed.
 ALLOWED: dict[str, tuple[Any, ...]] = {
     "panel.city_key": ("code", "name"),
+    "panel.units": ("cities", "any"),
     "panel.missing": ("interpolate", "drop"),
     "outcome.weights": ("pooled", "per_year"),
     # Only what every estimator of the study implements and records faithfully: clustered
@@ -200,8 +204,16 @@ ALLOWED: dict[str, tuple[Any, ...]] = {
     "dml.did_learner": ("lasso", "random_forest", "boosting", "neural_net", "linear"),
     "dml.did_control_group": ("never_treated", "not_yet_treated"),
 }
+# The variables the study can build (analysis.prepare.variables builds them; a test checks
+# that the two lists agree).
+CONTROL_NAMES = ("ln_gdp_pc", "urbanization", "fiscal", "finance", "fdi_share", "human_capital")
+MECHANISM_NAMES = ("tech_innovation", "digital_infra", "rationalization")
+MODERATOR_NAMES = ("east_coastal", "high_marketization", "high_digital_economy")
 # Allowed elements of list-valued enumerated options: key -> allowed.
 ALLOWED_ITEMS: dict[str, tuple[Any, ...]] = {
+    "model.controls": CONTROL_NAMES,
+    "model.mechanisms": MECHANISM_NAMES,
+    "model.moderators": MODERATOR_NAMES,
     "callaway_santanna.control_groups": ("nevertreated", "notyettreated"),
     "callaway_santanna.base_periods": ("varying", "universal"),
     "callaway_santanna.covariate_methods": ("dr", "reg", "ipw"),

@@ -5,6 +5,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+# Exit status of a run that wrote what succeeded while a part of it failed.
+PARTIAL = 4
+
 
 class AnalysisError(Exception):
     """Base class: a failure the user should read as one line, without a traceback."""
@@ -34,3 +37,9 @@ def suggest(value: str, allowed: Iterable[str]) -> str:
 def choices(allowed: Iterable[str]) -> str:
     """The allowed values, quoted and comma-separated, for an error message."""
     return ", ".join(f"'{a}'" for a in allowed)
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an unexpected exception: its type and the first line of its message."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

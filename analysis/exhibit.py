@@ -31,6 +31,8 @@ class Context:
     panel: pd.DataFrame
     cfg: Config
     truth: dict[str, Any] | None = None
+    # variable -> why the data could not give it (analysis.prepare.panel.PanelInfo)
+    unavailable: dict[str, str] = field(default_factory=dict)
     _shared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -50,6 +52,15 @@ class Context:
     @property
     def reference_period(self) -> int:
         return self.cfg.model.reference_period
+
+    def available(self, names: tuple[str, ...] | list[str]) -> list[str]:
+        """The names that are columns of the analysis panel (in the given order)."""
+        return [n for n in names if n in self.panel.columns]
+
+    def why_missing(self, name: str) -> str:
+        """Why a variable is not in the analysis panel."""
+        reason = self.unavailable.get(name, "is not in the analysis panel")
+        return f"'{name}' {reason}"
 
     def shared(self, key: str, compute: Callable[[], T]) -> T:
         """The fit stored under `key`, computed by `compute` the first time it is asked for
@@ -87,6 +98,53 @@ def model_pattern(declared: str) -> re.Pattern[str]:
     return re.compile(out)
 
 
+def _has_contrast(panel: pd.DataFrame) -> bool:
+    by_year = panel.groupby("year")["treat_post"].agg(["min", "max"])
+    return bool(((by_year["min"] == 0) & (by_year["max"] == 1)).any())
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What an exhibit needs from the data to run at all; what it can do without (a control
+    column, one mechanism among several) it handles itself and says so in its note."""
+
+    # Variables that must be columns of the analysis panel.
+    variables: tuple[str, ...] = ("resilience", "treat_post")
+    # Every variable of [model] controls.
+    controls: bool = False
+    # [model] lists of which at least one variable must be available ("mechanisms",
+    # "moderators"); an empty list means the exhibit is not asked for.
+    lists: tuple[str, ...] = ()
+    # Never-treated units as the control group (a function of the configuration where the
+    # control group is an option).
+    never_treated: bool | Callable[[Config], bool] = False
+    # A year in which treated and untreated units are both observed (what every
+    # difference-in-differences compares).
+    contrast: bool = True
+
+    def missing(self, ctx: Context) -> list[str]:
+        """Why the exhibit cannot run on this panel (empty when it can)."""
+        out = [ctx.why_missing(v) for v in self.variables if v not in ctx.panel.columns]
+        if self.contrast and not _has_contrast(ctx.panel):
+            out.append("no year in which both treated and untreated units are observed")
+        if self.controls:
+            out += [
+                ctx.why_missing(c) for c in ctx.cfg.model.controls if c not in ctx.panel.columns
+            ]
+        for name in self.lists:
+            listed = getattr(ctx.cfg.model, name)
+            if not listed:
+                out.append(f"[model] {name} is empty")
+            elif not ctx.available(listed):
+                out += [ctx.why_missing(v) for v in listed]
+        needs_never = (
+            self.never_treated(ctx.cfg) if callable(self.never_treated) else self.never_treated
+        )
+        if needs_never and not (ctx.panel["first_treat"] == 0).any():
+            out.append("no never-treated units, which it uses as the control group")
+        return out
+
+
 @dataclass(frozen=True)
 class Exhibit:
     """A table/figure family of the study: the code that makes it, the files it writes and
@@ -99,6 +157,7 @@ class Exhibit:
     tables: tuple[str, ...] = ()
     figures: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
+    needs: Needs = field(default_factory=Needs)
 
     def check(self, out: Output) -> None:
         """The exhibit wrote exactly what it declares (so the README map cannot drift)."""

@@ -10,29 +10,33 @@ import os
 import shutil
 import tempfile
 import time
+import traceback
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from analysis.catalogue import exhibits
 from analysis.config import DATA_DIR, DEFAULT_PANEL, Config, load_config
-from analysis.errors import InputError, choices, suggest
+from analysis.errors import PARTIAL, AnalysisError, InputError, choices, describe, suggest
 from analysis.estimates import FLOAT_FORMAT, Estimate, to_frame
-from analysis.exhibit import Context, Exhibit
+from analysis.exhibit import Context, Exhibit, Output
 from analysis.manifest import git_state, inputs, r_version, versions
-from analysis.prepare.loading import map_columns, read_table
-from analysis.prepare.panel import build_panel
+from analysis.prepare.loading import load, read_table
+from analysis.prepare.panel import PanelInfo, build_panel
 from analysis.render.figures import data_label
 from analysis.render.report import render as render_report
 from analysis.render.tables import write_table
 from analysis.truth import comparison, load_truth
 
 log = logging.getLogger("analysis")
+T = TypeVar("T")
 SIMULATED_LABEL = "SIMULATED DATA"
 SIMULATED_NOTE = "SIMULATED DATA (the embedded default panel; see analysis/simulate.py)."
 
@@ -65,10 +69,14 @@ def _log_warnings(exhibit: str, caught: list[warnings.WarningMessage]) -> None:
         log.debug("%s: %d x %s", exhibit, n, text)
 
 
-def prepare(data: Path, cfg: Config) -> tuple[pd.DataFrame, Any]:
-    """Load, map, validate and build the analysis panel (the data stages)."""
-    raw = map_columns(read_table(data), cfg, str(data))
-    return build_panel(raw, cfg, str(data))
+def prepare(data: Path, cfg: Config) -> tuple[pd.DataFrame, PanelInfo]:
+    """Load, map, validate and build the analysis panel (the data stages); what the loader
+    dropped travels in PanelInfo.load."""
+    raw, loaded = load(read_table(data), cfg, str(data))
+    panel, info = build_panel(raw, cfg, str(data))
+    if loaded.unit_ids:  # units of any kind with text ids: keep them beside their codes
+        panel.insert(1, "unit_id", panel["city_code"].map(loaded.unit_ids))
+    return panel, replace(info, load=loaded)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -109,53 +117,77 @@ def select(only: tuple[str, ...] | None) -> list[Exhibit]:
     return [ex for ex in listed if ex.id in only]
 
 
+@dataclass(frozen=True)
+class RunResult:
+    """Where a run was written and what of it could not be made: exhibits not run (the data
+    do not allow them; with reasons) and parts that failed (an exhibit, a table, a figure,
+    the report; with the error)."""
+
+    out: Path
+    not_run: dict[str, list[str]]
+    failed: dict[str, str]
+
+    @property
+    def status(self) -> int:
+        """The exit status: 0, or PARTIAL when a part failed and the rest was written."""
+        return PARTIAL if self.failed else 0
+
+
+def _attempt(part: str, action: Callable[[], T], failed: dict[str, str], strict: bool) -> T | None:
+    """Run one part of the run; an unexpected failure is recorded (its traceback goes to
+    run.log) and the run goes on, unless `strict`."""
+    try:
+        return action()
+    except (AnalysisError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        if strict:
+            raise
+        failed[part] = describe(exc)
+        log.error("%s failed: %s (the traceback is in run.log; the rest of the run goes on)",
+                  part, failed[part])  # fmt: skip
+        log.debug("%s traceback:\n%s", part, traceback.format_exc())
+        return None
+
+
 def run(
     data: Path | None = None,
     config: Path | None = None,
     out: Path = Path("output"),
     seed: int | None = None,
     only: tuple[str, ...] | None = None,
-) -> Path:
-    """The whole study (or the exhibits in `only`); returns the output folder."""
+    strict: bool = False,
+) -> RunResult:
+    """The whole study (or the exhibits in `only`) into `out`.
+
+    An exhibit the data do not allow is not run, with the reason (status 0; with `only`
+    naming it, an InputError). A part that fails (an exhibit, a table, a figure, the report)
+    is recorded and the rest is written (RunResult.status PARTIAL); `strict` makes any
+    failure end the run with nothing written."""
     timer = Timer()
     data = Path(data) if data else DEFAULT_PANEL
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     handler = _attach_log(tmp)
+    not_run: dict[str, list[str]] = {}
+    failed: dict[str, str] = {}
     try:
         with timer.stage("config"):
             cfg = load_config(config, seed)
         with timer.stage("data"):
             panel, info = prepare(data, cfg)
             truth = load_truth(data)
-            log.info(
-                "panel: %d cities x %d years, %d rows; %d cells interpolated; %d city-years dropped; cities not in the sample: %d",
-                panel["city_code"].nunique(),
-                panel["year"].nunique(),
-                len(panel),
-                info.interpolated_cells,
-                info.dropped_city_years,
-                len(info.dropped_cities),
-            )
-        ctx = Context(panel=panel, cfg=cfg, truth=truth)
+            _log_data(panel, info)
+        ctx = Context(panel=panel, cfg=cfg, truth=truth, unavailable=dict(info.unavailable))
         estimates: list[Estimate] = []
         exhibits_meta = []
         for ex in select(only):
-            with timer.stage(ex.id):
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    result = ex.run(ctx)
-                _log_warnings(ex.id, caught)
-                ex.check(result)
+            result = _run_exhibit(ex, ctx, only, strict, timer, not_run, failed)
+            if result is None:
+                continue
             estimates += result.estimates
-            note_base = SIMULATED_NOTE if truth is not None else ""
-            for name, table in result.tables.items():
-                note = " ".join(x for x in (result.notes.get(name, ""), note_base) if x)
-                write_table(table, name, ex.title, note, tmp / "tables")
-            with data_label(SIMULATED_LABEL if truth is not None else ""):
-                for name, writer in result.figures.items():
-                    writer(tmp / "figures" / f"{name}.png")
+            _write_exhibit(ex, result, tmp, truth is not None, strict, failed)
             exhibits_meta.append(
                 {
                     "id": ex.id,
@@ -166,6 +198,9 @@ def run(
                     **({"details": result.manifest} if result.manifest else {}),
                 }
             )
+        if not exhibits_meta:
+            reasons = "; ".join(f"{k}: {', '.join(v)}" for k, v in not_run.items())
+            raise InputError(f"{data}: no exhibit could run on these data ({reasons})")
         with timer.stage("write"):
             _write_csv(to_frame(estimates), tmp / "estimates.csv")
             _write_csv(panel, tmp / "analysis_panel.csv")
@@ -189,26 +224,27 @@ def run(
                     "data": data,
                     "config": Path(cfg.source),
                     "cities": DATA_DIR / "cities.csv",
+                    "city_aliases": DATA_DIR / "city_aliases.csv",
                     "pilot_zones": DATA_DIR / "pilot_zones.csv",
                 }
             ),
             "config": cfg.to_dict(),
-            "panel": {
-                "rows": len(panel),
-                "cities": int(panel["city_code"].nunique()),
-                "interpolated_cells": info.interpolated_cells,
-                "dropped_city_years": info.dropped_city_years,
-                "cities_outside_sample": list(info.dropped_cities),
-                "pre_period_end": info.pre_end,
-            },
+            "panel": _panel_manifest(panel, info),
             "exhibits": exhibits_meta,
+            "not_run": [{"exhibit": k, "reasons": v} for k, v in not_run.items()],
+            "failed": [{"part": k, "error": v} for k, v in failed.items()],
             "seconds": timer.seconds,
         }
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
         )
         with timer.stage("report"):
-            render_report(tmp)
+            _attempt("report", lambda: render_report(tmp), failed, strict)
+        if "report" in failed:  # the manifest says so too
+            manifest["failed"] = [{"part": k, "error": v} for k, v in failed.items()]
+            (tmp / "manifest.json").write_text(
+                json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
+            )
         log.info("run finished: %s", out)
     except BaseException:
         log.removeHandler(handler)
@@ -218,4 +254,107 @@ def run(
     log.removeHandler(handler)
     handler.close()
     _replace_dir(tmp, out)
+    return RunResult(out, not_run, failed)
+
+
+def _run_exhibit(
+    ex: Exhibit,
+    ctx: Context,
+    only: tuple[str, ...] | None,
+    strict: bool,
+    timer: Timer,
+    not_run: dict[str, list[str]],
+    failed: dict[str, str],
+) -> Output | None:
+    """One exhibit, if the data allow it: its Output, or None (recorded as not run or
+    failed)."""
+    asked = bool(only) and ex.id in (only or ())
+    reasons = ex.needs.missing(ctx)
+    if reasons:
+        if asked:
+            raise InputError(f"--only {ex.id}: cannot run on these data: {'; '.join(reasons)}")
+        not_run[ex.id] = reasons
+        log.warning("not run: %s (%s)", ex.id, "; ".join(reasons))
+        return None
+
+    def attempt() -> Output:
+        with timer.stage(ex.id):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = ex.run(ctx)
+            _log_warnings(ex.id, caught)
+            ex.check(result)
+        return result
+
+    try:
+        return _attempt(f"exhibit {ex.id}", attempt, failed, strict)
+    except InputError as exc:  # the data do not allow this exhibit: say why, go on
+        if asked or strict:
+            raise
+        not_run[ex.id] = [str(exc)]
+        log.warning("not run: %s (%s)", ex.id, exc)
+        return None
+
+
+def _write_exhibit(
+    ex: Exhibit, result: Output, tmp: Path, simulated: bool, strict: bool, failed: dict[str, str]
+) -> None:
+    """The exhibit's tables and figures, each on its own: one that fails is recorded."""
+    note_base = SIMULATED_NOTE if simulated else ""
+    for name, table in result.tables.items():
+        note = " ".join(x for x in (result.notes.get(name, ""), note_base) if x)
+        write = partial(write_table, table, name, ex.title, note, tmp / "tables")
+        _attempt(f"table {name}", write, failed, strict)
+    with data_label(SIMULATED_LABEL if simulated else ""):
+        for name, writer in result.figures.items():
+            draw = partial(writer, tmp / "figures" / f"{name}.png")
+            _attempt(f"figure {name}", draw, failed, strict)
+
+
+def _log_data(panel: pd.DataFrame, info: PanelInfo) -> None:
+    log.info(
+        "panel: %d units x %d years, %d rows; %d cells interpolated; %d unit-years dropped "
+        "as incomplete; units not in the sample: %d",
+        panel["city_code"].nunique(),
+        panel["year"].nunique(),
+        len(panel),
+        info.interpolated_cells,
+        info.dropped_city_years,
+        len(info.dropped_cities),
+    )
+    loaded = info.load
+    if loaded is None:
+        return
+    if loaded.years_outside:
+        log.warning("dropped %d rows of years outside [panel]: %s",
+                    sum(loaded.years_outside.values()),
+                    ", ".join(f"{y} ({n})" for y, n in loaded.years_outside.items()))  # fmt: skip
+    if loaded.unknown_units:
+        log.warning("dropped %d rows of %d unit keys that name no prefecture-level unit in their year: %s",
+                    sum(loaded.unknown_units.values()), len(loaded.unknown_units),
+                    "; ".join(f"{v!r} ({loaded.unknown_reasons[v]})" for v in list(loaded.unknown_units)[:10]))  # fmt: skip
+    for value, unit, how in loaded.readings:
+        log.info("read %r as %s (%s)", value, unit, how)
+    for variable, reason in info.unavailable.items():
+        log.info("not built: %s %s", variable, reason)
+
+
+def _panel_manifest(panel: pd.DataFrame, info: PanelInfo) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rows": len(panel),
+        "cities": int(panel["city_code"].nunique()),
+        "interpolated_cells": info.interpolated_cells,
+        "dropped_city_years": info.dropped_city_years,
+        "cities_outside_sample": list(info.dropped_cities),
+        "pre_period_end": info.pre_end,
+        "not_built": dict(info.unavailable),
+    }
+    if info.load is not None:
+        out["rows_in_file"] = info.load.rows_in_file
+        out["years_outside_panel"] = {str(k): v for k, v in info.load.years_outside.items()}
+        out["unknown_units"] = [
+            {"value": v, "rows": n, "reason": info.load.unknown_reasons[v]}
+            for v, n in info.load.unknown_units.items()
+        ]
+        out["units_read_as"] = [{"value": v, "unit": u, "how": h} for v, u, h in info.load.readings]
     return out

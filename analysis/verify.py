@@ -68,7 +68,7 @@ def main(folder: Path) -> int:
             Path(tmp) / "out",
             manifest["seed"],
             only,
-        )
+        ).out
         diff = compare(folder, again)
     if diff:
         where = ", ".join(f"{d} (exhibit {_exhibit_of(d, manifest)})" for d in diff)

@@ -33,20 +33,25 @@ CASES: dict[str, tuple[Mutation, list[str]]] = {
     ),
     "duplicate city-year": (
         lambda d: pd.concat([d, d.iloc[[5]]], ignore_index=True),
-        ["duplicate city-year 110100-2014", "rows 7 and 3726"],
+        ["duplicate unit-year 110100-2014", "rows 7 and 3726"],
     ),
     "non-numeric cell": (
         _set(10, "gdp", "n/a!"),
         ["column 'gdp' (gdp), row 12: value 'n/a!' is not a number"],
     ),
-    "year outside panel": (_set(0, "year", "2031"), ["row 2: 2031 is outside the panel 2009-2022"]),
-    "unknown city": (
-        _set(0, "city_code", "999999"),
-        ["column 'city_code' (city), row 2: '999999' is not a prefecture-level code"],
+    # Rows of other years or of unknown units are dropped and listed; only an empty result
+    # is an error.
+    "no year inside the panel": (
+        lambda d: d.assign(year="2031"),
+        ["no row has a year in 2009-2022 ([panel] first_year, last_year); the file has 2031"],
+    ),
+    "no known city": (
+        lambda d: d.assign(city_code="999999"),
+        ["column 'city_code' (city): no value names a prefecture-level code", "'999999'"],
     ),
     "empty sample": (
         lambda d: d[d["city_code"] == "110100"].assign(city_code="540100"),
-        ["no city-year left after the sample filters"],
+        ["no unit-year left after the sample filters"],
     ),
     "constant component": (
         lambda d: d.assign(rd_intensity="0.02"),

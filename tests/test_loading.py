@@ -61,8 +61,9 @@ def test_chinese_columns_and_city_names(
     data.to_csv(path, index=False, encoding="utf-8")
     cfg_path = tmp_path / "c.toml"
     cfg_path.write_text(
-        '[panel]\ncity_key = "name"\n[columns]\ncity = "城市"\nyear = "年份"\n[inputs]\ngdp = "地区生产总值"\n'
-        "[components]\n"
+        '[panel]\ncity_key = "name"\n[columns]\ncity = "城市"\nyear = "年份"\n[inputs]\n'
+        + "".join(f'{r} = "{RENAME.get(c, c)}"\n' for r, c in load_config().inputs.items())
+        + "[components]\n"
         + "".join(
             f'{c.role} = {{ column = "{RENAME.get(c.column, c.column)}", direction = "{c.direction}", dimension = "{c.dimension}" }}\n'
             for c in load_config().components

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.cli import main
-from analysis.config import DEFAULT_PANEL
+from analysis.config import DEFAULT_PANEL, load_config
 
 # Guizhou 2015 (Guiyang, Zunyi), second batch 2016 (Beijing, Zhengzhou, Hohhot, Shenyang), never.
 CITIES = [
@@ -98,9 +98,9 @@ def _config(renames: dict[str, str], path: Path) -> Path:
     lines = []
     comps = {"rd_intensity", "unemployment_rate"}
     inputs = {k: v for k, v in renames.items() if k not in comps}
-    if inputs:
+    if inputs:  # [inputs] replaces the default table: list every input
         lines.append("[inputs]")
-        lines += [f'{k} = "{v}"' for k, v in inputs.items()]
+        lines += [f'{k} = "{inputs.get(k, v)}"' for k, v in load_config().inputs.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

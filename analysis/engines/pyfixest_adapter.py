@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.engines.options import call
+from analysis.errors import InputError
 from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators.event_time import EventCoefs, column
 from analysis.inference import FIXEF_RM, VcovSpec
@@ -56,16 +57,20 @@ def feols(data: pd.DataFrame, formula: str, spec: VcovSpec) -> Regression:
     """pyfixest's feols with every inference setting passed explicitly."""
     import pyfixest as pf
 
-    fit: Any = call(
-        pf.feols,
-        formula,
-        data=data,
-        vcov=spec.pyfixest_vcov(),
-        ssc=spec.pyfixest_ssc(),
-        fixef_rm=FIXEF_RM,
-        copy_data=False,
-        store_data=False,
-    )
+    try:
+        fit: Any = call(
+            pf.feols,
+            formula,
+            data=data,
+            vcov=spec.pyfixest_vcov(),
+            ssc=spec.pyfixest_ssc(),
+            fixef_rm=FIXEF_RM,
+            copy_data=False,
+            store_data=False,
+        )
+    except ValueError as exc:  # pyfixest's way of saying the data cannot identify the model
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"`{formula}` cannot be estimated on these data: {first}") from None
     coef = fit.coef()
     n_obs = int(fit._N)
     n_clusters = int(np.min(fit._G)) if spec.cfg.vcov == "CRV1" else 0
@@ -119,6 +124,12 @@ def rows(
 ) -> list[Estimate]:
     """Rows of a regression's coefficients (all, or the named terms)."""
     described = info(reg, exhibit, model, estimator, sample, **facts)
+    dropped = [t for t in terms or () if t not in reg.coef.index]
+    if dropped:
+        raise InputError(
+            f"{model}: {', '.join(repr(t) for t in dropped)} dropped from `{reg.formula}` "
+            "(collinear with the fixed effects or the other regressors, or constant)"
+        )
     return [
         described.row(t, float(reg.coef[t]), float(reg.se[t]))
         for t in terms or list(reg.coef.index)

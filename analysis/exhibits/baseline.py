@@ -22,11 +22,19 @@ def formulas(controls: tuple[str, ...], outcome: str = OUTCOME) -> dict[str, str
 
 
 def fits(ctx: Context) -> dict[str, fx.Regression]:
-    """The two baseline regressions, fitted once per run (the PSM table repeats column 1)."""
+    """The baseline regressions, fitted once per run (the PSM table repeats column 1); the
+    column with controls only when every configured control is in the data."""
     forms = formulas(ctx.cfg.model.controls)
+    if missing_controls(ctx):
+        forms.pop("baseline_twfe_controls")
     return ctx.shared(
         "baseline", lambda: {m: fx.feols(ctx.panel, f, ctx.spec) for m, f in forms.items()}
     )
+
+
+def missing_controls(ctx: Context) -> list[str]:
+    """Why the column with controls cannot be estimated (empty when it can)."""
+    return [ctx.why_missing(c) for c in ctx.cfg.model.controls if c not in ctx.panel.columns]
 
 
 def run(ctx: Context) -> Output:
@@ -34,12 +42,14 @@ def run(ctx: Context) -> Output:
     estimates = []
     for model, reg in fits(ctx).items():
         estimates += fx.rows(reg, TABLE, model, "twfe", ctx.sample, estimand="att")
-    models = list(formulas(ctx.cfg.model.controls))
+    models = list(fits(ctx))
     extra = {"Controls": ["No", "Yes"], "City FE": ["Yes", "Yes"], "Year FE": ["Yes", "Yes"]}
+    extra = {k: v[: len(models)] for k, v in extra.items()}
     table = regression_table(estimates, models=models, terms=["treat_post"], extra=extra)
-    return Output(
-        estimates=estimates, tables={TABLE: table}, notes={TABLE: inference_note(estimates)}
-    )
+    note = inference_note(estimates)
+    if missing := missing_controls(ctx):
+        note += " Column with controls not estimated: " + "; ".join(missing) + "."
+    return Output(estimates=estimates, tables={TABLE: table}, notes={TABLE: note})
 
 
 EXHIBIT = Exhibit(

@@ -33,7 +33,7 @@ from analysis.engines import diff_diff_adapter as dd
 from analysis.errors import InputError
 from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators import cs_aggregate as agg
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.render.tables import fmt
 
 TABLE = "table4_callaway_santanna"
@@ -266,10 +266,12 @@ def bootstrap_estimates(
     return rows
 
 
-def specs(cfg: CallawaySantAnnaConfig) -> list[CSSpec]:
-    """The specifications of [callaway_santanna], unconditional first."""
+def specs(cfg: CallawaySantAnnaConfig, columns: pd.Index | None = None) -> list[CSSpec]:
+    """The specifications of [callaway_santanna], unconditional first; the covariate
+    variants only when every covariate is a column of the panel (when `columns` is given)."""
     out = [CSSpec(c, b) for c in cfg.control_groups for b in cfg.base_periods]
-    if cfg.covariates:
+    have = columns is None or all(c in columns for c in cfg.covariates)
+    if cfg.covariates and have:
         out += [CSSpec("nevertreated", "varying", m, cfg.covariates) for m in cfg.covariate_methods]
     return out
 
@@ -289,7 +291,7 @@ def run(ctx: Context) -> Output:
     rows: list[Estimate] = []
     notes: list[str] = []
     fits = []
-    for spec in specs(c):
+    for spec in specs(c, ctx.panel.columns):
         f = default_fit(ctx) if spec == CSSpec() else fit(ctx.panel, spec, c.pscore_trim)
         fits.append(f)
         rows += estimates(f, level, ctx.sample)
@@ -315,6 +317,9 @@ def run(ctx: Context) -> Output:
         "differs in that term; see analysis/estimators/cs_aggregate.py)."
         + (" Warnings: " + " | ".join(dict.fromkeys(notes)) if notes else "")
     )
+    absent = [ctx.why_missing(v) for v in c.covariates if v not in ctx.panel.columns]
+    if absent:
+        note += " Covariate variants not estimated: " + "; ".join(absent) + "."
     tables = {TABLE: summary_table(rows, fits), EVENT_TABLE: event_table(rows)}
     return Output(estimates=rows, tables=tables, notes={TABLE: note, EVENT_TABLE: note})
 
@@ -375,4 +380,5 @@ EXHIBIT = Exhibit(
         "cs_{simple,attgt}_{dr,reg,ipw}_cov",
         "cs_*_boot",
     ),
+    needs=Needs(never_treated=True),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.render.labels import label
 
 TABLE = "table1_descriptives"
@@ -44,4 +44,5 @@ EXHIBIT = Exhibit(
     module=__name__,
     run=run,
     tables=(TABLE,),
+    needs=Needs(variables=("resilience",), contrast=False),
 )

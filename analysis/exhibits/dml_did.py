@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.config import Config
 from analysis.engines.doubleml_adapter import did_info
 from analysis.estimators.dml_core import aggregate_median_adjusted, child_seed
 from analysis.estimators.dml_did import PS_CLIPPING, fit_did
 from analysis.estimators.learners import describe
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.render.figures import event_study_figure
 
 TABLE = "table12_dml_did"
@@ -108,6 +109,10 @@ def run(ctx: Context) -> Output:
     )
 
 
+def _never_treated_controls(cfg: Config) -> bool:
+    return cfg.dml.did_control_group == "never_treated"
+
+
 EXHIBIT = Exhibit(
     id="dml_did",
     title="Table 12 and Figure 7. Staggered DML: group-time ATTs with machine-learned nuisances",
@@ -116,4 +121,5 @@ EXHIBIT = Exhibit(
     tables=(TABLE,),
     figures=(FIGURE,),
     models=("dml_did_simple", "dml_did_dynamic", "dml_did_gt"),
+    needs=Needs(controls=True, never_treated=_never_treated_controls),
 )

@@ -26,7 +26,7 @@ from analysis.estimates import Estimate
 from analysis.estimators.dml_core import AGGREGATIONS, FE_LABELS
 from analysis.estimators.dml_runs import PLRRun, learner_seeds, mean_weights, run_plr, timing
 from analysis.estimators.learners import LABELS, STACK, describe
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.render.figures_dml import dml_comparison_figure
 
 TABLE = "table11_dml_plr"
@@ -156,4 +156,5 @@ EXHIBIT = Exhibit(
     tables=(TABLE,),
     figures=(FIGURE,),
     models=("dml_plr", "dml_plr_<learner>_<fe>_<k>folds", "<model>_cddhnr_median"),
+    needs=Needs(controls=True),
 )

@@ -30,7 +30,7 @@ from analysis.engines import diff_diff_adapter as dd
 from analysis.engines import pyfixest_adapter as fx
 from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators.event_time import EventCoefs, interaction_weighted, sunab_cells
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.exhibits import callaway_santanna, event_study
 from analysis.inference import VcovSpec
 from analysis.render.figures_did import event_estimators_figure
@@ -195,4 +195,5 @@ EXHIBIT = Exhibit(
     tables=(TABLE,),
     figures=(FIGURE,),
     models=("sunab", "did2s", "imputation"),
+    needs=Needs(never_treated=True),
 )

@@ -28,7 +28,7 @@ from analysis.engines import pyfixest_adapter as fx
 from analysis.engines.doubleml_adapter import plr_rows
 from analysis.estimates import NORMAL_DF, Estimate
 from analysis.estimators.dml_runs import run_plr
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.render.figures_dml import forest_figure
 from analysis.render.labels import label
 
@@ -75,8 +75,9 @@ def run(ctx: Context) -> Output:
     cfg, controls, level = ctx.cfg, ctx.cfg.model.controls, ctx.cfg.inference.level
     d = cfg.dml
     estimates: list[Estimate] = []
-    table, forest, skipped = [], [], []
-    for mod in cfg.model.moderators:
+    table, forest = [], []
+    skipped = [ctx.why_missing(m) for m in cfg.model.moderators if m not in ctx.panel.columns]
+    for mod in ctx.available(cfg.model.moderators):
         forms = formulas(mod, controls)
         split: dict[str, dict[int, Estimate]] = {"TWFE": {}, "DML": {}}
         for g in (1, 0):
@@ -225,4 +226,5 @@ EXHIBIT = Exhibit(
         "dml_hetero_<mod>_0",
         "dml_hetero_<mod>_difference",
     ),
+    needs=Needs(controls=True, lists=("moderators",)),
 )

@@ -25,7 +25,7 @@ from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators.dml_core import child_rng
 from analysis.estimators.dml_runs import run_plr
 from analysis.estimators.mediation import DEMEAN_TOL, Indirect, bootstrap_indirect
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.render.labels import label
 
 TABLE = "table13_mechanisms"
@@ -103,7 +103,7 @@ def run(ctx: Context) -> Output:
     d = cfg.dml
     estimates: list[Estimate] = []
     rows = []
-    for m in cfg.model.mechanisms:
+    for m in ctx.available(cfg.model.mechanisms):
         forms = formulas(m, controls)
         regs = {model: fx.feols(ctx.panel, f, ctx.spec) for model, f in forms.items()}
         terms = {
@@ -141,6 +141,9 @@ def run(ctx: Context) -> Output:
         )
         rows.append(row)
     text = note(level, d.bootstrap_reps, d.aux_learner)
+    absent = [ctx.why_missing(m) for m in cfg.model.mechanisms if m not in ctx.panel.columns]
+    if absent:
+        text += " Not estimated: " + "; ".join(absent) + "."
     return Output(
         estimates=estimates,
         tables={TABLE: pd.DataFrame(rows)},
@@ -169,4 +172,5 @@ EXHIBIT = Exhibit(
         "mechanism_direct_<m>",
         "mechanism_indirect_<m>",
     ),
+    needs=Needs(controls=True, lists=("mechanisms",)),
 )

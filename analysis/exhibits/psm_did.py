@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from analysis.engines import pyfixest_adapter as fx
 from analysis.estimators.matching import balance, psm
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.exhibits import baseline
 from analysis.render.tables import inference_note, regression_table
 
@@ -71,4 +71,5 @@ EXHIBIT = Exhibit(
     run=run,
     tables=(TABLE, BALANCE_TABLE),
     models=("psm_twfe",),
+    needs=Needs(controls=True, never_treated=True),
 )

@@ -82,7 +82,12 @@ def timing(ctx: Context) -> Variant | str:
     return Variant(data)
 
 
-def no_municipalities(ctx: Context) -> Variant:
+NO_REGISTRY = "the units are not Chinese cities ([panel] units = 'any'): no city registry"
+
+
+def no_municipalities(ctx: Context) -> Variant | str:
+    if ctx.cfg.panel.units != "cities":
+        return NO_REGISTRY
     reg = registry()
     muni = reg.loc[reg["municipality"] == 1, "admin_code"]
     present = sorted(int(c) for c in set(muni) & set(ctx.panel["city_code"]))
@@ -90,7 +95,9 @@ def no_municipalities(ctx: Context) -> Variant:
     return Variant(ctx.panel[keep], subset=_in("city_code", present, negate=True))
 
 
-def no_first_cohort(ctx: Context) -> Variant:
+def no_first_cohort(ctx: Context) -> Variant | str:
+    if ctx.panel["first_treat"].nunique() < 3:
+        return "a single treatment cohort: dropping it leaves no treated unit"
     first = int(ctx.panel.loc[ctx.panel["first_treat"] > 0, "first_treat"].min())
     return Variant(ctx.panel[ctx.panel["first_treat"] != first], subset=f"first_treat != {first}")
 
@@ -139,7 +146,9 @@ def pca(ctx: Context) -> Variant | str:
     return _with_outcome(ctx, first_principal_component(z, ctx.panel["resilience"].to_numpy()))
 
 
-def province_year_fe(ctx: Context) -> Variant:
+def province_year_fe(ctx: Context) -> Variant | str:
+    if ctx.cfg.panel.units != "cities":
+        return NO_REGISTRY
     province = registry().set_index("admin_code")["province_en"]
     data = ctx.panel.assign(province=ctx.panel["city_code"].map(province))
     return Variant(data, "resilience ~ treat_post | city_code + province^year")

@@ -13,8 +13,9 @@ import pandas as pd
 from analysis.config import Config
 from analysis.errors import InputError
 from analysis.prepare.cities import study_cities
+from analysis.prepare.loading import LoadInfo
 from analysis.prepare.treatment import add_treatment, cohorts_from_column, pilot_cohorts
-from analysis.prepare.variables import Fits, build_variables, moderators
+from analysis.prepare.variables import MODERATOR_INPUTS, Fits, build_variables, moderators
 
 KEYS = ("city_code", "year")
 TREATMENT = ("first_treat", "treat_post", "rel_time")
@@ -30,6 +31,11 @@ class PanelInfo:
     dropped_city_years: int
     pre_end: int
     fits: Fits = field(repr=False)
+    # variable -> why it was not built (an input not mapped, a constant indicator, a
+    # moderator that needs the city registry)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    # what the loader dropped and how it read the unit keys (set by analysis.pipeline)
+    load: LoadInfo | None = None
 
 
 def interpolate_missing(raw: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, int]:
@@ -62,14 +68,18 @@ def build_panel(
     raw: pd.DataFrame, cfg: Config, file: str, fits: Fits | None = None
 ) -> tuple[pd.DataFrame, PanelInfo]:
     """The analysis panel: keys, treatment, outcome, controls, mechanisms, moderators."""
-    cities = study_cities(cfg.sample)
     in_file = raw["city_code"].unique()
-    keep = raw["city_code"].isin(cities["admin_code"]) & ~raw["year"].isin(cfg.sample.drop_years)
-    dropped = tuple(sorted(set(in_file) - set(cities["admin_code"])))
+    keep = ~raw["year"].isin(cfg.sample.drop_years)
+    cities = study_cities(cfg.sample) if cfg.panel.units == "cities" else None
+    if cities is not None:
+        keep &= raw["city_code"].isin(cities["admin_code"])
+        dropped = tuple(sorted(set(in_file) - set(cities["admin_code"])))
+    else:
+        dropped = ()
     data = raw[keep].copy()
     if data.empty:
         raise InputError(
-            f"{file}: no city-year left after the sample filters ([sample] cities = "
+            f"{file}: no unit-year left after the sample filters ([sample] cities = "
             f"'{cfg.sample.cities}', exclude_provinces, drop_years)"
         )
     if cfg.treatment.source == "pilot_zones":
@@ -91,7 +101,7 @@ def build_panel(
     _check_variation(data, cfg, file)
     components = () if cfg.outcome.column else cfg.components
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked just below
-        variables, fitted = build_variables(
+        variables, fitted, unavailable = build_variables(
             data, components, cfg.outcome.weights, cfg.outcome.shift, fits
         )
     if cfg.outcome.column:
@@ -103,8 +113,14 @@ def build_panel(
     treated_years = panel.loc[panel["first_treat"] > 0, "first_treat"]
     pre_end = int(treated_years.min()) if len(treated_years) else cfg.panel.last_year + 1
     mods = moderators(panel, pre_end)
-    region = cities.set_index("admin_code")["region"]
-    mods["east_coastal"] = (region.reindex(mods.index) == "east").astype(int)
+    for moderator, variable in MODERATOR_INPUTS.items():
+        if variable in unavailable:
+            unavailable[moderator] = f"is built from {variable}, which {unavailable[variable]}"
+    if cities is not None:
+        region = cities.set_index("admin_code")["region"]
+        mods["east_coastal"] = (region.reindex(mods.index) == "east").astype(int)
+    else:
+        unavailable["east_coastal"] = "needs the city registry ([panel] units = 'cities')"
     panel = panel.merge(mods, left_on="city_code", right_index=True, how="left")
     panel.insert(list(panel.columns).index("rel_time") + 1, "event_time", event_time(panel, cfg))
     info = PanelInfo(
@@ -114,6 +130,7 @@ def build_panel(
         dropped_city_years=int(incomplete.sum()),
         pre_end=pre_end,
         fits=fitted,
+        unavailable=unavailable,
     )
     return panel.sort_values(list(KEYS)).reset_index(drop=True), info
 

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import Component
+from analysis.config_schema import CONTROL_NAMES, MECHANISM_NAMES
 from analysis.prepare.indices import EntropyFit, entropy_apply, entropy_fit, entropy_index, theil
 
 
@@ -55,6 +56,28 @@ CONTROLS: dict[str, Callable[[pd.DataFrame], Any]] = {
 }
 
 SECTORS = ("primary", "secondary", "tertiary")
+# The raw inputs each variable is built from: a variable whose inputs are not all mapped is
+# not built, and the exhibits that need it are not run (with this as the reason).
+INPUTS: dict[str, tuple[str, ...]] = {
+    "ln_gdp_pc": ("gdp", "population"),
+    "urbanization": ("urban_population", "population"),
+    "fiscal": ("fiscal_expenditure", "gdp"),
+    "finance": ("loans", "gdp"),
+    "fdi_share": ("fdi", "gdp"),
+    "human_capital": ("college_students", "population"),
+    "tech_innovation": ("invention_patents", "population"),
+    "digital_infra": ("broadband_subscribers", "mobile_subscribers", "population"),
+    "rationalization": tuple(f"{k}_{s}" for k in ("va", "emp") for s in SECTORS),
+    "digital_economy": ("digital_employment_share", "telecom_revenue", "digital_finance",
+                        "population"),
+    "marketization": ("marketization",),
+}  # fmt: skip
+assert set(CONTROLS) == set(CONTROL_NAMES) and set(MECHANISM_NAMES) <= set(INPUTS)
+
+
+def missing_inputs(variable: str, columns: pd.Index | list[str]) -> tuple[str, ...]:
+    """The inputs of `variable` that are not columns of the role-named raw panel."""
+    return tuple(i for i in INPUTS[variable] if i not in columns)
 
 
 @dataclass(frozen=True)
@@ -123,50 +146,92 @@ def resilience_index(
     return out, fits
 
 
+def _unavailable(inputs: tuple[str, ...]) -> str:
+    names = ", ".join(f"'{i}'" for i in inputs)
+    return f"needs input {names}, not mapped in [inputs]"
+
+
 def build_variables(
     raw: pd.DataFrame,
     components: tuple[Component, ...],
     weights: str = "pooled",
     shift: float = 1e-4,
     fits: Fits | None = None,
-) -> tuple[pd.DataFrame, Fits]:
-    """Outcome, controls and mechanisms of every city-year of a complete role-named panel.
+) -> tuple[pd.DataFrame, Fits, dict[str, str]]:
+    """Outcome, controls, mechanisms and the moderators' inputs of every city-year of a
+    complete role-named panel, and variable -> why it is not built (an input not mapped, or
+    an input of an entropy index that does not vary).
 
     With no `components` the resilience index is not built (the outcome is a ready column).
     """
     out = pd.DataFrame(index=raw.index)
+    unavailable: dict[str, str] = {}
     res_fits: dict[str, EntropyFit] = {}
     if components:  # without components the outcome is a ready column of the user's
         out["resilience"], res_fits = resilience_index(
             raw, components, weights, shift, None if fits is None else fits.resilience
         )
+    absent = {name: missing_inputs(name, raw.columns) for name in INPUTS}
+    for name, reason in absent.items():
+        if reason:
+            unavailable[name] = _unavailable(reason)
     for name, make in CONTROLS.items():
-        out[name] = make(raw)
-    out["tech_innovation"] = np.log1p(raw["invention_patents"] / raw["population"])
-    out["digital_infra"], infra_fit = _index(
-        _digital_infra_inputs(raw), None if fits is None else fits.digital_infra, shift
-    )
-    va = raw[[f"va_{s}" for s in SECTORS]].to_numpy()
-    emp = raw[[f"emp_{s}" for s in SECTORS]].to_numpy()
-    out["rationalization"] = -theil(va, emp)
-    out["digital_economy"], econ_fit = digital_economy_index(
-        raw, None if fits is None else fits.digital_economy, shift
-    )
-    out["marketization"] = raw["marketization"]
-    return out, Fits(resilience=res_fits, digital_infra=infra_fit, digital_economy=econ_fit)
+        if name not in unavailable:
+            out[name] = make(raw)
+    if "tech_innovation" not in unavailable:
+        out["tech_innovation"] = np.log1p(raw["invention_patents"] / raw["population"])
+    infra_fit = econ_fit = None
+    if "digital_infra" not in unavailable:
+        frame = _digital_infra_inputs(raw)
+        if (constant := _constant(frame)) is not None:
+            unavailable["digital_infra"] = constant
+        else:
+            out["digital_infra"], infra_fit = _index(
+                frame, None if fits is None else fits.digital_infra, shift
+            )
+    if "rationalization" not in unavailable:
+        va = raw[[f"va_{s}" for s in SECTORS]].to_numpy()
+        emp = raw[[f"emp_{s}" for s in SECTORS]].to_numpy()
+        out["rationalization"] = -theil(va, emp)
+    if "digital_economy" not in unavailable:
+        frame = _digital_economy_inputs(raw)
+        if (constant := _constant(frame)) is not None:
+            unavailable["digital_economy"] = constant
+        else:
+            out["digital_economy"], econ_fit = digital_economy_index(
+                raw, None if fits is None else fits.digital_economy, shift
+            )
+    if "marketization" not in unavailable:
+        out["marketization"] = raw["marketization"]
+    fitted = Fits(resilience=res_fits, digital_infra=infra_fit, digital_economy=econ_fit)
+    return out, fitted, unavailable
+
+
+def _constant(frame: pd.DataFrame) -> str | None:
+    """Why an entropy index of `frame` cannot be built (a constant indicator), or None."""
+    for column in frame.columns:
+        if frame[column].nunique() < 2:
+            return f"its indicator '{column}' is constant, so min-max normalization is undefined"
+    return None
+
+
+MODERATOR_INPUTS = {"high_marketization": "marketization",
+                    "high_digital_economy": "digital_economy"}  # fmt: skip
 
 
 def moderators(panel: pd.DataFrame, pre_end: int) -> pd.DataFrame:
-    """Time-invariant moderators per city from years before `pre_end` (pre-treatment)."""
+    """Time-invariant moderators per city from years before `pre_end` (pre-treatment): the
+    pre-period means of marketization and the digital-economy index, and 1 above the
+    median city's mean (for the variables the panel has; NaN for a city without
+    pre-period values)."""
     pre = panel[panel["year"] < pre_end]
-    means = pre.groupby("city_code")[["marketization", "digital_economy"]].mean()
-    out = pd.DataFrame(index=means.index)
-    out["marketization_pre"] = means["marketization"]
-    out["digital_economy_pre"] = means["digital_economy"]
-    out["high_marketization"] = (means["marketization"] > means["marketization"].median()).astype(
-        int
-    )
-    out["high_digital_economy"] = (
-        means["digital_economy"] > means["digital_economy"].median()
-    ).astype(int)
+    out = pd.DataFrame(index=pd.Index(sorted(panel["city_code"].unique()), name="city_code"))
+    present = {m: v for m, v in MODERATOR_INPUTS.items() if v in panel.columns}
+    means = {v: pre.groupby("city_code")[v].mean().reindex(out.index) for v in present.values()}
+    for variable, mean in means.items():
+        out[f"{variable}_pre"] = mean
+    for moderator, variable in present.items():
+        mean = means[variable]
+        flag = (mean > mean.median()).astype(int)
+        out[moderator] = flag if mean.notna().all() else flag.where(mean.notna())
     return out

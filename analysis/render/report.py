@@ -89,16 +89,79 @@ def _section(ex: dict[str, Any], estimates: pd.DataFrame, out: Path) -> str:
     for name in ex["tables"]:
         csv = out / "tables" / f"{name}.csv"
         md = out / "tables" / f"{name}.md"
+        if not csv.exists():
+            body.append(f"<h3>{_esc(name)}</h3><p class='fail'>not written (see Failed)</p>")
+            continue
         note = md.read_text(encoding="utf-8").rstrip().splitlines()[-1] if md.exists() else ""
-        body.append(
-            f"<h3>{_esc(name)}</h3>"
-            + _table_html(pd.read_csv(csv, dtype=str, keep_default_na=False))
-        )
+        body.append(f"<h3>{_esc(name)}</h3>" + _table_html(_read_table(csv)))
         if note and not note.startswith("|"):
             body.append(f"<p><small>{_esc(note)}</small></p>")
     for name in ex["figures"]:
-        body.append(f"<h3>{_esc(name)}</h3>" + _img(out / "figures" / f"{name}.png"))
+        png = out / "figures" / f"{name}.png"
+        shown = _img(png) if png.exists() else "<p class='fail'>not drawn (see Failed)</p>"
+        body.append(f"<h3>{_esc(name)}</h3>" + shown)
     return "\n".join(body)
+
+
+def _read_table(csv: Path) -> pd.DataFrame:
+    """A written table; an empty file is an empty table."""
+    try:
+        return pd.read_csv(csv, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def _data_section(manifest: dict[str, Any]) -> str:
+    """What the data did not allow: rows dropped, keys reinterpreted, variables not built,
+    exhibits not run (with the missing roles), parts that failed."""
+    panel = manifest.get("panel", {})
+    parts = ['<h2 id="data">Data and what was not run</h2>']
+    items = []
+    years = panel.get("years_outside_panel") or {}
+    if years:
+        items.append(
+            f"Rows of years outside the panel dropped: {_esc(', '.join(f'{y} ({n})' for y, n in years.items()))}"
+        )
+    unknown = panel.get("unknown_units") or []
+    if unknown:
+        listed = "; ".join(f"{u['value']} ({u['rows']} rows: {u['reason']})" for u in unknown)
+        items.append(f"Unit keys naming no prefecture-level unit, rows dropped: {_esc(listed)}")
+    outside = panel.get("cities_outside_sample") or []
+    if outside:
+        items.append(
+            f"Units outside the study sample, dropped: {len(outside)} ({_esc(', '.join(map(str, outside[:40])))}{' ...' if len(outside) > 40 else ''})"
+        )
+    if panel.get("dropped_city_years"):
+        items.append(
+            f"Unit-years dropped as incomplete after interpolation: {panel['dropped_city_years']}"
+        )
+    read_as = panel.get("units_read_as") or []
+    if read_as:
+        items.append(
+            "Unit keys read as: "
+            + _esc("; ".join(f"{r['value']} -> {r['unit']} ({r['how']})" for r in read_as[:30]))
+        )
+    built = panel.get("not_built") or {}
+    if built:
+        items.append(
+            "Variables not built: " + _esc("; ".join(f"{k} {v}" for k, v in built.items()))
+        )
+    parts.append(
+        "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+        if items
+        else "<p>Nothing dropped.</p>"
+    )
+    not_run = manifest.get("not_run") or []
+    if not_run:
+        frame = pd.DataFrame(
+            [{"exhibit": r["exhibit"], "reason": "; ".join(r["reasons"])} for r in not_run]
+        )
+        parts += ["<h3>Not run</h3>", _table_html(frame)]
+    failed = manifest.get("failed") or []
+    if failed:
+        frame = pd.DataFrame(failed).assign(status="fail")
+        parts += ["<h3>Failed</h3>", _table_html(frame, "status")]
+    return "\n".join(parts)
 
 
 def _provenance(manifest: dict[str, Any]) -> str:
@@ -163,7 +226,9 @@ def render(out: Path) -> Path:
         "(analysis/simulate.py); not the study's yearbook data.</p>"
         if simulated
         else f"<p>Data: <code>{_esc(manifest['data']['file'])}</code></p>",
-        f"<nav>{nav} <a href='#crosscheck'>crosscheck</a> <a href='#provenance'>provenance</a></nav>",
+        f"<nav><a href='#data'>data</a> {nav} <a href='#crosscheck'>crosscheck</a> "
+        "<a href='#provenance'>provenance</a></nav>",
+        _data_section(manifest),
         *sections,
     ]
     if truth.exists():

@@ -12,8 +12,10 @@ Steps of ``parse_header``:
 2. Bracketed parts, in ``()``, ``[]``, ``{}``, ``【】``, ``〔〕``, ``《》`` or ``「」``, are
    removed; a unit or a scope (全市, 市辖区) inside them is kept aside. So is ``单位：...``.
 3. Trailing parts after a separator (``_ - / : ,`` or a space) that spell a unit or a scope
-   are removed (``gdp_100m_yuan``, ``地区生产总值_全市``), and so is a unit of two or more
-   characters written right after the name (``常住人口万人``), or ``%``.
+   are removed (``gdp_100m_yuan``, ``地区生产总值_全市``; a single English word only if it
+   names a currency or percent: ``broadband_subscribers`` keeps its last word), and so is a
+   Chinese unit of two or more characters written right after the name (``常住人口万人``),
+   or ``%``.
 4. Case is folded and everything but letters and digits is removed (``R&D`` -> ``rd``,
    ``urban population`` -> ``urbanpopulation``).
 """
@@ -41,6 +43,8 @@ _DROP_INVISIBLE = {ord(char): None for char in ZERO_WIDTH}
 _BRACKETED = re.compile(r"[(\[{【〔《「]([^()\[\]{}【】〔〕《》「」]*)[)\]}】〕》」]")
 _UNIT_LABEL = re.compile(r"单位[:：]?\s*([^\s,;，；]+)")
 _SEPARATORS = re.compile(r"[_\-/:：,，;；\s]+")
+# English words accepted as a unit when they end a name after a separator (gdp_yuan).
+_WORDS = frozenset({"yuan", "rmb", "cny", "usd", "pct", "percent"})
 
 
 @dataclass(frozen=True)
@@ -154,12 +158,16 @@ class Synonyms:
         found: list[str] = []
         scope = ""
 
-        def keep(part: str) -> bool:
+        def keep(part: str, trailing: bool = False) -> bool:
             nonlocal scope
             part = part.strip()
             if part in SCOPES:
                 scope = scope or part
                 return True
+            # An English word ending a name is part of it (broadband_subscribers), unless
+            # it names a currency or percent.
+            if trailing and re.fullmatch("[A-Za-z]+", part) and part.casefold() not in _WORDS:
+                return False
             if self.unit(part) is not None:
                 found.append(part)
                 return True
@@ -177,7 +185,7 @@ class Synonyms:
         parts = [p for p in _SEPARATORS.split(body) if p]
         while len(parts) > 1:
             for size in (3, 2, 1):
-                if len(parts) > size and keep(" ".join(parts[-size:])):
+                if len(parts) > size and keep(" ".join(parts[-size:]), trailing=True):
                     del parts[-size:]
                     break
             else:

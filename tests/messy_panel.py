@@ -16,7 +16,8 @@ added are shares of GDP that drift (primary and secondary down), so they add up 
 up to rounding; loans, deposits, fiscal expenditure, retail sales and FDI are unit-specific
 ratios to GDP with smooth trends; road area and CO2 are power functions of GDP; the rates
 (unemployment, investment and industrial growth, science share) are AR(1) around a unit's
-mean with small shocks. No value of a column is repeated by two units in one year.
+mean with small shocks. Every value is positive, changes by less than 30% from one year to
+the next, and no value of a column is repeated by two units in one year.
 There is no treatment effect.
 
 The planted anomalies (``MessyPanel.anomalies``, each with its cells) are:
@@ -186,8 +187,8 @@ def _process(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     growth = unit(0.07, 0.11) - 0.003 * t + rng.normal(0, 0.006, shape)
     per_person = np.exp(rng.normal(np.log(22000), 0.45, (n, 1))) * np.exp(np.cumsum(growth, 1))
     gdp = per_person * pop / 1e4  # 亿元
-    s1 = (unit(0.04, 0.22) - 0.004 * t + rng.normal(0, 0.002, shape)).clip(0.01, None)
-    s2 = unit(0.38, 0.55) - 0.004 * t + rng.normal(0, 0.003, shape)
+    s1 = unit(0.04, 0.22) * np.exp(-0.03 * t + rng.normal(0, 0.01, shape))
+    s2 = unit(0.38, 0.55) * np.exp(-0.008 * t + rng.normal(0, 0.005, shape))
     v = {GDP_YI: gdp, GDP_WAN: gdp * 1e4, GDP_PC: gdp * 1e8 / (pop * 1e4)}
     v.update({VA[0]: gdp * s1, VA[1]: gdp * s2, VA[2]: gdp * (1 - s1 - s2)})
     v[LOANS] = gdp * 1e4 * unit(0.6, 1.5) * np.exp(0.03 * t + rng.normal(0, 0.01, shape))
@@ -233,7 +234,8 @@ def _plant(
     special = set(PARTIAL) | set(PROVINCE_CODED) | set(FORMER)
     sample = reg.loc[reg["in_study_sample"] == 1, "admin_code"].astype(int)
     pool = sorted(set(sample) - special)
-    row = {(int(u), int(y)): i for i, (u, y) in enumerate(zip(clean["admin_code"], clean["year"]))}
+    pairs = zip(clean["admin_code"], clean["year"], strict=True)
+    row = {(int(u), int(y)): i for i, (u, y) in enumerate(pairs)}
     out: list[Anomaly] = []
 
     def put(unit: int, year: int, column: str, value: float, decimals: int | None = None) -> None:

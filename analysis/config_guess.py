@@ -365,6 +365,8 @@ def propose(frame: pd.DataFrame, source: str) -> Proposal:
     for ident in sorted(candidates, key=lambda i: min(c[0][3] for c in candidates[i])):
         (_, col, role), *others = sorted(candidates[ident])
         note = scale_note(headers[col], role.unit, syn)
+        if headers[col].scope == "市辖区":
+            note = "; ".join(filter(None, (note, "urban districts (市辖区) only")))
         mapped.append(Mapped(role.table, role.role, col, note))
         for _, other, _ in others:
             left.append(Left(other, f"also {role.label}; {ident} uses {col!r}"))
@@ -381,6 +383,10 @@ def propose(frame: pd.DataFrame, source: str) -> Proposal:
     )
     cohort = next((m.column for m in mapped if m.role == "cohort"), "")
     indicator = next((m.column for m in mapped if m.role == "indicator"), "")
+    if cohort and indicator:  # one treatment source: the cohort column
+        mapped = [m for m in mapped if m.role != "indicator"]
+        left.append(Left(indicator, f"a 0/1 treatment; [treatment] uses the cohort {cohort!r}"))
+        indicator = ""
     source_kind = "column" if cohort else "indicator" if indicator else "pilot_zones"
     order = {col: i for i, col in enumerate(frame.columns)}
     return Proposal(

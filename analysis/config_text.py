@@ -159,6 +159,11 @@ def summary(p: Proposal, out: Path, loads: str) -> str:
         roles = ", ".join(a.role for a in p.absent)
         lines.append(f"  no column for {len(p.absent)} roles: {roles}")
     lines.append(f"wrote {out}")
+    if p.units == "any" and "units" not in _study()["panel"]:
+        lines.append(
+            f"note: the units of {p.source} are not cities of data/cities.csv, and this version "
+            'reads only those ([panel] units = "any" is not available yet)'
+        )
     if loads:
         lines.append(f"note: {out} does not load yet: {loads}")
     return "\n".join(lines) + "\n"

@@ -187,6 +187,21 @@ def test_default_panel_maps_every_role_as_the_study(tmp_path: Path) -> None:
     assert {x.column for x in p.left} == {"simulated", "city_name"} and not p.absent
 
 
+@pytest.mark.parametrize("suffix", [".parquet", ".dta"])
+def test_typed_formats_map_as_csv(suffix: str, tmp_path: Path) -> None:
+    """Stata and Parquet hold typed columns (numbers, not text): the same guesses."""
+    frame = pd.read_csv(DEFAULT_PANEL)
+    path = tmp_path / f"panel{suffix}"
+    if suffix == ".dta":
+        frame.to_stata(path, write_index=False, version=118)
+    else:
+        frame.to_parquet(path)
+    got = propose(read_table(path), path.name)
+    want = propose(read_table(DEFAULT_PANEL), DEFAULT_PANEL.name)
+    assert _mapping(got) == _mapping(want) and got.left == want.left
+    assert (got.key_column, got.city_key, got.data_years) == ("city_code", "code", (2009, 2022))
+
+
 # ---- other panels --------------------------------------------------------------------------
 
 
@@ -209,8 +224,10 @@ def _counties() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_any_unit_panel() -> None:
-    p = propose(_counties(), "counties.csv")
+def test_any_unit_panel(tmp_path: Path) -> None:
+    path = tmp_path / "counties.xlsx"
+    _counties().to_excel(path, index=False)
+    p = propose(read_table(path), path.name)
     assert (p.units, p.key_column, p.year_column) == ("any", "countyreal", "year")
     assert (p.first_year, p.last_year) == (2003, 2007)
     assert (p.treatment_source, p.treatment_column) == ("column", "first.treat")

@@ -134,7 +134,9 @@ def test_keys_as_compiled_panels_write_them(panel: mp.MessyPanel) -> None:
         if not q.written:
             continue
         rows = (clean["admin_code"] == q.unit) & clean["year"].isin(q.years)
-        column = "城市代码" if q.written.strip("０１２３４５６７８９0123456789") == "" else "城市名称"
+        column = (
+            "城市代码" if q.written.strip("０１２３４５６７８９0123456789") == "" else "城市名称"
+        )
         assert set(t.loc[rows, column]) == {q.written}, q
     assert set(t.loc[clean["admin_code"] == 110100, "城市代码"]) == {"110000"}
     assert any("\u200b" in name for name in t["城市名称"])

@@ -1,4 +1,4 @@
-"""Command line: `python -m analysis [run|simulate|crosscheck|bench] ...`.
+"""Command line: `python -m analysis [run|simulate|crosscheck|init-config|bench] ...`.
 
 Exit status: 0 success (exhibits the data do not allow are listed as not run); 2 bad input
 or configuration (one line `error: ...` on stderr, no traceback unless --debug); 3 a
@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="write a simulated raw panel and FILE.truth.json")
     sim.add_argument("--seed", type=int, required=True)
     sim.add_argument("--out", type=Path, required=True)
+    init = sub.add_parser(
+        "init-config", help="a starting configuration for your panel, guessed from its header"
+    )
+    init.add_argument("data", type=Path, help="your panel: csv, xlsx, dta or parquet")
+    init.add_argument("--out", type=Path, required=True, help="the configuration to write (.toml)")
+    init.add_argument("--force", action="store_true", help="replace --out if it exists")
     cc = sub.add_parser("crosscheck", help="the R cross-check of a finished run")
     cc.add_argument("--out", type=Path, default=Path("output"))
     ver = sub.add_parser(
@@ -83,6 +89,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         panel, truth = write_simulation(args.out, args.seed)
         print(f"wrote {panel} and {truth} (SIMULATED DATA)")
         return 0
+    if command == "init-config":
+        from analysis.init_config import main as init_config
+
+        return init_config(args.data, args.out, args.force)
     if command == "crosscheck":
         from rbridge.crosscheck import main as crosscheck
 

@@ -24,7 +24,7 @@ import pytest
 from scipy import stats
 from scipy.optimize import linprog
 
-from analysis.estimators import arp_test
+from analysis.estimators import arp_inference
 from analysis.estimators.honest_rm import (
     Method,
     RMBreakdown,
@@ -202,10 +202,10 @@ def test_lf_critical_values_are_rs(study: Study, sidecar: dict[str, Any]) -> Non
         by_mbar.setdefault(float(row["mbar"]), []).append(row)
     assert set(by_mbar) == set(study.mbar)
     for mbar, rows in by_mbar.items():
-        pieces = arp_test._build_pieces(
+        pieces = arp_inference._build_pieces(
             study.beta, study.sigma, study.num_pre, study.num_post, study.lvec, mbar, kappa, 1000, 0
         )
-        order = arp_test._pieces(study.num_pre)
+        order = arp_inference._pieces(study.num_pre)
         for row in rows:
             index = order.index(
                 (study.num_pre - 1 + int(row["s"]), 1.0 if row["max_positive"] else -1.0)
@@ -246,7 +246,7 @@ def enumerated_vertices(x: np.ndarray) -> np.ndarray:
 def post_design(lvec: np.ndarray) -> np.ndarray:
     """X = [P; -P] N: the post-period rows of every piece on the nuisance directions."""
     num_post = len(lvec)
-    rows, _ = arp_test._piece_rows(2, num_post, 0, 1.0, 0.7)
+    rows, _ = arp_inference._piece_rows(2, num_post, 0, 1.0, 0.7)
     _, _, vt = np.linalg.svd(lvec[None, :])
     return np.asarray(rows[:, 2:] @ vt[1:].T)
 
@@ -261,7 +261,7 @@ def test_closed_form_vertices_are_all_vertices() -> None:
     for lvec in weights:
         sd = rng.uniform(0.5, 2.0, size=2 * len(lvec))
         x = post_design(lvec) / sd[:, None] if len(lvec) > 1 else np.zeros((2, 1))
-        closed = arp_test._dual_vertices(arp_test._rm_rays(lvec), sd)
+        closed = arp_inference._dual_vertices(arp_inference._rm_rays(lvec), sd)
         assert len(closed) == len(lvec) + 2
         assert np.all(closed >= 0) and np.allclose(closed.sum(axis=1), 1.0)
         assert np.allclose(closed @ x, 0.0, atol=1e-12)
@@ -273,9 +273,9 @@ def test_vertex_maximum_is_the_lp_statistic(study: Study) -> None:
     """eta_hat = max over the dual vertices = the primal LP's value on the study's moments,
     so V_lo and V_up, computed from the same vertices, are exact."""
     rng = np.random.default_rng(7)
-    rows, _ = arp_test._piece_rows(study.num_pre, study.num_post, 1, -1.0, 1.3)
+    rows, _ = arp_inference._piece_rows(study.num_pre, study.num_post, 1, -1.0, 1.3)
     sd = np.sqrt(np.diag(rows @ study.sigma @ rows.T))
-    verts = arp_test._dual_vertices(arp_test._rm_rays(study.lvec), sd)
+    verts = arp_inference._dual_vertices(arp_inference._rm_rays(study.lvec), sd)
     assert np.all(verts >= 0) and np.allclose(verts.sum(axis=1), 1.0)
     x = post_design(study.lvec) / sd[:, None]
     assert np.allclose(verts @ x, 0.0, atol=1e-12)
@@ -288,10 +288,10 @@ def test_truncated_normal_quantile() -> None:
     lo = np.array([-np.inf, -1.0, 0.0, 2.0, -3.0, -40.0, 5.0])
     hi = np.array([np.inf, 1.5, np.inf, 4.0, -2.0, -38.0, np.inf])
     for p in (0.05, 0.5, 0.955):
-        got = arp_test._truncnorm_quantile(p, lo, hi)
+        got = arp_inference._truncnorm_quantile(p, lo, hi)
         assert got == pytest.approx(stats.truncnorm.ppf(p, lo, hi), rel=1e-9)
     # far in the upper tail: q is about lo - log(1 - p) / lo
-    far = arp_test._truncnorm_quantile(0.95, np.array([30.0]), np.array([np.inf]))[0]
+    far = arp_inference._truncnorm_quantile(0.95, np.array([30.0]), np.array([np.inf]))[0]
     assert far == pytest.approx(30.0 - math.log(0.05) / 30.0, rel=1e-4)
     assert 30.0 < far < 30.2
 

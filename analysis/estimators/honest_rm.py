@@ -77,7 +77,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from analysis.estimators.arp_test import (
+from analysis.estimators.arp_inference import (
     METHODS,
     Method,
     RMTest,

@@ -39,7 +39,7 @@ def test_suite_in_full_run(tmp_path: Path) -> None:
         "[honest_did]\nmbar = [0.0, 1.0]\nm = [0.0, 0.01]\n" + SMALL_DML_TOML,
         encoding="utf-8",
     )
-    out = run(config=config, out=tmp_path / "out")
+    out = run(config=config, out=tmp_path / "out").out
     est = pd.read_csv(out / "estimates.csv")
     ids = set(zip(est["model"], est["term"], strict=True))
     for key in [

@@ -164,6 +164,20 @@ def _data_section(manifest: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _not_run_banner(manifest: dict[str, Any]) -> str:
+    """One line at the top when exhibits were not run or parts failed (details: #data)."""
+    not_run = [r["exhibit"] for r in manifest.get("not_run") or []]
+    failed = [r["part"] for r in manifest.get("failed") or []]
+    if not (not_run or failed):
+        return ""
+    text = []
+    if not_run:
+        text.append(f"Not run on these data: {', '.join(not_run)}")
+    if failed:
+        text.append(f"Failed: {', '.join(failed)}")
+    return f'<p class="banner">{_esc("; ".join(text))} (<a href="#data">why</a>).</p>'
+
+
 def _provenance(manifest: dict[str, Any]) -> str:
     versions = pd.DataFrame(sorted(manifest["versions"].items()), columns=["package", "version"])
     inputs = pd.DataFrame(
@@ -226,10 +240,11 @@ def render(out: Path) -> Path:
         "(analysis/simulate.py); not the study's yearbook data.</p>"
         if simulated
         else f"<p>Data: <code>{_esc(manifest['data']['file'])}</code></p>",
-        f"<nav><a href='#data'>data</a> {nav} <a href='#crosscheck'>crosscheck</a> "
+        f"<nav>{nav} <a href='#data'>data</a> <a href='#crosscheck'>crosscheck</a> "
         "<a href='#provenance'>provenance</a></nav>",
-        _data_section(manifest),
+        _not_run_banner(manifest),
         *sections,
+        _data_section(manifest),
     ]
     if truth.exists():
         parts += [

@@ -4,7 +4,6 @@ over a good one)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -22,9 +21,10 @@ import pandas as pd
 from analysis.catalogue import exhibits
 from analysis.config import DATA_DIR, DEFAULT_PANEL, Config, load_config
 from analysis.errors import InputError, choices, suggest
-from analysis.estimates import FLOAT_FORMAT, Estimate, to_frame
+from analysis.estimates import Estimate, to_frame
 from analysis.exhibit import Context, Exhibit
-from analysis.manifest import git_state, inputs, r_version, versions
+from analysis.manifest import git_state, inputs, machine, r_version, versions
+from analysis.precision import write_csv, write_json
 from analysis.prepare.loading import map_columns, read_table
 from analysis.prepare.panel import build_panel
 from analysis.render.figures import data_label
@@ -69,10 +69,6 @@ def prepare(data: Path, cfg: Config) -> tuple[pd.DataFrame, Any]:
     """Load, map, validate and build the analysis panel (the data stages)."""
     raw = map_columns(read_table(data), cfg, str(data))
     return build_panel(raw, cfg, str(data))
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
 def _attach_log(folder: Path) -> logging.Handler:
@@ -167,8 +163,9 @@ def run(
                 }
             )
         with timer.stage("write"):
-            _write_csv(to_frame(estimates), tmp / "estimates.csv")
-            _write_csv(panel, tmp / "analysis_panel.csv")
+            # numbers at the precision policy's digits (analysis/precision.py)
+            write_csv(to_frame(estimates), tmp / "estimates.csv")
+            write_csv(panel, tmp / "analysis_panel.csv")
             if truth is not None:
                 comp = comparison(estimates, truth, cfg.model.event_window)
                 write_table(
@@ -181,6 +178,7 @@ def run(
         manifest = {
             "data": {"simulated": truth is not None, "file": str(data)},
             "git": git_state(),
+            "machine": machine(),
             "versions": versions(),
             "r": r_version(),
             "seed": cfg.seed,
@@ -204,9 +202,7 @@ def run(
             "exhibits": exhibits_meta,
             "seconds": timer.seconds,
         }
-        (tmp / "manifest.json").write_text(
-            json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
-        )
+        write_json(manifest, tmp / "manifest.json")
         with timer.stage("report"):
             render_report(tmp)
         log.info("run finished: %s", out)

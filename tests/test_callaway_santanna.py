@@ -24,10 +24,10 @@ import pandas as pd
 import pytest
 
 from analysis.config import DEFAULT_PANEL, load_config
-from analysis.estimates import FLOAT_FORMAT
 from analysis.estimators import cs_aggregate as agg
 from analysis.exhibits import callaway_santanna as cs
 from analysis.pipeline import prepare
+from analysis.precision import write_csv
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "tests" / "reference" / "did_reference.csv"
@@ -130,7 +130,7 @@ def default_panel_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default analysis panel written exactly as the pipeline writes analysis_panel.csv."""
     panel, _ = prepare(DEFAULT_PANEL, load_config())
     path = tmp_path_factory.mktemp("did") / "analysis_panel.csv"
-    panel.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    write_csv(panel, path)
     return path
 
 

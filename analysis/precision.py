@@ -1,0 +1,236 @@
+"""The precision policy, in one place: how every number the project writes to a file is
+rounded, how JSON is written, and how far two runs' numbers may differ before they count as
+different (the tolerance table `verify` and the golden-output test use).
+
+Why numbers are rounded
+-----------------------
+The last bits of a floating-point result depend on the machine's numerical path, not only on
+the inputs and the seed: OpenBLAS picks its kernels by CPU (Haswell, SkylakeX, Zen,
+Sandybridge, ...), numpy picks SIMD loops by instruction set, and a sum taken in another
+order differs by an ulp or so. Measured on this project by running the same study with
+another OpenBLAS kernel (`OPENBLAS_CORETYPE`) and without numpy's AVX2 loops
+(`NPY_DISABLE_CPU_FEATURES`), relative to each number's scale (README, "Precision and
+verification"): the analysis panel and the simulation's truth differ by <= 1e-15, least
+squares and other closed-form estimates by <= 1e-13, estimates that come out of iterative
+solvers by <= 1e-9, the HonestDiD smoothness sets (a numerical optimizer) by ~1e-4.
+
+So every float written to a file carries SIGNIFICANT_DIGITS = 10 significant digits:
+- the noise of deterministic (closed-form) results, <= 1e-13 relative, stays three orders of
+  magnitude below the last written digit (a unit of the 10th digit is 1e-10 to 1e-9 of the
+  value), so on another machine the written text is the same unless a value lies within
+  ~1e-13 of a rounding midpoint (chance ~1e-4 per value; then it moves by one unit of the
+  last digit, which the tolerances below accept and report);
+- ten digits are far more than any estimate's statistical precision (standard errors are
+  1e-2 of the estimates) or the tables' four decimals, and rounding the analysis panel at
+  1e-10 relative moves the R cross-check's estimates by far less than its tolerances
+  (rbridge/tolerances.py, 1e-8 and above).
+Results that depend on learners or optimizers keep machine noise beyond the tenth digit;
+for them the written text may differ between machines and `verify` compares with the
+tolerances of TOLERANCES.
+
+Files and their format
+----------------------
+- CSV (estimates.csv, analysis_panel.csv): floats as `%.10g` (FLOAT_FORMAT), "\\n" line ends,
+  UTF-8 (`write_csv`). Display tables keep their fixed decimals (analysis.render.tables).
+- JSON (manifest.json, the simulation's truth, reference inputs): `canonical_json`: keys
+  sorted, two-space indent, separators "," and ": ", UTF-8 characters unescaped, a final
+  newline, every float rounded to SIGNIFICANT_DIGITS (non-finite floats as Python's json
+  writes them, NaN and Infinity).
+- The simulated raw panel keeps the data-generating process's own rounding (yearbook-like
+  decimals, analysis.simulate), coarser than this policy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SIGNIFICANT_DIGITS = 10
+FLOAT_FORMAT = f"%.{SIGNIFICANT_DIGITS}g"
+
+
+def round_float(x: float) -> float:
+    """x rounded to SIGNIFICANT_DIGITS significant digits (non-finite values unchanged)."""
+    x = float(x)
+    return float(FLOAT_FORMAT % x) if math.isfinite(x) else x
+
+
+def rounded(obj: Any) -> Any:
+    """A JSON-like structure with every float rounded (ints, bools and text unchanged)."""
+    if isinstance(obj, bool | int | str) or obj is None:
+        return obj
+    if isinstance(obj, float | np.floating):
+        return round_float(float(obj))
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, Mapping):
+        return {str(k): rounded(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [rounded(v) for v in obj]
+    return obj
+
+
+def canonical_json(obj: Any) -> str:
+    """Canonical JSON text of obj (see the module's docstring); objects json cannot write
+    (paths, dates) are written as their str()."""
+    text = json.dumps(
+        rounded(obj),
+        sort_keys=True,
+        indent=2,
+        separators=(",", ": "),
+        ensure_ascii=False,
+        default=str,
+    )
+    return text + "\n"
+
+
+def write_json(obj: Any, path: Path) -> None:
+    """Write canonical JSON to path atomically (a temporary file renamed into place)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(canonical_json(obj), encoding="utf-8")
+    tmp.replace(path)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a frame as CSV under the policy: floats at FLOAT_FORMAT, "\\n" line ends, UTF-8."""
+    frame.to_csv(
+        path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n", encoding="utf-8"
+    )
+
+
+# ---- How far two runs may differ ----------------------------------------------------------
+#
+# A number b matches a number a when |a - b| <= rtol * max(|a|, |b|, scale), where scale is
+# the magnitude the number was computed from: the estimate's standard error for estimates,
+# standard errors and interval bounds (so a coefficient that is zero in theory is compared
+# on the scale of its noise), 1 for test statistics and p-values, the column's typical size
+# for panel variables. Table cells are shown with fixed decimals: there one unit of the last
+# shown decimal is added, since a value within tolerance may round either way.
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    kind: str
+    rtol: float
+    reason: str
+
+
+TOLERANCES: dict[str, Tolerance] = {
+    t.kind: t
+    for t in (
+        Tolerance(
+            "count",
+            0.0,
+            "integers (observations, clusters, cohorts, years, integer columns): no rounding "
+            "path changes a count, so any difference is real",
+        ),
+        Tolerance(
+            "closed_form",
+            1e-8,
+            "least squares, group means, influence-function standard errors, fixed "
+            "aggregations and decompositions: machine noise measured <= 1e-13; the written "
+            "value may move by one unit of its 10th digit (<= 1e-9) when it lies on a "
+            "rounding boundary; 1e-8 leaves a margin of ten such units",
+        ),
+        Tolerance(
+            "iterative",
+            1e-6,
+            "results of solvers stopped at a convergence tolerance (logit propensity scores "
+            "of Callaway-Sant'Anna with covariates and of PSM, pyfixest's iterative "
+            "demeaning in did2s): a different rounding path stops at a slightly different "
+            "iterate; measured <= 1e-9",
+        ),
+        Tolerance(
+            "resampling",
+            1e-6,
+            "bootstrap and permutation results: the draws are seeded and identical on every "
+            "machine and each draw is computed like a closed-form or iterative estimate "
+            "(measured <= 1e-12); a p-value or percentile would jump by a whole draw only "
+            "if a draw tied the observed statistic to ~1e-13",
+        ),
+        Tolerance(
+            "optimizer",
+            1e-3,
+            "HonestDiD sensitivity sets and breakdown values: numerical optimization and "
+            "bisection with tolerances near 1e-6 to 1e-4 of the parameter; measured 1.3e-4 "
+            "of the standard error under another BLAS kernel (smoothness FLCI)",
+        ),
+        Tolerance(
+            "learner",
+            1e-4,
+            "double machine learning: learners fitted by iterative numerical optimization "
+            "(Lasso coordinate descent, neural networks, boosting) whose noise grows through "
+            "the fit and the cross-fitting; measured <= 1e-6 of the standard error under "
+            "another BLAS kernel",
+        ),
+    )
+}
+
+# The kind of each estimator of estimates.csv (its `estimator` column, before any ":"), the
+# reason being the estimator's numerical method. An estimator missing here is compared as
+# UNKNOWN_KIND and reported; tests/test_precision.py requires every estimator of a full run
+# to be listed.
+KIND_BY_ESTIMATOR: dict[str, str] = {
+    "twfe": "closed_form",
+    "twfe_event_study": "closed_form",
+    "wald_pretrend": "closed_form",
+    "sun_abraham": "closed_form",
+    "borusyak_jaravel_spiess": "closed_form",
+    "bacon": "closed_form",
+    "dcdh_weights": "closed_form",
+    "gardner_two_stage": "iterative",
+    "callaway_santanna": "iterative",
+    "psm_twfe": "iterative",
+    "product_of_coefficients": "resampling",
+    "randomization_inference": "resampling",
+    "honest_did": "optimizer",
+    "dml_plr": "learner",
+    "dml_did": "learner",
+}
+UNKNOWN_KIND = "iterative"
+# Whatever the estimator, these mark the kind of a whole row (structured columns first).
+KIND_BY_ENGINE = {"doubleml": "learner"}
+KIND_BY_ESTIMAND = {"randomization_test": "resampling", "sensitivity": "optimizer"}
+RESAMPLING_VCOV = ("bootstrap", "multiplier-bootstrap", "randomization")
+
+
+def estimate_kind(estimator: str, engine: str = "", estimand: str = "", vcov: str = "") -> str:
+    """The tolerance kind of a row of estimates.csv, from its structured columns: the
+    engine and estimand where they decide (a learner's engine, a sensitivity set), then the
+    estimator; a resampled standard error makes a closed-form row a resampling one."""
+    kind = (
+        KIND_BY_ENGINE.get(engine)
+        or KIND_BY_ESTIMAND.get(estimand)
+        or KIND_BY_ESTIMATOR.get(estimator.split(":")[0], UNKNOWN_KIND)
+    )
+    if kind == "closed_form" and vcov.split(":")[0].split(",")[0] in RESAMPLING_VCOV:
+        return "resampling"
+    return kind
+
+
+def looser(a: str, b: str) -> str:
+    """The kind with the larger tolerance (a table with several kinds takes the loosest)."""
+    return a if TOLERANCES[a].rtol >= TOLERANCES[b].rtol else b
+
+
+def allowed(a: float, b: float, kind: str, scale: float = 0.0, unit: float = 0.0) -> float:
+    """The largest |a - b| that counts as machine noise for numbers of this kind; `unit` is
+    one unit of the last shown decimal of a fixed-decimal display."""
+    return TOLERANCES[kind].rtol * max(abs(a), abs(b), abs(scale)) + unit
+
+
+def same_number(a: float, b: float, kind: str, scale: float = 0.0, unit: float = 0.0) -> bool:
+    """a and b agree within the tolerance of `kind` (NaN matches NaN; infinities match
+    when equal)."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= allowed(a, b, kind, scale, unit)

@@ -83,14 +83,33 @@ def inputs(paths: dict[str, Path]) -> dict[str, dict[str, str]]:
 
 # Instruction sets that decide numerical paths (numpy's SIMD loops, OpenBLAS's kernels).
 CPU_FLAGS = (
-    "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512dq", "avx512bw", "avx512vl",
-    "avx512_vnni", "avx512_bf16", "amx_tile", "sve", "asimd", "neon",
-)  # fmt: skip
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512dq",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "amx_tile",
+    "sve",
+    "asimd",
+    "neon",
+)
 # Environment variables that change the numerical path or the threading, recorded when set.
 NUMERIC_ENV = (
-    "OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-    "MKL_CBWR", "NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES", "PYTHONHASHSEED",
-)  # fmt: skip
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "MKL_CBWR",
+    "NPY_DISABLE_CPU_FEATURES",
+    "NPY_ENABLE_CPU_FEATURES",
+    "PYTHONHASHSEED",
+)
 
 
 def _cpuinfo() -> tuple[str | None, list[str]]:
@@ -137,11 +156,20 @@ def machine() -> dict[str, Any]:
     config: dict[str, Any] = dict(np.show_config(mode="dicts") or {})
     build: dict[str, dict[str, Any]] = config.get("Build Dependencies", {})
     pools = [
-        {k: p.get(k) for k in ("user_api", "internal_api", "version", "architecture",
-                               "threading_layer", "num_threads")}
+        {
+            k: p.get(k)
+            for k in (
+                "user_api",
+                "internal_api",
+                "version",
+                "architecture",
+                "threading_layer",
+                "num_threads",
+            )
+        }
         | {"library": Path(str(p.get("filepath", ""))).name}
         for p in sorted(threadpool_info(), key=lambda p: str(p.get("filepath")))
-    ]  # fmt: skip
+    ]
     return {
         "cpu_model": model,
         "instruction_sets": flags,

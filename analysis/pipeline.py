@@ -24,7 +24,7 @@ from analysis.errors import InputError, choices, suggest
 from analysis.estimates import Estimate, to_frame
 from analysis.exhibit import Context, Exhibit
 from analysis.manifest import git_state, inputs, machine, r_version, versions
-from analysis.precision import write_csv, write_json
+from analysis.precision import round_frame, write_csv, write_json
 from analysis.prepare.loading import map_columns, read_table
 from analysis.prepare.panel import build_panel
 from analysis.render.figures import data_label
@@ -66,9 +66,11 @@ def _log_warnings(exhibit: str, caught: list[warnings.WarningMessage]) -> None:
 
 
 def prepare(data: Path, cfg: Config) -> tuple[pd.DataFrame, Any]:
-    """Load, map, validate and build the analysis panel (the data stages)."""
+    """Load, map, validate and build the analysis panel (the data stages); its numbers are
+    rounded to the precision policy, so the panel written is the panel estimated on."""
     raw = map_columns(read_table(data), cfg, str(data))
-    return build_panel(raw, cfg, str(data))
+    panel, info = build_panel(raw, cfg, str(data))
+    return round_frame(panel), info
 
 
 def _attach_log(folder: Path) -> logging.Handler:

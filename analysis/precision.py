@@ -32,6 +32,11 @@ Files and their format
 ----------------------
 - CSV (estimates.csv, analysis_panel.csv): floats as `%.10g` (FLOAT_FORMAT), "\\n" line ends,
   UTF-8 (`write_csv`). Display tables keep their fixed decimals (analysis.render.tables).
+- The analysis panel is rounded to the policy before any estimator sees it
+  (analysis.pipeline.prepare, `round_frame`): analysis_panel.csv is then exactly the panel the
+  estimators used, the R cross-check reads the very doubles Python used (rounding the file
+  only would leave the two sides ~1e-9 apart), and the last bits the panel's construction
+  picks up on a machine (an ulp of a log or a sum) do not reach the estimates.
 - JSON (manifest.json, the simulation's truth, reference inputs): `canonical_json`: keys
   sorted, two-space indent, separators "," and ": ", UTF-8 characters unescaped, a final
   newline, every float rounded to SIGNIFICANT_DIGITS (non-finite floats as Python's json
@@ -96,6 +101,18 @@ def write_json(obj: Any, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(canonical_json(obj), encoding="utf-8")
     tmp.replace(path)
+
+
+def round_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every float column rounded to SIGNIFICANT_DIGITS: exactly the values
+    write_csv writes, so a frame rounded here and the file written from it hold the same
+    doubles (the pipeline estimates on the rounded analysis panel; see the docstring)."""
+    out = frame.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            values = out[c].to_numpy(dtype=float, na_value=np.nan).tolist()
+            out[c] = np.array([FLOAT_FORMAT % v for v in values], dtype=float)
+    return out
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -234,3 +251,11 @@ def same_number(a: float, b: float, kind: str, scale: float = 0.0, unit: float =
     if math.isinf(a) or math.isinf(b):
         return a == b
     return abs(a - b) <= allowed(a, b, kind, scale, unit)
+
+
+def markdown_table() -> str:
+    """The tolerance table as Markdown (the README's copy; tests/test_precision.py checks
+    that the two agree)."""
+    lines = ["| kind | rtol | why |", "|---|---|---|"]
+    lines += [f"| `{t.kind}` | {t.rtol:g} | {t.reason} |" for t in TOLERANCES.values()]
+    return "\n".join(lines) + "\n"

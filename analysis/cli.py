@@ -53,9 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     cc = sub.add_parser("crosscheck", help="the R cross-check of a finished run")
     cc.add_argument("--out", type=Path, default=Path("output"))
     ver = sub.add_parser(
-        "verify", help="re-run a finished run from its manifest and compare byte for byte"
+        "verify",
+        help="re-run a finished run from its manifest (or take --against OTHER) and tell "
+        "identical, equal within tolerance and different files apart",
     )
     ver.add_argument("dir", type=Path)
+    ver.add_argument("--against", type=Path, help="compare with this finished run, no re-run")
     sub.add_parser("exhibits", help="print the exhibit map (Markdown) of the README")
     sub.add_parser("bench", help="seconds per stage and the pipeline against a bare pyfixest call")
     return p
@@ -100,7 +103,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "verify":
         from analysis.verify import main as verify
 
-        return verify(args.dir)
+        return verify(args.dir, args.against)
     if command == "exhibits":
         from analysis.catalogue import markdown_map
 

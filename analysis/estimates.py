@@ -20,7 +20,6 @@ from analysis.inference import t_inference
 
 NORMAL_DF = math.inf  # degrees of freedom of normal-based inference
 NAN = math.nan
-FLOAT_FORMAT = "%.12g"  # numbers in estimates.csv and analysis_panel.csv
 
 # The stable leading columns of estimates.csv, which other tools read (README, "What a run
 # writes"); the structured columns that follow come from ModelInfo's fields.

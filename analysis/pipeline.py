@@ -4,7 +4,6 @@ over a good one)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -25,9 +24,10 @@ import pandas as pd
 from analysis.catalogue import exhibits
 from analysis.config import DATA_DIR, DEFAULT_PANEL, Config, load_config
 from analysis.errors import PARTIAL, AnalysisError, InputError, choices, describe, suggest
-from analysis.estimates import FLOAT_FORMAT, Estimate, to_frame
+from analysis.estimates import Estimate, to_frame
 from analysis.exhibit import Context, Exhibit, Output
-from analysis.manifest import git_state, inputs, r_version, versions
+from analysis.manifest import git_state, inputs, machine, r_version, versions
+from analysis.precision import round_frame, write_csv, write_json
 from analysis.prepare.loading import load, read_table
 from analysis.prepare.panel import PanelInfo, build_panel
 from analysis.render.figures import data_label
@@ -71,16 +71,13 @@ def _log_warnings(exhibit: str, caught: list[warnings.WarningMessage]) -> None:
 
 def prepare(data: Path, cfg: Config) -> tuple[pd.DataFrame, PanelInfo]:
     """Load, map, validate and build the analysis panel (the data stages); what the loader
-    dropped travels in PanelInfo.load."""
+    dropped travels in PanelInfo.load. Its numbers are rounded to the precision policy, so
+    the panel written is the panel estimated on."""
     raw, loaded = load(read_table(data), cfg, str(data))
     panel, info = build_panel(raw, cfg, str(data))
     if loaded.unit_ids:  # units of any kind with text ids: keep them beside their codes
         panel.insert(1, "unit_id", panel["city_code"].map(loaded.unit_ids))
-    return panel, replace(info, load=loaded)
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    return round_frame(panel), replace(info, load=loaded)
 
 
 def _attach_log(folder: Path) -> logging.Handler:
@@ -202,8 +199,9 @@ def run(
             reasons = "; ".join(f"{k}: {', '.join(v)}" for k, v in not_run.items())
             raise InputError(f"{data}: no exhibit could run on these data ({reasons})")
         with timer.stage("write"):
-            _write_csv(to_frame(estimates), tmp / "estimates.csv")
-            _write_csv(panel, tmp / "analysis_panel.csv")
+            # numbers at the precision policy's digits (analysis/precision.py)
+            write_csv(to_frame(estimates), tmp / "estimates.csv")
+            write_csv(panel, tmp / "analysis_panel.csv")
             if truth is not None:
                 comp = comparison(estimates, truth, cfg.model.event_window)
                 write_table(
@@ -216,6 +214,7 @@ def run(
         manifest = {
             "data": {"simulated": truth is not None, "file": str(data)},
             "git": git_state(),
+            "machine": machine(),
             "versions": versions(),
             "r": r_version(),
             "seed": cfg.seed,
@@ -235,16 +234,12 @@ def run(
             "failed": [{"part": k, "error": v} for k, v in failed.items()],
             "seconds": timer.seconds,
         }
-        (tmp / "manifest.json").write_text(
-            json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
-        )
+        write_json(manifest, tmp / "manifest.json")
         with timer.stage("report"):
             _attempt("report", lambda: render_report(tmp), failed, strict)
         if "report" in failed:  # the manifest says so too
             manifest["failed"] = [{"part": k, "error": v} for k, v in failed.items()]
-            (tmp / "manifest.json").write_text(
-                json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
-            )
+            write_json(manifest, tmp / "manifest.json")
         log.info("run finished: %s", out)
     except BaseException:
         log.removeHandler(handler)

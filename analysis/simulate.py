@@ -54,7 +54,6 @@ observed data; the ATT is the mean difference over treated post-treatment city-y
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -62,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import Config, load_config
+from analysis.precision import write_json
 from analysis.prepare.cities import study_cities
 from analysis.prepare.panel import build_panel
 from analysis.prepare.treatment import add_treatment, pilot_cohorts
@@ -393,5 +393,5 @@ def write_simulation(out: str | Path, seed: int, cfg: Config | None = None) -> t
     tmp = out.with_name(out.name + ".tmp")
     panel.to_csv(tmp, index=False, lineterminator="\n")
     tmp.replace(out)
-    truth_path.write_text(json.dumps(true, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_json(true, truth_path)  # canonical JSON, numbers at the precision policy's digits
     return out, truth_path

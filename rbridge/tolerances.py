@@ -1,8 +1,9 @@
 """Tolerances of the R cross-check, in one place, each with its reason.
 
 A check passes when |python_value - r_value| <= tolerance (absolute). The values in
-`estimates.csv` carry 12 significant digits (analysis.estimates.FLOAT_FORMAT), so no
-tolerance below ~1e-12 relative would be meaningful; the estimates here are of order 0.01-1.
+`estimates.csv` carry 10 significant digits (analysis/precision.py), so no tolerance below
+~1e-10 relative would be meaningful; the estimates here are of order 0.01-1. R reads the
+analysis panel the estimators used, value for value (the pipeline rounds it before estimating).
 Keyed by (engine, quantity); the engine is the R code that produced the R value.
 """
 

@@ -8,29 +8,26 @@ Usage (from the repository root)::
 The coefficients and their covariance come from the project's own event study
 (analysis.exhibits.honest_did.twfe_event_study) on the default panel with the default
 configuration: num_pre pre-period coefficients (earliest first, reference period omitted) then
-num_post post-period ones. Every number is written with 17 significant digits, which a
-correctly rounded reader (Python's json, R's jsonlite) turns back into the same double, so R
-reads exactly what Python used; the R script echoes what it read so that the tests can check.
+num_post post-period ones. The file is written under the project's precision policy
+(analysis/precision.py: canonical JSON, 10 significant digits), so it regenerates to the same
+text on any machine (tests/test_regenerate.py checks it); R and the Python tests both read
+these written values, and the R script echoes what it read so that the tests can check.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 from pathlib import Path
 
 from analysis.config import DEFAULT_PANEL, load_config
 from analysis.exhibit import Context
 from analysis.exhibits.honest_did import twfe_event_study
 from analysis.pipeline import prepare
+from analysis.precision import canonical_json
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "tests" / "reference" / "honest_input.json"
-
-
-def g17(x: float) -> str:
-    return format(float(x), ".17g")
 
 
 def build() -> str:
@@ -39,7 +36,7 @@ def build() -> str:
     fit = twfe_event_study(Context(panel=panel, cfg=cfg))
     lvec, _, _ = fit.target()
     num_pre = sum(k < 0 for k in fit.times)
-    settings = {
+    doc = {
         "description": "TWFE event study of the default panel (SIMULATED DATA): betahat = "
         "event-time coefficients (reference period omitted, pre periods first), sigma = their "
         "clustered covariance, l_vec = equal weights on the post periods",
@@ -51,15 +48,11 @@ def build() -> str:
         "alpha": round(1 - cfg.inference.level, 12),
         "mbar": list(cfg.honest_did.mbar),
         "m": list(cfg.honest_did.m),
+        "l_vec": [float(x) for x in lvec],
+        "betahat": [float(x) for x in fit.coef],
+        "sigma": [[float(x) for x in row] for row in fit.vcov],
     }
-    lines = ["{"]
-    lines += [f"  {json.dumps(k)}: {json.dumps(v)}," for k, v in settings.items()]
-    lines.append(f'  "l_vec": [{", ".join(g17(x) for x in lvec)}],')
-    lines.append(f'  "betahat": [{", ".join(g17(x) for x in fit.coef)}],')
-    rows = [f"    [{', '.join(g17(x) for x in row)}]" for row in fit.vcov]
-    lines.append('  "sigma": [\n' + ",\n".join(rows) + "\n  ]")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return canonical_json(doc)
 
 
 def main() -> None:

@@ -2,8 +2,10 @@
 # Reference values of the Callaway-Sant'Anna estimates from R's `did`, for the tests.
 #
 # Usage (from the repository root, with `did` installed, e.g. R_LIBS=~/R/rbridge):
-#   python -m analysis run --out output            # writes output/analysis_panel.csv
-#   Rscript tools/r_reference_did.R output/analysis_panel.csv tests/reference/did_reference.csv
+#   Rscript tools/r_reference_did.R tests/reference/golden/analysis_panel.csv \
+#       tests/reference/did_reference.csv
+# (the committed golden panel, written by tools/golden.py: the tests check that the panel a
+# run writes is it, byte for byte or within the precision policy's tolerance)
 #
 # The specifications mirror analysis/estimators/callaway_santanna.py: model ids and terms are
 # the ones Python writes to estimates.csv. Every inference option of att_gt and aggte is

@@ -1,11 +1,12 @@
 # Reference values of the study's fixed-effects models from real fixest, committed as data
 # (tests/reference/fixest_reference.csv) so that the tests compare the Python estimates
 # with fixest without R. Regenerate whenever the default panel or a specification changes
-# (tests/test_rbridge_reference.py fails when the panel's sha256 no longer matches):
+# (tests/test_rbridge_reference.py fails when the panel's sha256 no longer matches). Read the
+# committed golden panel (tools/golden.py writes it; the tests accept a panel written on
+# another machine that equals it within the precision policy's tolerance):
 #
-#   python -m analysis run --out output
 #   R_LIBS=/path/to/fixest/library Rscript rbridge/R/reference.R \
-#       output/analysis_panel.csv tests/reference/fixest_reference.csv
+#       tests/reference/golden/analysis_panel.csv tests/reference/fixest_reference.csv
 #
 # The models are written out here in the same terms as estimates.csv records them; the
 # estimation itself is rb_feols() of bridge.R, the function the live cross-check calls.

@@ -15,7 +15,8 @@ from analysis.catalogue import exhibits as catalogue
 from analysis.config import DEFAULT_PANEL, load_config
 from analysis.estimates import to_frame
 from analysis.exhibit import Context
-from analysis.pipeline import _write_csv, prepare
+from analysis.pipeline import prepare
+from analysis.precision import write_csv
 from rbridge.engines import ENGINES
 from rbridge.session import RInfo, detect
 
@@ -33,8 +34,8 @@ def write_run(folder: Path, exhibits: tuple[str, ...] = EXHIBITS) -> Path:
         if ex.id in exhibits:
             estimates += ex.run(ctx).estimates
     folder.mkdir(parents=True)
-    _write_csv(to_frame(estimates), folder / "estimates.csv")
-    _write_csv(panel, folder / "analysis_panel.csv")  # byte for byte as a run writes it
+    write_csv(to_frame(estimates), folder / "estimates.csv")
+    write_csv(panel, folder / "analysis_panel.csv")  # byte for byte as a run writes it
     manifest = {"config": cfg.to_dict(), "seed": cfg.seed}
     (folder / "manifest.json").write_text(json.dumps(manifest, default=str), encoding="utf-8")
     (folder / "run.log").write_text("", encoding="utf-8")

@@ -65,10 +65,14 @@ def _log_warnings(exhibit: str, caught: list[warnings.WarningMessage]) -> None:
         log.debug("%s: %d x %s", exhibit, n, text)
 
 
+def load_raw(data: Path, cfg: Config) -> pd.DataFrame:
+    """The role-named raw panel as loaded (what the data audit reads)."""
+    return map_columns(read_table(data), cfg, str(data))
+
+
 def prepare(data: Path, cfg: Config) -> tuple[pd.DataFrame, Any]:
     """Load, map, validate and build the analysis panel (the data stages)."""
-    raw = map_columns(read_table(data), cfg, str(data))
-    return build_panel(raw, cfg, str(data))
+    return build_panel(load_raw(data, cfg), cfg, str(data))
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -96,7 +100,8 @@ def _replace_dir(tmp: Path, out: Path) -> None:
 
 
 def select(only: tuple[str, ...] | None) -> list[Exhibit]:
-    """The catalogue's exhibits, or the named ones (in the catalogue's order)."""
+    """The catalogue's exhibits, or the named ones and those that always run (in the
+    catalogue's order)."""
     listed = exhibits()
     if not only:
         return listed
@@ -106,7 +111,7 @@ def select(only: tuple[str, ...] | None) -> list[Exhibit]:
             raise InputError(
                 f"--only: unknown exhibit '{name}'{suggest(name, known)}; allowed: {choices(known)}"
             )
-    return [ex for ex in listed if ex.id in only]
+    return [ex for ex in listed if ex.id in only or ex.always]
 
 
 def run(
@@ -127,7 +132,8 @@ def run(
         with timer.stage("config"):
             cfg = load_config(config, seed)
         with timer.stage("data"):
-            panel, info = prepare(data, cfg)
+            raw = load_raw(data, cfg)
+            panel, info = build_panel(raw, cfg, str(data))
             truth = load_truth(data)
             log.info(
                 "panel: %d cities x %d years, %d rows; %d cells interpolated; %d city-years dropped; cities not in the sample: %d",
@@ -138,7 +144,7 @@ def run(
                 info.dropped_city_years,
                 len(info.dropped_cities),
             )
-        ctx = Context(panel=panel, cfg=cfg, truth=truth)
+        ctx = Context(panel=panel, cfg=cfg, truth=truth, raw=raw, prepared=info)
         estimates: list[Estimate] = []
         exhibits_meta = []
         for ex in select(only):

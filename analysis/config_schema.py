@@ -152,7 +152,7 @@ class AuditConfig:
     jump_ratio: float = 2.0
     jump_z: float = 6.0
     scale_tolerance: float = 0.15
-    cross_orders: float = 2.0
+    cross_orders: float = 2.5
     repeat_alpha: float = 0.001
     repeat_share_max: float = 0.5
     sum_tolerance: float = 0.05

@@ -59,7 +59,7 @@ import pandas as pd
 
 from analysis.config import AuditConfig
 from analysis.prepare.audit_repeats import repeated_flags
-from analysis.prepare.audit_series import Flag, series_flags, unit_id
+from analysis.prepare.audit_series import Flag, departures, series_flags, unit_id
 from analysis.prepare.panel import NON_NEGATIVE, POSITIVE, raw_value_columns
 
 UNIT = "city_code"
@@ -190,12 +190,15 @@ def audit(raw: pd.DataFrame, rules: AuditConfig) -> Audit:
     invalid = _domain(raw, columns, rules)
     flags += invalid + _parts(raw, rules)
     notes: list[str] = []
+    fits: dict[str, pd.DataFrame] = {}
     for column in columns:
         bad = {(f.unit, f.year) for f in invalid if f.column == column}
-        found, said = series_flags(_valid(raw, column, bad), column, log_scale(column), rules)
+        valid = _valid(raw, column, bad)
+        found, said = series_flags(valid, column, log_scale(column), rules)
+        fits[column] = departures(valid, log_scale(column), rules)
         flags += found
         notes += said
-    found, said = repeated_flags(raw, UNIT, columns, rules)
+    found, said = repeated_flags(raw, UNIT, columns, rules, fits)
     flags += found
     notes += said
     return Audit(tuple(columns), rows, coverage, _table(flags, columns), tuple(notes))

@@ -90,11 +90,45 @@ def _listed(units: list[int | str]) -> str:
     return shown + (f" and {len(units) - SHOWN} more" if len(units) > SHOWN else "")
 
 
+def fisher(p: float, k: int) -> float:
+    """The chance that k independent uniform p-values have a product as small as p
+    (Fisher's combination, in closed form)."""
+    if p <= 0:
+        return 0.0
+    term, total = 1.0, 1.0
+    for i in range(1, k):
+        term *= -log(p) / i
+        total += term
+    return min(1.0, p * total)
+
+
+def _chance(tie: _Tie, departures: pd.DataFrame | None) -> float:
+    """The chance of the tie (m - 1 other units landing on the value), combined with the
+    chance that the tied cells depart from their own units' series as far as they do (the
+    share of the column's cells departing as far: no distribution assumed); the member that
+    fits its series best is taken as the source of the value."""
+    p_tie = float(poisson.sf(len(tie.units) - 2, tie.chance))
+    if departures is None or tie.year not in departures.columns:
+        return p_tie
+    every = np.sort(departures.to_numpy(dtype=float).ravel())
+    every = every[np.isfinite(every)]
+    z = departures[tie.year].reindex(list(tie.units)).to_numpy(dtype=float)
+    as_far = len(every) - np.searchsorted(every, z, side="left")  # cells departing >= z
+    p_cells = np.where(np.isfinite(z), as_far / (len(every) + 1), 1.0)
+    p_series = sorted(float(p) for p in p_cells)[:-1]
+    return fisher(p_tie * float(np.prod(p_series)), 1 + len(p_series))
+
+
 def repeated_flags(
-    raw: pd.DataFrame, unit: str, columns: list[str], rules: AuditConfig
+    raw: pd.DataFrame,
+    unit: str,
+    columns: list[str],
+    rules: AuditConfig,
+    departures: dict[str, pd.DataFrame] | None = None,
 ) -> tuple[list[Flag], list[str]]:
     """Flags of values shared by more units than chance explains, and notes on columns
-    whose values are shared by design (e.g. a province-level indicator)."""
+    whose values are shared by design (e.g. a province-level indicator). `departures`:
+    per column, each cell's robust z against its own series (audit_series.departures)."""
     ties: list[_Tie] = []
     notes = []
     for column in columns:
@@ -108,9 +142,10 @@ def repeated_flags(
     cells = int(sum(int(((raw[c].notna()) & (raw[c] != 0)).sum()) for c in columns))
     log_alpha = log(rules.repeat_alpha)
     flags = []
-    # A value shared by m units: the chance that m - 1 others land on it, over every cell.
+    # A value shared by m units: the chance of the tie, and of the tied cells' departures
+    # from their own series, over every cell of the panel.
     for tie in ties:
-        p = float(poisson.sf(len(tie.units) - 2, tie.chance))
+        p = _chance(tie, (departures or {}).get(tie.column))
         if p > 0 and log(p) + log(cells) > log_alpha:
             continue
         for u in tie.units:

@@ -131,8 +131,10 @@ def series_flags(
         return [], []
     work = values.copy()
     breaks: dict[tuple[int, int], Flag] = {}
+    notes: list[str] = []
     for _ in range(MAX_PASSES):
-        found, notes = _search(wide, work, values, column, log_scale, rules)
+        found, said = _search(wide, work, values, column, log_scale, rules)
+        notes += [n for n in said if n not in notes]
         new = _first_breaks([f for f in found if f.power and (f.row, f.flag.year) not in breaks])
         for f in new:
             breaks[(f.row, f.flag.year)] = f.flag
@@ -171,6 +173,59 @@ class _Found:
         return replace(self, flag=flag, cells=() if self.power else (t,))
 
 
+@dataclass(frozen=True)
+class _Stats:
+    """A column's series statistics: the transformed values with the common path removed,
+    the change into each cell and the cell's departure from its neighbours' mean, each as
+    robust z (against the unit's own spread, never less than the column's)."""
+
+    y: np.ndarray
+    change: np.ndarray
+    spike: np.ndarray
+    z_change: np.ndarray
+    z_spike: np.ndarray
+    next_pos: np.ndarray
+    broken: list[int]
+
+
+def _statistics(x: np.ndarray, log_scale: bool, rules: AuditConfig) -> _Stats | None:
+    with np.errstate(all="ignore"):
+        y = np.log(x) if log_scale else x.copy()
+    y[~np.isfinite(y)] = np.nan
+    path, broken = _common_path(y, rules, log_scale)
+    y = y - path[None, :]
+    prev, _ = _previous(y)
+    nxt, next_pos = _next(y)
+    change = y - prev  # into this cell from the previous observed one
+    spike = y - (prev + nxt) / 2
+    c_change, u_change, s_change = _robust(change)
+    c_spike, u_spike, s_spike = _robust(spike)
+    if not np.isfinite(s_change):
+        return None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z_change = np.abs(c_change) / np.fmax(u_change, s_change)[:, None]
+        z_spike = np.abs(c_spike) / np.fmax(u_spike, s_spike)[:, None]
+    return _Stats(y, change, spike, z_change, z_spike, next_pos, broken)
+
+
+def departures(wide: pd.DataFrame, log_scale: bool, rules: AuditConfig) -> pd.DataFrame:
+    """How far each cell departs from its own unit's series, as a robust z: against the
+    mean of its neighbours (inner cells), or the change into it (last) or out of it (first).
+    NaN where the series is too short to tell. Read by the repeated-value rule."""
+    x = wide.to_numpy(dtype=float)
+    out = np.full(x.shape, np.nan)
+    stats = _statistics(x, log_scale, rules) if x.shape[1] >= 3 and x.shape[0] else None
+    if stats is not None:
+        out = stats.z_spike.copy()
+        last = np.isfinite(stats.y) & ~np.isfinite(_next(stats.y)[0])
+        out[last] = stats.z_change[last]
+        first = np.isfinite(stats.y) & ~np.isfinite(_previous(stats.y)[0])
+        out_of_first = np.where(stats.next_pos >= 0, stats.next_pos, 0)
+        leaving = np.take_along_axis(stats.z_change, out_of_first, axis=1)
+        out[first] = np.where(stats.next_pos >= 0, leaving, np.nan)[first]
+    return pd.DataFrame(out, index=wide.index, columns=wide.columns)
+
+
 def _search(
     wide: pd.DataFrame,
     x: np.ndarray,
@@ -180,28 +235,19 @@ def _search(
     rules: AuditConfig,
 ) -> tuple[list[_Found], list[str]]:
     """One pass of the series rules over the working values `x`."""
-    with np.errstate(all="ignore"):
-        y = np.log(x) if log_scale else x.copy()
-    y[~np.isfinite(y)] = np.nan
+    stats = _statistics(x, log_scale, rules)
+    if stats is None:
+        return [], []
     years = np.asarray(wide.columns, dtype=int)
-    path, broken = _common_path(y, rules, log_scale)
     notes = [
         f"{column}: the whole column changes abruptly in {years[j]} (a change of units "
         "for that year?); every unit's change is tested"
-        for j in broken
+        for j in stats.broken
     ]
-    y = y - path[None, :]
-    prev, _ = _previous(y)
-    nxt, next_pos = _next(y)
-    change = y - prev  # into this cell from the previous observed one
-    spike = y - (prev + nxt) / 2
-    c_change, u_change, s_change = _robust(change)
-    c_spike, u_spike, s_spike = _robust(spike)
-    if not np.isfinite(s_change):
-        return [], notes
+    change, spike, next_pos = stats.change, stats.spike, stats.next_pos
     with np.errstate(invalid="ignore"):
-        jump = np.abs(c_change) > rules.jump_z * np.fmax(u_change, s_change)[:, None]
-        out = np.abs(c_spike) > rules.jump_z * np.fmax(u_spike, s_spike)[:, None]
+        jump = stats.z_change > rules.jump_z
+        out = stats.z_spike > rules.jump_z
         if log_scale:
             jump &= np.abs(change) >= np.log(rules.jump_ratio)
             out &= np.abs(spike) >= np.log(rules.jump_ratio)
@@ -209,6 +255,7 @@ def _search(
         # away and back: the change out of the cell undoes the change into it
         out &= np.abs(change + next_change) <= RETURN * np.fmax(np.abs(change), np.abs(next_change))
         out &= (np.sign(change) == np.sign(spike)) & (np.sign(next_change) == -np.sign(spike))
+    y = stats.y
     with np.errstate(all="ignore"):  # levels in powers of ten, common path removed
         level10 = np.log10(np.where(x > 0, x, np.nan))
     level10 -= _median_path(level10)[None, :]

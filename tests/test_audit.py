@@ -5,6 +5,7 @@ else; thresholds come from a checked [audit] table."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -140,6 +141,19 @@ def test_a_whole_year_in_other_units_is_flagged_in_every_unit() -> None:
     result = audit(frame, RULES)
     assert found(result.flags) == {(int(u), 2015, "loans", "scale_break") for u in UNITS}
     assert any("loans" in n and "2015" in n for n in result.notes)
+
+
+def test_a_column_shifted_by_one_row_in_one_year_is_noted() -> None:
+    """One year's column slipped by one row (each unit has the next unit's value): units
+    jump in that year only, and the cluster is noted."""
+    frame = clean_panel()
+    rows = frame.index[frame["year"] == 2015]
+    frame.loc[rows, "loans"] = np.roll(frame.loc[rows, "loans"].to_numpy(), -1)
+    result = audit(frame, RULES)
+    kinds = set(result.flags["kind"])
+    assert set(result.flags["year"]) == {2015} and set(result.flags["column"]) == {"loans"}
+    assert kinds <= {"jump", "scale_break"} and len(result.flags) >= 5
+    assert any(n.startswith("loans in 2015:") for n in result.notes)
 
 
 def test_province_level_values_are_noted_not_flagged() -> None:
@@ -296,3 +310,38 @@ def test_audit_ranges_are_overlaid_role_by_role(tmp_path: Path) -> None:
         ("digital_employment_share", 0.0, 1.0),
         ("unemployment_rate", 0.0, 0.5),
     )
+
+
+def test_a_run_with_only_one_exhibit_still_audits_first(tmp_path: Path) -> None:
+    """`--only baseline` runs the audit too: its tables and figure are written, it heads the
+    manifest and the report, and estimates.csv has no row of it."""
+    from analysis.pipeline import run
+
+    out = run(out=tmp_path / "out", only=("baseline",))
+    for name in (data_audit.TABLE, data_audit.FLAGS):
+        assert (out / "tables" / f"{name}.csv").exists()
+    assert (out / "figures" / f"{data_audit.FIGURE}.png").exists()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    first = manifest["exhibits"][0]
+    assert first["id"] == "data_audit" and first["details"]["missing"] == 239
+    estimates = pd.read_csv(out / "estimates.csv")
+    assert set(estimates["exhibit"]) == {"table2_baseline"}
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert report.index('id="data_audit"') < report.index('id="baseline"')
+    assert "data audit: 239 missing cells" in (out / "run.log").read_text(encoding="utf-8")
+
+
+def test_without_the_raw_panel_the_analysis_panel_inputs_are_audited(
+    default_audit: tuple[Context, data_audit.Output],
+) -> None:
+    """An exhibit run on a ready panel (no raw panel in the context) audits the inputs kept
+    in the analysis panel, and says so: no cell is missing there, and the only flags are
+    GDP cells that were missing and interpolated, which no longer match their sectors."""
+    ctx, _ = default_audit
+    out = data_audit.run(Context(panel=ctx.panel, cfg=ctx.cfg))
+    data_audit.EXHIBIT.check(out)
+    flags = out.tables[data_audit.FLAGS]
+    assert set(flags["kind"]) <= {"parts"}
+    gdp_missing = {(u, y) for u, y, c in _csv_missing_cells(ctx.cfg) if c == "gdp"}
+    assert {(u, y) for u, y in flags[["unit", "year"]].to_numpy()} <= gdp_missing
+    assert "raw panel was not given" in out.notes[data_audit.TABLE]

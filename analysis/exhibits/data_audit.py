@@ -70,13 +70,16 @@ def _counts(ctx: Context, flags: pd.DataFrame, columns: tuple[str, ...]) -> pd.D
             index=list(columns),
         )
     missing = flags[flags["kind"] == "missing"]
-    by = missing.groupby("column")["detail"]
+    detail = missing["detail"].astype(str)
+    interpolated = missing.loc[detail.str.startswith("interpolated"), "column"].value_counts()
+    dropped = missing.loc[detail == "dropped with its city-year", "column"].value_counts()
     return pd.DataFrame(
         {
-            "interpolated": by.apply(lambda d: d.str.startswith("interpolated").sum()),
-            "dropped": by.apply(lambda d: (d == "dropped with its city-year").sum()),
-        }
-    ).reindex(list(columns), fill_value=0)
+            "interpolated": [int(interpolated.get(c, 0)) for c in columns],
+            "dropped": [int(dropped.get(c, 0)) for c in columns],
+        },
+        index=list(columns),
+    )
 
 
 def summary(result: Audit, flags: pd.DataFrame, ctx: Context) -> pd.DataFrame:

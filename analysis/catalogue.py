@@ -7,6 +7,7 @@ from analysis.exhibit import Exhibit
 from analysis.exhibits import (
     baseline,
     callaway_santanna,
+    data_audit,
     descriptives,
     dml_did,
     dml_plr,
@@ -24,6 +25,7 @@ from analysis.exhibits import (
 EXHIBITS: tuple[Exhibit, ...] = tuple(
     module.EXHIBIT
     for module in (
+        data_audit,
         descriptives,
         baseline,
         event_study,

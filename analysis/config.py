@@ -21,6 +21,7 @@ from analysis.config_schema import (
     DIRECTIONS,
     REPO_ROOT,
     SUITE_TABLES,
+    AuditConfig,
     CallawaySantAnnaConfig,
     Component,
     Config,
@@ -59,6 +60,7 @@ __all__ = [
     "PSMConfig",
     "RobustnessConfig",
     "DMLConfig",
+    "AuditConfig",
     "Config",
     "ALLOWED",
     "ALLOWED_ITEMS",
@@ -122,6 +124,8 @@ def _merge(base: dict[str, Any], user: dict[str, Any], path: Path) -> dict[str, 
                     f"{path}: unknown key '{key}' in [{table}]{suggest(key, base[table])}; "
                     f"allowed: {choices(base[table])}"
                 )
+            if (table, key) == ("audit", "ranges") and isinstance(value, dict):
+                value = {**base[table][key], **value}  # ranges are overlaid, role by role
             merged[table][key] = value
     return merged
 
@@ -135,6 +139,7 @@ def _check_types(raw: dict[str, Any], defaults: dict[str, Any], path: Path) -> N
         "treatment",
         "sample",
         "run",
+        "audit",
         *SUITE_TABLES,
     ):
         for key, value in raw[table].items():
@@ -211,7 +216,8 @@ def load_config(path: str | Path | None = None, seed: int | None = None) -> Conf
     """Resolve the configuration: defaults, overlaid by `path`, then by an explicit seed."""
     defaults = _read_toml(DEFAULT_CONFIG)
     src = DEFAULT_CONFIG if path is None else Path(path)
-    raw = defaults if path is None else _merge(defaults, _read_toml(src), src)
+    user = {} if path is None else _read_toml(src)
+    raw = defaults if path is None else _merge(defaults, user, src)
     _check_types(raw, defaults, src)
     p, o, m, i, t, s = (
         raw[k] for k in ("panel", "outcome", "model", "inference", "treatment", "sample")
@@ -260,6 +266,7 @@ def load_config(path: str | Path | None = None, seed: int | None = None) -> Conf
         ),
         seed=int(raw["run"]["seed"] if seed is None else seed),
         source=str(src),
+        audit=_audit(raw, src, set(user.get("audit", {}).get("ranges", {}))),
         **_suite(raw, src),
     )
 
@@ -343,4 +350,49 @@ def _dml(raw: dict[str, Any], path: Path) -> DMLConfig:
             "fe_handling": tuple(d["fe_handling"]),
             "robustness_folds": tuple(int(k) for k in d["robustness_folds"]),
         }
+    )
+
+
+# [audit] thresholds: key -> (test, what the value must be).
+AUDIT_LIMITS: dict[str, tuple[Any, str]] = {
+    "jump_ratio": (lambda v: v > 1, "greater than 1"),
+    "jump_z": (lambda v: v > 0, "positive"),
+    "scale_tolerance": (lambda v: 0 < v < 0.5, "in (0, 0.5)"),
+    "cross_orders": (lambda v: v > 0, "positive"),
+    "repeat_alpha": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "repeat_share_max": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "sum_tolerance": (lambda v: 0 < v < 1, "in (0, 1)"),
+}
+
+
+def _audit(raw: dict[str, Any], path: Path, given: set[str]) -> AuditConfig:
+    """The [audit] table, checked beyond types: thresholds in range, ranges as
+    role = [low, high] for roles the configuration knows. A default range of a role the
+    user's [inputs] or [components] no longer name is dropped; one the user `given` is an
+    error."""
+    a = raw["audit"]
+    for key, (ok, must) in AUDIT_LIMITS.items():
+        if not ok(a[key]):
+            raise InputError(f"{path}: [audit] {key} = {a[key]!r} must be {must}")
+    roles = [*raw["inputs"], *raw["components"], "resilience"]
+    ranges = []
+    for role, bounds in a["ranges"].items():
+        if role not in roles and role not in given:
+            continue
+        if role not in roles:
+            raise InputError(
+                f"{path}: [audit] ranges: unknown role '{role}'{suggest(role, roles)}; "
+                "allowed: the roles of [inputs] and [components], or 'resilience'"
+            )
+        numbers = isinstance(bounds, list) and all(
+            isinstance(b, int | float) and not isinstance(b, bool) for b in bounds
+        )
+        if not numbers or len(bounds) != 2 or not bounds[0] < bounds[1]:
+            raise InputError(
+                f"{path}: [audit] ranges: {role} = {bounds!r} must be [low, high] with low < high"
+            )
+        ranges.append((str(role), float(bounds[0]), float(bounds[1])))
+    return AuditConfig(
+        **{k: float(a[k]) for k in AUDIT_LIMITS},
+        ranges=tuple(ranges),
     )

@@ -148,6 +148,21 @@ class DMLConfig:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """Thresholds of the data audit (analysis/prepare/audit.py; defaults equal
+    data/study.toml). `ranges`: (role, low, high) of roles whose values are shares or rates."""
+
+    jump_ratio: float = 2.0
+    jump_z: float = 6.0
+    scale_tolerance: float = 0.15
+    cross_orders: float = 2.5
+    repeat_alpha: float = 0.001
+    repeat_share_max: float = 0.5
+    sum_tolerance: float = 0.05
+    ranges: tuple[tuple[str, float, float], ...] = (("digital_employment_share", 0.0, 1.0),)
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run needs to know, frozen."""
 
@@ -168,6 +183,7 @@ class Config:
     psm: PSMConfig = field(default_factory=PSMConfig)
     robustness: RobustnessConfig = field(default_factory=RobustnessConfig)
     dml: DMLConfig = field(default_factory=DMLConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration as plain data (for the manifest)."""

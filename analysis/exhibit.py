@@ -18,6 +18,7 @@ from analysis.config import Config
 from analysis.estimates import Estimate
 from analysis.estimates import check as check_estimate
 from analysis.inference import VcovSpec
+from analysis.prepare.panel import PanelInfo
 
 T = TypeVar("T")
 
@@ -26,13 +27,17 @@ T = TypeVar("T")
 class Context:
     """What every exhibit may read: the analysis panel, the frozen configuration, the truth
     of simulated data, and fits shared by several exhibits (computed once per run, on first
-    use, through `shared`)."""
+    use, through `shared`). `raw` is the role-named raw panel as loaded (before the sample
+    filters and missing values are handled) and `prepared` what the preparation did (counts
+    per column): the data audit reads them."""
 
     panel: pd.DataFrame
     cfg: Config
     truth: dict[str, Any] | None = None
     # variable -> why the data could not give it (analysis.prepare.panel.PanelInfo)
     unavailable: dict[str, str] = field(default_factory=dict)
+    raw: pd.DataFrame | None = None
+    prepared: PanelInfo | None = None
     _shared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -158,6 +163,8 @@ class Exhibit:
     figures: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
     needs: Needs = field(default_factory=Needs)
+    # Runs on every run, also when `--only` names other exhibits (the data audit).
+    always: bool = False
 
     def check(self, out: Output) -> None:
         """The exhibit wrote exactly what it declares (so the README map cannot drift)."""

@@ -28,7 +28,7 @@ from analysis.estimates import Estimate, to_frame
 from analysis.exhibit import Context, Exhibit, Output
 from analysis.manifest import git_state, inputs, machine, r_version, versions
 from analysis.precision import round_frame, write_csv, write_json
-from analysis.prepare.loading import load, read_table
+from analysis.prepare.loading import LoadInfo, load, read_table
 from analysis.prepare.panel import PanelInfo, build_panel
 from analysis.render.figures import data_label
 from analysis.render.report import render as render_report
@@ -69,15 +69,29 @@ def _log_warnings(exhibit: str, caught: list[warnings.WarningMessage]) -> None:
         log.debug("%s: %d x %s", exhibit, n, text)
 
 
-def prepare(data: Path, cfg: Config) -> tuple[pd.DataFrame, PanelInfo]:
-    """Load, map, validate and build the analysis panel (the data stages); what the loader
-    dropped travels in PanelInfo.load. Its numbers are rounded to the precision policy, so
-    the panel written is the panel estimated on."""
-    raw, loaded = load(read_table(data), cfg, str(data))
+def _load(data: Path, cfg: Config) -> tuple[pd.DataFrame, LoadInfo]:
+    return load(read_table(data), cfg, str(data))
+
+
+def load_raw(data: Path, cfg: Config) -> pd.DataFrame:
+    """The role-named raw panel the loader keeps (what the data audit reads)."""
+    return _load(data, cfg)[0]
+
+
+def _build(
+    raw: pd.DataFrame, loaded: LoadInfo, cfg: Config, data: Path
+) -> tuple[pd.DataFrame, PanelInfo]:
     panel, info = build_panel(raw, cfg, str(data))
     if loaded.unit_ids:  # units of any kind with text ids: keep them beside their codes
         panel.insert(1, "unit_id", panel["city_code"].map(loaded.unit_ids))
     return round_frame(panel), replace(info, load=loaded)
+
+
+def prepare(data: Path, cfg: Config) -> tuple[pd.DataFrame, PanelInfo]:
+    """Load, map, validate and build the analysis panel (the data stages); what the loader
+    dropped travels in PanelInfo.load. Its numbers are rounded to the precision policy, so
+    the panel written is the panel estimated on."""
+    return _build(*_load(data, cfg), cfg, data)
 
 
 def _attach_log(folder: Path) -> logging.Handler:
@@ -101,7 +115,8 @@ def _replace_dir(tmp: Path, out: Path) -> None:
 
 
 def select(only: tuple[str, ...] | None) -> list[Exhibit]:
-    """The catalogue's exhibits, or the named ones (in the catalogue's order)."""
+    """The catalogue's exhibits, or the named ones and those that always run (in the
+    catalogue's order)."""
     listed = exhibits()
     if not only:
         return listed
@@ -111,7 +126,7 @@ def select(only: tuple[str, ...] | None) -> list[Exhibit]:
             raise InputError(
                 f"--only: unknown exhibit '{name}'{suggest(name, known)}; allowed: {choices(known)}"
             )
-    return [ex for ex in listed if ex.id in only]
+    return [ex for ex in listed if ex.id in only or ex.always]
 
 
 @dataclass(frozen=True)
@@ -173,10 +188,18 @@ def run(
         with timer.stage("config"):
             cfg = load_config(config, seed)
         with timer.stage("data"):
-            panel, info = prepare(data, cfg)
+            raw, loaded = _load(data, cfg)
+            panel, info = _build(raw, loaded, cfg, data)
             truth = load_truth(data)
             _log_data(panel, info)
-        ctx = Context(panel=panel, cfg=cfg, truth=truth, unavailable=dict(info.unavailable))
+        ctx = Context(
+            panel=panel,
+            cfg=cfg,
+            truth=truth,
+            unavailable=dict(info.unavailable),
+            raw=raw,
+            prepared=info,
+        )
         estimates: list[Estimate] = []
         exhibits_meta = []
         for ex in select(only):

@@ -36,17 +36,25 @@ class PanelInfo:
     unavailable: dict[str, str] = field(default_factory=dict)
     # what the loader dropped and how it read the unit keys (set by analysis.pipeline)
     load: LoadInfo | None = None
+    # Per raw column: cells filled by interpolation, and cells still missing in the
+    # city-years dropped as incomplete (read by the data audit).
+    interpolated_by_column: dict[str, int] = field(default_factory=dict)
+    dropped_by_column: dict[str, int] = field(default_factory=dict)
 
 
-def interpolate_missing(raw: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, int]:
-    """Linear interpolation within each city over years; the ends carry the nearest value."""
+def interpolate_missing(
+    raw: pd.DataFrame, columns: list[str]
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Linear interpolation within each city over years; the ends carry the nearest value.
+    Returns the panel and the number of cells filled in each column."""
     out = raw.sort_values(list(KEYS)).reset_index(drop=True)
-    before = int(out[columns].isna().sum().sum())
+    before = out[columns].isna().sum()
     filled = out.groupby("city_code", sort=False)[columns].transform(
         lambda s: s.interpolate(method="linear", limit_direction="both")
     )
     out[columns] = filled
-    return out, before - int(out[columns].isna().sum().sum())
+    after = out[columns].isna().sum()
+    return out, {c: int(before[c] - after[c]) for c in columns}
 
 
 NEVER_TREATED_EVENT_TIME = -1000
@@ -90,10 +98,12 @@ def build_panel(
         )
     data = add_treatment(data.drop(columns=["cohort"], errors="ignore"), first_treat)
     values = raw_value_columns(data)
-    n_missing = 0
+    filled = dict.fromkeys(values, 0)
     if cfg.panel.missing == "interpolate":
-        data, n_missing = interpolate_missing(data, values)
+        data, filled = interpolate_missing(data, values)
     incomplete = data[values].isna().any(axis=1)
+    still = data.loc[incomplete, values].isna().sum()
+    dropped_cells = {c: int(still[c]) for c in values}
     data = data[~incomplete].reset_index(drop=True)
     if data.empty:
         raise InputError(f"{file}: no complete city-year left after handling missing values")
@@ -126,11 +136,13 @@ def build_panel(
     info = PanelInfo(
         n_cities_in_file=len(in_file),
         dropped_cities=dropped,
-        interpolated_cells=n_missing,
+        interpolated_cells=sum(filled.values()),
         dropped_city_years=int(incomplete.sum()),
         pre_end=pre_end,
         fits=fitted,
         unavailable=unavailable,
+        interpolated_by_column=filled,
+        dropped_by_column=dropped_cells,
     )
     return panel.sort_values(list(KEYS)).reset_index(drop=True), info
 

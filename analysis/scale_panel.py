@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.prepare.panel import NEVER_TREATED_EVENT_TIME
+
 COHORTS = (2013, 2015, 2016, 2018)
 COHORT_SHARE = 0.1
 CONTROLS = ("ln_gdp_pc", "urbanization", "fiscal", "finance", "fdi_share", "human_capital")
@@ -44,10 +46,15 @@ class ScalePanel:
 
 
 def scale_panel(
-    n_rows: int, seed: int, first_year: int = 2009, last_year: int = 2022
+    n_rows: int,
+    seed: int,
+    first_year: int = 2009,
+    last_year: int = 2022,
+    window: tuple[int, int] = (-5, 5),
 ) -> ScalePanel:
     """A balanced panel of about `n_rows` rows (whole units of last_year - first_year + 1
-    years), sorted by unit and year."""
+    years), sorted by unit and year, with `rel_time` and `event_time` as the pipeline makes
+    them (event time binned at the ends of `window`, never-treated units at -1000)."""
     years = np.arange(first_year, last_year + 1)
     n_years = len(years)
     n_units = max(int(round(n_rows / n_years)), 4 * (len(COHORTS) + 1))
@@ -69,12 +76,16 @@ def scale_panel(
         + tau
         + rng.normal(scale=0.5, size=len(unit))
     )
+    rel = np.where(g > 0, year - g, np.nan)
+    binned = np.clip(rel, *window)
     frame = pd.DataFrame(
         {
             "city_code": 100_000 + unit,
             "year": year,
             "first_treat": g,
             "treat_post": treated.astype(np.int64),
+            "rel_time": rel,
+            "event_time": np.where(g > 0, binned, NEVER_TREATED_EVENT_TIME).astype(np.int64),
             OUTCOME: y,
             **{name: x[:, k] for k, name in enumerate(CONTROLS)},
         }

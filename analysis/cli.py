@@ -60,7 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     ver.add_argument("dir", type=Path)
     ver.add_argument("--against", type=Path, help="compare with this finished run, no re-run")
     sub.add_parser("exhibits", help="print the exhibit map (Markdown) of the README")
-    sub.add_parser("bench", help="seconds per stage and the pipeline against a bare pyfixest call")
+    bench = sub.add_parser(
+        "bench", help="seconds per stage and the pipeline against a bare pyfixest call"
+    )
+    bench.add_argument(
+        "--scale",
+        action="store_true",
+        help="DID stages and one DML specification on synthetic panels of 1e4, 1e5, 1e6 rows",
+    )
     return p
 
 
@@ -110,6 +117,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(markdown_map(), end="")
         return 0
     if command == "bench":
+        if args.scale:
+            from analysis.bench_scale import main as bench_scale
+
+            return bench_scale()
         from analysis.bench import main as bench
 
         return bench()

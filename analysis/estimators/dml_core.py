@@ -22,19 +22,21 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import doubleml as dml
+import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LinearRegression
+from sklearn.utils import check_X_y
 
 from analysis.engines.options import call
+from analysis.estimators.crossfit import Job, NuisanceCache, crossfit
 from analysis.estimators.learners import STACK, stack_weights
-from analysis.progress import progress
 
 KEYS = ("city_code", "year")
 TREATMENT = "treat_post"
@@ -276,6 +278,40 @@ def _finish(obj: Any, learner: str, seconds: float, weights: dict[str, np.ndarra
     )
 
 
+def _arrays(obj: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, outcome and treatment exactly as doubleml hands them to its learners."""
+    data = _used_data(obj)
+    x, y = check_X_y(data.x, data.y, ensure_all_finite=False)
+    x, d = check_X_y(x, data.d, ensure_all_finite=False)
+    return x, y, d
+
+
+def _external(obj: Any, preds: Mapping[str, np.ndarray]) -> Any:
+    """Fit the model on given cross-fitted predictions (n_obs x n_rep per nuisance)."""
+    d_col = _used_data(obj).d_cols[0]
+    obj.fit(store_predictions=True, external_predictions={d_col: dict(preds)})
+    return obj
+
+
+def fit_learners(
+    des: Design,
+    learners: Mapping[str, Callable[[str], BaseEstimator]],
+    splits: Splits,
+    stack: bool,
+    n_jobs: int = 1,
+    cache: NuisanceCache | None = None,
+) -> dict[str, Fit]:
+    """Every base learner on the same folds, then (optionally) their short-stack.
+    `learners` maps a name to a factory of a fresh learner for a task. The nuisances of all
+    learners and repetitions are cross-fitted together (analysis.estimators.crossfit), in
+    `n_jobs` processes, reusing any fit already in `cache`."""
+    pairs = {name: (make("regression"), make("regression")) for name, make in learners.items()}
+    fits = fit_pairs(des, pairs, splits, n_jobs, cache)
+    if stack:
+        fits[STACK] = fit_stack(des, fits, splits)
+    return fits
+
+
 def fit_learner(
     des: Design,
     name: str,
@@ -283,13 +319,68 @@ def fit_learner(
     ml_m: BaseEstimator,
     splits: Splits,
     n_jobs: int = 1,
+    cache: NuisanceCache | None = None,
 ) -> Fit:
-    """Cross-fit one learner (one clone per nuisance) on the given folds."""
-    t0 = time.perf_counter()
-    obj = model(des, ml_l, ml_m, splits.n_folds)
-    obj.set_sample_splitting(splits.smpls, splits.smpls_cluster)
-    obj.fit(n_jobs_cv=n_jobs, store_predictions=True)
-    return _finish(obj, name, time.perf_counter() - t0, {})
+    """Cross-fit one learner (one clone per nuisance and fold) on the given folds."""
+    return fit_pairs(des, {name: (ml_l, ml_m)}, splits, n_jobs, cache)[name]
+
+
+@dataclass(frozen=True)
+class Request:
+    """Learner pairs to fit on one design and its folds: name -> (outcome learner,
+    treatment learner)."""
+
+    des: Design
+    pairs: Mapping[str, tuple[BaseEstimator, BaseEstimator]]
+    splits: Splits
+
+
+def fit_pairs(
+    des: Design,
+    pairs: Mapping[str, tuple[BaseEstimator, BaseEstimator]],
+    splits: Splits,
+    n_jobs: int = 1,
+    cache: NuisanceCache | None = None,
+) -> dict[str, Fit]:
+    """Each pair cross-fitted on the folds of every repetition, then estimated by doubleml
+    from those predictions."""
+    return fit_many([Request(des, pairs, splits)], n_jobs, cache)[0]
+
+
+def fit_many(
+    requests: Sequence[Request], n_jobs: int = 1, cache: NuisanceCache | None = None
+) -> list[dict[str, Fit]]:
+    """Several designs at once: the nuisance jobs of all of them share one pool of
+    processes (so two cores stay busy to the end), then each model is estimated."""
+    jobs: list[Job] = []
+    for req in requests:
+        probe = model(req.des, LinearRegression(), LinearRegression(), req.splits.n_folds)
+        x, y, d = _arrays(probe)
+        x_key = str(joblib.hash(x))
+        jobs += [
+            Job(learner, x, target, req.splits.smpls[r], x_key=x_key)
+            for ml_l, ml_m in req.pairs.values()
+            for learner, target in ((ml_l, y), (ml_m, d))
+            for r in range(req.splits.n_rep)
+        ]
+    results = iter(crossfit(jobs, n_jobs, cache))
+    out = []
+    for req in requests:
+        fits = {}
+        n_rep = req.splits.n_rep
+        for name in req.pairs:
+            preds, seconds = {}, 0.0
+            for key in ("ml_l", "ml_m"):
+                cols = [next(results) for _ in range(n_rep)]
+                preds[key] = np.column_stack([p for p, _ in cols])
+                seconds += sum(s for _, s in cols)
+            t0 = time.perf_counter()
+            obj = model(req.des, LinearRegression(), LinearRegression(), req.splits.n_folds)
+            obj.set_sample_splitting(req.splits.smpls, req.splits.smpls_cluster)
+            _external(obj, preds)
+            fits[name] = _finish(obj, name, seconds + time.perf_counter() - t0, {})
+        out.append(fits)
+    return out
 
 
 def fit_stack(des: Design, base: Mapping[str, Fit], splits: Splits) -> Fit:
@@ -309,30 +400,9 @@ def fit_stack(des: Design, base: Mapping[str, Fit], splits: Splits) -> Fit:
         w = np.vstack([stack_weights(target, preds[:, r, :]) for r in range(splits.n_rep)])
         weights[key] = w
         stacked[key] = np.einsum("nrp,rp->nr", preds, w)
-    d_col = data.d_cols[0]
-    obj.fit(store_predictions=True, external_predictions={d_col: stacked})
+    _external(obj, stacked)
     seconds = time.perf_counter() - t0 + sum(f.seconds for f in base.values())
     return _finish(obj, STACK, seconds, weights)
-
-
-def fit_learners(
-    des: Design,
-    learners: Mapping[str, Callable[[str], BaseEstimator]],
-    splits: Splits,
-    stack: bool,
-    n_jobs: int = 1,
-) -> dict[str, Fit]:
-    """Every base learner on the same folds, then (optionally) their short-stack.
-    `learners` maps a name to a factory of a fresh learner for a task."""
-    fits = {
-        name: fit_learner(des, name, make("regression"), make("regression"), splits, n_jobs)
-        for name, make in progress(
-            learners.items(), f"DML learners ({splits.n_rep} repetitions)", len(learners)
-        )
-    }
-    if stack:
-        fits[STACK] = fit_stack(des, fits, splits)
-    return fits
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,13 @@ import doubleml as dml
 import numpy as np
 import pandas as pd
 from doubleml.utils import PSProcessorConfig
+from sklearn.utils import check_X_y
 from threadpoolctl import threadpool_limits
 
 from analysis.config import Config
 from analysis.engines.options import call
 from analysis.errors import InputError
+from analysis.estimators.crossfit import Job, NuisanceCache, crossfit
 from analysis.estimators.dml_core import child_rng, child_seed, city_folds, grouped_splits
 from analysis.estimators.learners import make_learner
 
@@ -85,7 +87,12 @@ def _simple_weights(obj: Any, shares: dict[int, float]) -> dict[str, Any]:
     }
 
 
-def fit_did(panel: pd.DataFrame, cfg: Config, n_jobs: int | None = None) -> DIDResult:
+def fit_did(
+    panel: pd.DataFrame,
+    cfg: Config,
+    n_jobs: int | None = None,
+    cache: NuisanceCache | None = None,
+) -> DIDResult:
     """Group-time ATTs of the [dml] staggered specification and their aggregations."""
     d = cfg.dml
     cols = ["city_code", "year", OUTCOME, "first_treat", *cfg.model.controls]
@@ -136,8 +143,9 @@ def fit_did(panel: pd.DataFrame, cfg: Config, n_jobs: int | None = None) -> DIDR
     for cell in obj.modellist:
         ids = cell.data_subset["city_code"].to_numpy()
         cell.set_sample_splitting(grouped_splits(ids, cities, folds).smpls)
+    preds = cell_predictions(obj, seed, d.did_learner, n_jobs or d.n_jobs, cache)
     with threadpool_limits(1):
-        obj.fit(n_jobs_models=d.n_jobs if n_jobs is None else n_jobs)
+        obj.fit(n_jobs_models=1, external_predictions=preds)
     shares = {g: n / len(per_city) for g, n in cohorts.items()}
     simple = obj.aggregate(_simple_weights(obj, shares)).aggregated_frameworks
     es = obj.aggregate("eventstudy")
@@ -153,3 +161,40 @@ def fit_did(panel: pd.DataFrame, cfg: Config, n_jobs: int | None = None) -> DIDR
         cohorts=cohorts,
         n_cells=obj.n_gt_atts,
     )
+
+
+def cell_predictions(
+    obj: Any, seed: int, learner: str, n_jobs: int, cache: NuisanceCache | None
+) -> dict[str, dict[str, np.ndarray]]:
+    """Cross-fitted nuisances of every group-time cell, fitted by the project
+    (analysis.estimators.crossfit) on the folds already set in each cell, as doubleml's
+    external predictions (ids x repetitions).
+
+    The outcome regression ml_g0 is trained on the cell's control cities, as doubleml does;
+    the propensity score ml_m on all its cities. Post-treatment cells of one cohort share
+    their cities, base period (g - 1) and folds, so their propensity score is one fit,
+    reused. ml_g1 (the outcome regression on treated cities) does not enter the
+    observational score (doubleml's DoubleMLDIDBinary sets that part of psi_b to zero), so
+    it is not fitted: its predictions are left missing."""
+    reg = make_learner(learner, seed, "regression")
+    clf = make_learner(learner, seed, "classification")
+    jobs, shapes = [], []
+    for cell in obj.modellist:
+        sub = cell.data_subset
+        x, y = check_X_y(sub[list(cell._dml_data.x_cols)].to_numpy(), sub["y_diff"].to_numpy())
+        treated = sub["G_indicator"].to_numpy()
+        for r in range(cell.n_rep):
+            folds = cell.smpls[r]
+            jobs.append(Job(reg, x, y, folds, train_mask=treated == 0))
+            jobs.append(Job(clf, x, treated, folds, method="predict_proba"))
+        shapes.append((cell.id_positions, cell.n_rep))
+    results = iter(crossfit(jobs, n_jobs, cache))
+    n_ids = obj._dml_data.n_ids
+    out = {}
+    for label, (positions, n_rep) in zip(obj.gt_labels, shapes, strict=True):
+        g0, m = np.full((n_ids, n_rep), np.nan), np.full((n_ids, n_rep), np.nan)
+        for r in range(n_rep):
+            g0[positions, r] = next(results)[0]
+            m[positions, r] = next(results)[0]
+        out[label] = {"ml_g0": g0, "ml_g1": np.full((n_ids, n_rep), np.nan), "ml_m": m}
+    return out

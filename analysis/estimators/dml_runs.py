@@ -5,8 +5,9 @@ analysis.engines.doubleml_adapter).
 Seeds: every learner gets `child_seed(seed, "learner", name)` and the folds of a fit come
 from `child_rng(seed, "dml-folds", n_folds, *tags)`, so a result does not depend on which
 other specifications run or in which order. BLAS and OpenMP run single-threaded inside a
-fit (`threadpool_limits(1)`); parallelism, if any, is joblib's over the folds (`n_jobs`),
-so the numbers do not depend on the number of jobs.
+fit (`threadpool_limits(1)`); parallelism, if any, is joblib's over (learner, nuisance,
+repetition) jobs (`n_jobs`, analysis.estimators.crossfit), so the numbers do not depend on
+the number of jobs.
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
 from analysis.config import DMLConfig
+from analysis.estimators.crossfit import NuisanceCache
 from analysis.estimators.dml_core import (
     Design,
     Fit,
+    Request,
     Splits,
     child_rng,
     child_seed,
     city_folds,
     design,
-    fit_learners,
+    fit_many,
+    fit_stack,
     grouped_splits,
     row_cities,
 )
@@ -74,6 +78,20 @@ def splits_for(
     return des, grouped_splits(groups, cities, folds)
 
 
+@dataclass(frozen=True)
+class Spec:
+    """One partially linear specification: outcome, sample, fixed effects, folds, the
+    learners reported, and the tags that name its folds' generator."""
+
+    panel: pd.DataFrame
+    outcome: str
+    controls: tuple[str, ...]
+    fe: str
+    n_folds: int
+    learners: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+
+
 def run_plr(
     panel: pd.DataFrame,
     outcome: str,
@@ -85,22 +103,43 @@ def run_plr(
     seed: int,
     tags: tuple[str, ...] = (),
     n_jobs: int | None = None,
+    cache: NuisanceCache | None = None,
 ) -> PLRRun:
     """The named learners on one specification and the same folds; "stack" brings in (and
     keeps) every configured base learner."""
-    des, splits = splits_for(panel, outcome, controls, fe, n_folds, cfg.n_rep, seed, tags)
-    stack = STACK in learners
-    named = (*(cfg.base_learners if stack else ()), *(n for n in learners if n != STACK))
-    base = tuple(dict.fromkeys(named))
-    with threadpool_limits(1):
-        fits = fit_learners(
-            des,
-            factories(base, seed),
-            splits,
-            stack=stack,
-            n_jobs=cfg.n_jobs if n_jobs is None else n_jobs,
+    spec = Spec(panel, outcome, controls, fe, n_folds, learners, tags)
+    return run_plrs([spec], cfg, seed, n_jobs, cache)[0]
+
+
+def run_plrs(
+    specs: list[Spec],
+    cfg: DMLConfig,
+    seed: int,
+    n_jobs: int | None = None,
+    cache: NuisanceCache | None = None,
+) -> list[PLRRun]:
+    """Several specifications whose nuisances are cross-fitted in one pool of `n_jobs`
+    processes ([dml] n_jobs by default), each nuisance fitted once per run when `cache` is
+    the run's (see analysis.estimators.crossfit). Results do not depend on `n_jobs`."""
+    requests, stacks = [], []
+    for s in specs:
+        des, splits = splits_for(
+            s.panel, s.outcome, s.controls, s.fe, s.n_folds, cfg.n_rep, seed, s.tags
         )
-    return PLRRun(outcome, controls, fe, n_folds, cfg.n_rep, fits)
+        stack = STACK in s.learners
+        named = (*(cfg.base_learners if stack else ()), *(n for n in s.learners if n != STACK))
+        makers = factories(tuple(dict.fromkeys(named)), seed)
+        pairs = {name: (make("regression"), make("regression")) for name, make in makers.items()}
+        requests.append(Request(des, pairs, splits))
+        stacks.append(stack)
+    with threadpool_limits(1):
+        all_fits = fit_many(requests, cfg.n_jobs if n_jobs is None else n_jobs, cache)
+        runs = []
+        for s, req, stack, fits in zip(specs, requests, stacks, all_fits, strict=True):
+            if stack:
+                fits[STACK] = fit_stack(req.des, fits, req.splits)
+            runs.append(PLRRun(s.outcome, s.controls, s.fe, s.n_folds, cfg.n_rep, fits))
+    return runs
 
 
 def timing(run: PLRRun, learner: str) -> dict[str, float]:

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 
 OUTCOME = "resilience"
 TOL, MAX_SWEEPS = 1e-13, 100_000
+BLOCK = 2**23  # cells (assignments x units) of the permutation matrix held at once
 
 
 @dataclass(frozen=True)
@@ -95,21 +96,46 @@ def twfe_coefficients(y: np.ndarray, cohorts: np.ndarray, idx: PanelIndex) -> np
     on its cohort), and d' M y = sum_i S[i, cohort_i] with S[i, c] = sum of city i's demeaned
     outcome over the years a city of cohort c is treated: a gather over a n_units x n_cohorts
     table. Otherwise the treatment columns of all assignments are demeaned together."""
+    values = np.unique(cohorts[:1])
+    codes = np.searchsorted(values, cohorts).clip(0, len(values) - 1)
+    if idx.balanced and np.array_equal(values[codes], cohorts):
+        return coded_coefficients(y, codes, values, idx)
     y_tilde = demean(y[:, None], idx)[:, 0]
-    sorted_rows = np.sort(cohorts, axis=1)
-    if idx.balanced and (sorted_rows == sorted_rows[:1]).all():
-        values, codes = np.unique(cohorts, return_inverse=True)
-        codes = codes.reshape(cohorts.shape)
-        post = (values[:, None] > 0) & (idx.years[None, :] >= values[:, None])  # C x T
-        grid = np.zeros((idx.n_units, idx.n_years))
-        grid[idx.unit, idx.year] = y_tilde
-        table = grid @ post.T.astype(float)  # n_units x C
-        numerator = table[np.arange(idx.n_units)[None, :], codes].sum(axis=1)
-        md = demean(treatment_matrix(cohorts[:1], idx), idx)[:, 0]
-        return numerator / float(md @ md)
     d = treatment_matrix(cohorts, idx)
     md = demean(d, idx)
     return (d.T @ y_tilde) / np.einsum("ij,ij->j", md, md)
+
+
+def coded_coefficients(
+    y: np.ndarray, codes: np.ndarray, values: np.ndarray, idx: PanelIndex
+) -> np.ndarray:
+    """`twfe_coefficients` of a balanced panel with the assignments given as codes into
+    `values` (B x n_units small integers; row 0 the observed one). Rows that do not keep
+    row 0's cohort sizes are estimated by the general route. Blocks of BLOCK cells are held
+    at once, so memory stays O(n_units x BLOCK / n_units) whatever B (each row's sum is the
+    same as over the whole matrix)."""
+    y_tilde = demean(y[:, None], idx)[:, 0]
+    post = (values[:, None] > 0) & (idx.years[None, :] >= values[:, None])  # C x T
+    grid = np.zeros((idx.n_units, idx.n_years))
+    grid[idx.unit, idx.year] = y_tilde
+    table = grid @ post.T.astype(float)  # n_units x C
+    k = len(values)
+    sizes = np.bincount(codes[0], minlength=k)
+    md = demean(treatment_matrix(values[codes[:1]], idx), idx)[:, 0]
+    denominator = float(md @ md)
+    out = np.empty(len(codes))
+    units = np.arange(idx.n_units)[None, :]
+    step = max(1, BLOCK // max(idx.n_units, 1))
+    for start in range(0, len(codes), step):
+        block = codes[start : start + step]
+        flat = block.astype(np.int64) + k * np.arange(len(block))[:, None]
+        counts = np.bincount(flat.ravel(), minlength=k * len(block)).reshape(len(block), k)
+        same = (counts == sizes).all(axis=1)
+        out[start : start + step] = table[units, block].sum(axis=1) / denominator
+        for r in np.flatnonzero(~same):
+            d = treatment_matrix(values[block[r : r + 1]], idx)
+            out[start + r] = float(d[:, 0] @ y_tilde) / float(np.sum(demean(d, idx) ** 2))
+    return out
 
 
 @dataclass(frozen=True)
@@ -138,8 +164,17 @@ def randomization_test(
     idx = index(panel)
     city_cohort = panel.groupby("city_code", sort=True)["first_treat"].first().to_numpy()
     y = panel[outcome].to_numpy(dtype=float)
-    cohorts = np.vstack([city_cohort, permuted_cohorts(city_cohort, n_perm, rng)])
-    b = twfe_coefficients(y, cohorts, idx)
+    values, observed = np.unique(city_cohort, return_inverse=True)
+    # Permuting small integer codes draws the same permutations as permuting the cohort
+    # years (the generator's shuffle does not depend on the item size), in 1/8 the memory.
+    dtype = np.int8 if len(values) < 128 else np.int32
+    codes = np.vstack(
+        [observed.astype(dtype), permuted_cohorts(observed.astype(dtype), n_perm, rng)]
+    )
+    if idx.balanced:
+        b = coded_coefficients(y, codes, values, idx)
+    else:
+        b = twfe_coefficients(y, values[codes], idx)
     actual, draws = float(b[0]), b[1:]
     p = (1 + int(np.sum(np.abs(draws) >= abs(actual) - 1e-15))) / (1 + n_perm)
     return Placebo(actual, draws, p)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from analysis.config import Config
 from analysis.engines.doubleml_adapter import did_info
+from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
 from analysis.estimators.dml_core import aggregate_median_adjusted, child_seed
 from analysis.estimators.dml_did import PS_CLIPPING, fit_did
 from analysis.estimators.learners import describe
@@ -25,7 +26,7 @@ FIGURE = "figure7_dml_did_dynamic"
 def run(ctx: Context) -> Output:
     """Group-time ATTs, their simple and event-study aggregations, Table 12 and Figure 7."""
     cfg = ctx.cfg
-    res = fit_did(ctx.panel, cfg)
+    res = fit_did(ctx.panel, cfg, cache=ctx.shared(SHARED_KEY, NuisanceCache))
     estimates = []
     for model, aggregation, effects in (
         ("dml_did_simple", "simple", [res.simple]),

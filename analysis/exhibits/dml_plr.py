@@ -23,8 +23,16 @@ import pandas as pd
 from analysis.config import Config, DMLConfig
 from analysis.engines.doubleml_adapter import plr_rows
 from analysis.estimates import Estimate
+from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
 from analysis.estimators.dml_core import AGGREGATIONS, FE_LABELS
-from analysis.estimators.dml_runs import PLRRun, learner_seeds, mean_weights, run_plr, timing
+from analysis.estimators.dml_runs import (
+    PLRRun,
+    Spec,
+    learner_seeds,
+    mean_weights,
+    run_plrs,
+    timing,
+)
 from analysis.estimators.learners import LABELS, STACK, describe
 from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.render.figures_dml import dml_comparison_figure
@@ -94,11 +102,14 @@ def run(ctx: Context) -> Output:
     cfg, level = ctx.cfg.dml, ctx.cfg.inference.level
     estimates: list[Estimate] = []
     rows, timings, weights = [], {}, {}
-    for fe, k, learners in specifications(cfg):
-        result = run_plr(
-            ctx.panel, OUTCOME, ctx.cfg.model.controls, fe, k, learners, cfg, ctx.cfg.seed
-        )
-        for learner in learners:
+    specs = [
+        Spec(ctx.panel, OUTCOME, ctx.cfg.model.controls, fe, k, learners)
+        for fe, k, learners in specifications(cfg)
+    ]
+    cache = ctx.shared(SHARED_KEY, NuisanceCache)
+    for spec, result in zip(specs, run_plrs(specs, cfg, ctx.cfg.seed, cache=cache), strict=True):
+        fe, k = spec.fe, spec.n_folds
+        for learner in spec.learners:
             model = model_id(learner, fe, k, cfg)
             new = plr_rows(result, learner, TABLE, model, ctx.sample, level, RULES)
             estimates += new

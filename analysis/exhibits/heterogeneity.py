@@ -27,7 +27,8 @@ import pandas as pd
 from analysis.engines import pyfixest_adapter as fx
 from analysis.engines.doubleml_adapter import plr_rows
 from analysis.estimates import NORMAL_DF, Estimate
-from analysis.estimators.dml_runs import run_plr
+from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
+from analysis.estimators.dml_runs import Spec, run_plrs
 from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.render.figures_dml import forest_figure
 from analysis.render.labels import label
@@ -77,12 +78,29 @@ def run(ctx: Context) -> Output:
     estimates: list[Estimate] = []
     table, forest = [], []
     skipped = [ctx.why_missing(m) for m in cfg.model.moderators if m not in ctx.panel.columns]
-    for mod in ctx.available(cfg.model.moderators):
+    moderators = ctx.available(cfg.model.moderators)
+    subs = {(mod, g): ctx.panel[ctx.panel[mod] == g] for mod in moderators for g in (1, 0)}
+    splits = [key for key, sub in subs.items() if _treated_in(sub)]
+    specs = [
+        Spec(
+            subs[mod, g],
+            OUTCOME,
+            controls,
+            d.fe,
+            d.n_folds,
+            (d.aux_learner,),
+            ("hetero", mod, str(g)),
+        )
+        for mod, g in splits
+    ]
+    cache = ctx.shared(SHARED_KEY, NuisanceCache)
+    plrs = dict(zip(splits, run_plrs(specs, d, cfg.seed, cache=cache), strict=True))
+    for mod in moderators:
         forms = formulas(mod, controls)
         split: dict[str, dict[int, Estimate]] = {"TWFE": {}, "DML": {}}
         for g in (1, 0):
-            sub = ctx.panel[ctx.panel[mod] == g]
-            if not _treated_in(sub):
+            sub = subs[mod, g]
+            if (mod, g) not in plrs:
                 skipped.append(f"{mod} = {g} (no treated or no untreated city-years)")
                 continue
             n = sub["city_code"].nunique()
@@ -100,19 +118,8 @@ def run(ctx: Context) -> Output:
                 moderator=mod,
                 estimand="att",
             )
-            plr = run_plr(
-                sub,
-                OUTCOME,
-                controls,
-                d.fe,
-                d.n_folds,
-                (d.aux_learner,),
-                d,
-                cfg.seed,
-                tags=("hetero", mod, str(g)),
-            )
             dml_rows = plr_rows(
-                plr,
+                plrs[mod, g],
                 d.aux_learner,
                 TABLE,
                 f"dml_hetero_{mod}_{g}",

@@ -22,8 +22,9 @@ import pandas as pd
 from analysis.engines import pyfixest_adapter as fx
 from analysis.engines.doubleml_adapter import plr_rows
 from analysis.estimates import Estimate, ModelInfo
+from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
 from analysis.estimators.dml_core import child_rng
-from analysis.estimators.dml_runs import run_plr
+from analysis.estimators.dml_runs import Spec, run_plrs
 from analysis.estimators.mediation import DEMEAN_TOL, Indirect, bootstrap_indirect
 from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.render.labels import label
@@ -103,7 +104,11 @@ def run(ctx: Context) -> Output:
     d = cfg.dml
     estimates: list[Estimate] = []
     rows = []
-    for m in ctx.available(cfg.model.mechanisms):
+    mechanisms = ctx.available(cfg.model.mechanisms)
+    specs = [Spec(ctx.panel, m, controls, d.fe, d.n_folds, (d.aux_learner,)) for m in mechanisms]
+    cache = ctx.shared(SHARED_KEY, NuisanceCache)
+    plrs = dict(zip(mechanisms, run_plrs(specs, d, cfg.seed, cache=cache), strict=True))
+    for m in mechanisms:
         forms = formulas(m, controls)
         regs = {model: fx.feols(ctx.panel, f, ctx.spec) for model, f in forms.items()}
         terms = {
@@ -115,8 +120,7 @@ def run(ctx: Context) -> Output:
             fx.rows(regs[model], TABLE, model, "twfe", ctx.sample, keep, estimand=estimand)
             for model, (keep, estimand) in terms.items()
         )
-        plr = run_plr(ctx.panel, m, controls, d.fe, d.n_folds, (d.aux_learner,), d, cfg.seed)
-        dml_row = plr_rows(plr, d.aux_learner, TABLE, f"dml_mechanism_{m}", ctx.sample, level)
+        dml_row = plr_rows(plrs[m], d.aux_learner, TABLE, f"dml_mechanism_{m}", ctx.sample, level)
         ind = bootstrap_indirect(
             ctx.panel,
             m,

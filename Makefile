@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: setup run test test-fast lint bench clean
+.PHONY: setup run test test-fast lint bench montecarlo clean
 
 setup:
 	@VENV=$(VENV) bash tools/setup.sh
@@ -24,6 +24,12 @@ lint: setup
 
 bench: setup
 	$(PY) -m analysis bench
+
+# The committed Monte Carlo (README, "Monte Carlo"): 200 replications of every design, then the
+# study design to 500, into montecarlo/; run again, it resumes where it stopped.
+montecarlo: setup
+	$(PY) -m analysis montecarlo --design all --reps 200 --out montecarlo
+	$(PY) -m analysis montecarlo --design study --reps 500 --out montecarlo
 
 clean:
 	rm -rf output .pytest_cache .mypy_cache .ruff_cache

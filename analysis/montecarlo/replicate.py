@@ -12,6 +12,7 @@ holds one panel at a time and returns only the rows.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import time
@@ -157,9 +158,11 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+@functools.cache
 def code_fingerprint() -> str:
     """sha256 over the package's source and the data the simulation reads: a worker must run
-    the same code on the same data as the client for the results to be the same."""
+    the same code on the same data as the client for the results to be the same. Computed
+    once per process (the code it imported), so editing files during a run changes nothing."""
     h = hashlib.sha256()
     files = sorted((REPO_ROOT / "analysis").rglob("*.py")) + sorted(
         p for p in (REPO_ROOT / "data").glob("*") if p.suffix in (".csv", ".toml")

@@ -12,13 +12,14 @@ event study, the default Callaway-Sant'Anna fit) are computed once per replicati
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from analysis.engines import diff_diff_adapter as dd
 from analysis.engines import pyfixest_adapter as fx
 from analysis.engines.doubleml_adapter import plr_rows
-from analysis.estimates import Estimate, ModelInfo
+from analysis.estimates import Estimate
 from analysis.estimators.dml_runs import run_plr
 from analysis.estimators.honest_rm import rm_confidence_set
 from analysis.exhibit import Context, Output
@@ -85,25 +86,16 @@ def _honest(ctx: Context) -> list[Estimate]:
         "original": (*_t_interval(att, se, fit.df, ctx.level), "none: t interval of l'beta_post"),
     }
     window, ref = ctx.cfg.model.event_window, ctx.reference_period
+    reg, _ = event_study.fit(ctx)
+    target = f"{reg.formula}; target = mean of post coefficients 0..{window[1]}"
     rows = []
     for key, (low, high, method) in sets.items():
-        described = ModelInfo(
-            exhibit=honest_did.TABLE,
-            model=HONEST_MODELS[key],
-            estimator="honest_did",
+        described = replace(
+            fx.info(reg, honest_did.TABLE, HONEST_MODELS[key], "honest_did", ctx.sample),
             engine=HONEST_ENGINES[key],
-            outcome="resilience",
-            n_obs=len(ctx.panel),
-            n_clusters=int(ctx.panel["city_code"].nunique()),
-            vcov=f"{ctx.spec.label}; robust set {method}",
-            ssc=ctx.spec.ssc_label,
-            formula=f"{event_study.recorded_formula(ref)}; "
-            f"target = mean of post coefficients 0..{window[1]}",
-            fixef="city_code + year",
-            sample=ctx.sample,
-            df=fit.df,
+            vcov=f"{reg.spec.label}; robust set {method}",
+            formula=target,
             reference_period=ref,
-            level=ctx.level,
             estimand="sensitivity",
         )
         term = "target" if key == "original" else f"Mbar::{mbar:g}"

@@ -42,6 +42,13 @@ def _figure(
     path: Path,
 ) -> None:
     designs, quantities = _panels(table)
+    if not designs:  # e.g. one replication: no SD, no bias in SD units
+        fig, ax = plt.subplots(figsize=(6, 2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "not enough replications to show", ha="center", va="center")
+        fig.suptitle(title, fontsize=10)
+        _save(fig, path)
+        return
     pos = {q: i for i, q in enumerate(quantities)}
     height = 1.6 + 0.22 * len(quantities)
     fig, axes = plt.subplots(

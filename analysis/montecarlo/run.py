@@ -16,7 +16,6 @@ import logging
 import sys
 import time
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +142,7 @@ def run(req: Request) -> Path:
         "designs": {n: DesignStore(req.out / "chunks" / n).spec() for n in designs},
         "monte_carlo_configuration": describe(cfg, req.settings),
         "git": git_state(),
-        "versions": {**versions(), **_versions(EXTRA_PACKAGES)},
+        "versions": versions(EXTRA_PACKAGES),
         "inputs": inputs(
             {
                 "config": Path(cfg.source),
@@ -179,13 +178,3 @@ def from_args(args: Any) -> Path:
         settings=MCSettings(placebo_permutations=args.placebo_permutations, dml=args.dml),
     )
     return run(req)
-
-
-def _versions(packages: tuple[str, ...]) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for p in packages:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = None
-    return out

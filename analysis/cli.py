@@ -57,7 +57,10 @@ def _montecarlo_parser(sub: argparse._SubParsersAction) -> None:
         "--design",
         help="design(s), comma-separated, or 'all' (default: study); see analysis/designs.py",
     )
-    mc.add_argument("--estimators", help="estimator ids, comma-separated (default: all)")
+    mc.add_argument(
+        "--estimators",
+        help="estimator ids or the sets 'did' and 'dml', comma-separated (default: all)",
+    )
     where = mc.add_mutually_exclusive_group()
     where.add_argument(
         "--workers", type=int, help="LocalCluster workers (default: one per core; 0: no Dask)"

@@ -156,10 +156,63 @@ def test_chunks_lie_on_a_fixed_grid_and_resume_fills_the_gaps(tmp_path: Path) ->
         store.done()
 
 
+def _stored(out: Path, tag: str, reps: range, estimators: tuple[str, ...]) -> None:
+    """A store of fabricated rows (one per replication and estimator)."""
+    from analysis.montecarlo.replicate import COLUMNS, Chunk, ChunkResult, typed
+
+    rows = [
+        {c: "" for c in COLUMNS}
+        | {
+            "design": "study",
+            "rep": r,
+            "seed": r,
+            "row": i,
+            "estimator": e,
+            "model": e,
+            "term": "ATT",
+            "estimate": r + i / 10,
+            "std_error": 1.0,
+            "p_value": 0.5,
+            "conf_low": -1.0,
+            "conf_high": 1.0,
+            "df": np.inf,
+            "truth": 0.0,
+        }  # fmt: skip
+        for r in reps
+        for i, e in enumerate(estimators)
+    ]
+    store = DesignStore(out / "chunks" / "study" / tag)
+    store.open({"design": "study", "tag": tag})
+    chunk = Chunk("study", reps.start, reps.stop, 1, estimators, None, None)  # type: ignore[arg-type]
+    store.write(ChunkResult(chunk, typed(pd.DataFrame(rows)), (), {}))
+
+
+def test_stores_of_two_estimator_sets_merge_without_duplicates(tmp_path: Path) -> None:
+    from analysis.montecarlo.outputs import collect
+
+    _stored(tmp_path, "did", range(0, 4), ("baseline", "placebo"))
+    _stored(tmp_path, "all", range(0, 2), ("baseline", "placebo", "dml_plr"))
+    frame = collect(tmp_path)
+    assert frame.groupby("model")["rep"].nunique().to_dict() == {
+        "baseline": 4, "placebo": 4, "dml_plr": 2}  # fmt: skip
+    assert not frame.duplicated(["rep", "model"]).any()
+    assert list(frame["model"][:3]) == ["baseline", "placebo", "dml_plr"]  # registry order
+
+
 def test_replication_seed_depends_on_base_seed_and_replication_only() -> None:
     seeds = {replication_seed(s, r) for s in (1, 2) for r in range(50)}
     assert len(seeds) == 100
     assert replication_seed(20240527, 0) == 824335131  # the rule's value, recorded in outputs
+
+
+def test_estimator_sets_expand_in_registry_order() -> None:
+    from analysis.montecarlo.estimators import ESTIMATORS, GROUPS
+    from analysis.montecarlo.run import names
+
+    assert names("dml_plr,did", ESTIMATORS, (), GROUPS)[:2] == ("baseline", "event_study")
+    assert names("dml_plr,did", ESTIMATORS, (), GROUPS)[-1] == "dml_plr"
+    assert names("all", ESTIMATORS, (), GROUPS) == tuple(ESTIMATORS)
+    assert names("twfe", ESTIMATORS, (), GROUPS) == ("twfe",)  # refused later by Request
 
 
 def test_headline_quantities() -> None:
@@ -179,7 +232,7 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_a_resume_with_other_settings_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    DesignStore(tmp_path / "chunks" / "study").open({"design": "study", "base_seed": 1})
+    DesignStore(tmp_path / "chunks" / "study" / "all").open({"design": "study", "base_seed": 1})
     assert main(["montecarlo", "--reps", "1", "--workers", "0", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "holds replications made with other settings" in err and "base_seed" in err
@@ -217,7 +270,7 @@ def _outputs(folder: Path, chunks: bool = False) -> dict[str, bytes]:
     files = [folder / "montecarlo.csv", folder / "report.html"]
     files += sorted((folder / "tables").iterdir()) + sorted((folder / "figures").iterdir())
     if chunks:
-        files += sorted((folder / "chunks" / "study").glob("reps_*.parquet"))
+        files += sorted((folder / "chunks" / "study").glob("*/reps_*.parquet"))
     return {str(p.relative_to(folder)): p.read_bytes() for p in files}
 
 
@@ -251,27 +304,50 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.slow
-def test_dask_scheduler_and_two_workers_give_the_same_bytes(serial: Path, tmp_path: Path) -> None:
+def _dask_process(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
+    exe = Path(sys.executable).parent / "dask"
+    return subprocess.Popen([str(exe), *args], cwd=cwd, env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+
+
+def _worker(address: str, cwd: Path, pinned: bool) -> subprocess.Popen[bytes]:
+    extra = ["--preload-nanny", "analysis.montecarlo.dask_preload"] if pinned else []
+    return _dask_process("worker", address, "--nthreads", "1", "--nworkers", "1",
+                         "--no-dashboard", "--host", "127.0.0.1", *extra, cwd=cwd)  # fmt: skip
+
+
+def _wait_for(address: str, n: int) -> None:
     from distributed import Client
 
+    with Client(address, timeout="60s") as client:
+        deadline = time.time() + 180
+        while len(client.scheduler_info()["workers"]) != n and time.time() < deadline:
+            time.sleep(0.5)
+        assert len(client.scheduler_info()["workers"]) == n
+
+
+@pytest.mark.slow
+def test_dask_scheduler_and_two_workers_give_the_same_bytes(serial: Path, tmp_path: Path) -> None:
+    """`dask scheduler` and `dask worker` processes on loopback, reached by --scheduler. A
+    worker whose Nanny gives it Dask's own PYTHONHASHSEED is refused (one line, exit 2); two
+    workers started with the project's Nanny preload give the serial run's bytes."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    bin_dir = Path(sys.executable).parent
-    procs = [subprocess.Popen(
-        [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-         "--no-dashboard"], cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)]  # fmt: skip
+    procs = [_dask_process("scheduler", "--host", "127.0.0.1", "--port", str(port),
+                           "--no-dashboard", cwd=tmp_path)]  # fmt: skip
     try:
-        time.sleep(2)
-        for _ in range(2):
-            procs.append(subprocess.Popen(
-                [str(bin_dir / "dask"), "worker", address, "--nthreads", "1", "--nworkers", "1",
-                 "--no-dashboard", "--host", "127.0.0.1", "--preload-nanny",
-                 "analysis.montecarlo.dask_preload"], cwd=tmp_path, env=_env(),
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
-        with Client(address, timeout="60s") as client:
-            client.wait_for_workers(2, timeout=120)
+        procs.append(_worker(address, tmp_path, pinned=False))
+        _wait_for(address, 1)
+        refused = subprocess.run(_cmd(tmp_path / "refused", "--reps", "2", "--scheduler", address),
+                                 cwd=REPO, env=_env(), capture_output=True, text=True,
+                                 timeout=600)  # fmt: skip
+        assert refused.returncode == 2
+        assert "hashes strings differently" in refused.stderr and "Traceback" not in refused.stderr
+        procs[1].terminate()
+        procs[1].wait(timeout=60)
+        _wait_for(address, 0)
+        procs += [_worker(address, tmp_path, pinned=True) for _ in range(2)]
+        _wait_for(address, 2)
         _mc(tmp_path / "remote", "--reps", "10", "--scheduler", address, "--chunk-size", "2")
     finally:
         for p in reversed(procs):
@@ -287,7 +363,7 @@ def test_interrupted_run_resumes_to_the_same_files(serial: Path, tmp_path: Path)
     proc = subprocess.Popen(_cmd(out, "--reps", "10", "--workers", "0", "--chunk-size", "2"),
                             cwd=REPO, env=_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
-    folder = out / "chunks" / "study"
+    folder = out / "chunks" / "study" / "baseline+placebo"
     deadline = time.time() + 600
     while len(list(folder.glob("reps_*.parquet"))) < 2 and time.time() < deadline:
         time.sleep(0.2)
@@ -305,7 +381,7 @@ def test_a_larger_reps_adds_to_what_exists(serial: Path, tmp_path: Path) -> None
     _mc(out, "--reps", "3", "--workers", "0", "--chunk-size", "4")
     assert pd.read_csv(out / "montecarlo.csv")["rep"].nunique() == 3
     _mc(out, "--reps", "10", "--workers", "0", "--chunk-size", "4")
-    names = sorted(p.name for p in (out / "chunks" / "study").glob("reps_*.parquet"))
+    names = sorted(p.name for p in (out / "chunks" / "study").glob("*/reps_*.parquet"))
     assert names == ["reps_000000_000003.parquet", "reps_000003_000004.parquet",
                      "reps_000004_000008.parquet", "reps_000008_000010.parquet"]  # fmt: skip
     assert _outputs(out) == _outputs(serial)

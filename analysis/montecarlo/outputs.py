@@ -25,8 +25,9 @@ from analysis.designs import DESIGNS
 from analysis.estimates import FLOAT_FORMAT
 from analysis.montecarlo import figures
 from analysis.montecarlo.acceptance import evaluate
+from analysis.montecarlo.estimators import ESTIMATORS
 from analysis.montecarlo.report import render
-from analysis.montecarlo.store import DesignStore, stored_designs
+from analysis.montecarlo.store import stores
 from analysis.montecarlo.summary import covers, failures, headline, rejects, summarize
 from analysis.render.tables import format_numbers, write_table
 
@@ -41,11 +42,22 @@ SIMULATED = (
 
 
 def collect(out: Path) -> pd.DataFrame:
-    """Every stored replication of the folder, designs in the registry's order."""
-    names = [n for n in DESIGNS if n in stored_designs(out)]
-    frames = [DesignStore(out / "chunks" / n).read() for n in names]
+    """Every stored replication of the folder: designs in the registry's order, then
+    replications, estimators in the registry's order, rows in their order. An estimate stored
+    by two estimator sets (the same replication run twice) is kept once."""
+    frames = [s.read() for _, s in stores(out)]
     frames = [f for f in frames if not f.empty]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not frames:
+        return pd.DataFrame()
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame.drop_duplicates(["design", "rep", "estimator", "model", "term", "failure"])
+    order = {
+        "d": frame["design"].map({n: i for i, n in enumerate(DESIGNS)}),
+        "e": frame["estimator"].map({n: i for i, n in enumerate(ESTIMATORS)}),
+    }
+    frame = frame.assign(_d=order["d"], _e=order["e"])
+    frame = frame.sort_values(["_d", "rep", "_e", "row"], kind="stable")
+    return frame.drop(columns=["_d", "_e"]).reset_index(drop=True)
 
 
 def with_checks(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:

@@ -25,10 +25,10 @@ from analysis.errors import InputError, choices, suggest
 from analysis.manifest import git_state, inputs, versions
 from analysis.montecarlo import outputs
 from analysis.montecarlo.engine import cluster, run_all
-from analysis.montecarlo.estimators import DEFAULT, ESTIMATORS
+from analysis.montecarlo.estimators import DEFAULT, ESTIMATORS, GROUPS
 from analysis.montecarlo.replicate import Chunk, ChunkResult
 from analysis.montecarlo.settings import MCSettings, describe
-from analysis.montecarlo.store import DesignStore
+from analysis.montecarlo.store import store_for, stores
 
 log = logging.getLogger("analysis")
 SEED_RULE = "seed of replication r = np.random.SeedSequence([base_seed, r]).generate_state(1)[0]"
@@ -68,14 +68,22 @@ class Request:
                 )
 
 
-def names(text: str | None, allowed: dict[str, Any], default: tuple[str, ...]) -> tuple[str, ...]:
-    """A comma-separated option as names (`all` for every one), in the registry's order."""
+def names(
+    text: str | None,
+    allowed: dict[str, Any],
+    default: tuple[str, ...],
+    groups: dict[str, tuple[str, ...]] | None = None,
+) -> tuple[str, ...]:
+    """A comma-separated option as names in the registry's order: `all` for every one, a
+    group's name for its members; unknown names are kept (and refused by Request)."""
     if not text:
         return default
-    listed = [s.strip() for s in text.split(",") if s.strip()]
-    if listed == ["all"]:
-        return tuple(allowed)
-    return tuple(n for n in allowed if n in listed) + tuple(n for n in listed if n not in allowed)
+    listed: list[str] = []
+    for item in (s.strip() for s in text.split(",") if s.strip()):
+        listed += list(allowed) if item == "all" else list((groups or {}).get(item, (item,)))
+    return tuple(n for n in allowed if n in listed) + tuple(
+        dict.fromkeys(n for n in listed if n not in allowed)
+    )
 
 
 def spec(name: str, base_seed: int, req: Request, cfg: Config) -> dict[str, Any]:
@@ -92,13 +100,12 @@ def spec(name: str, base_seed: int, req: Request, cfg: Config) -> dict[str, Any]
     }
 
 
-def _seconds(out: Path, designs: list[str]) -> dict[str, Any]:
+def _seconds(out: Path) -> dict[str, Any]:
     per: dict[str, Any] = {}
-    for name in designs:
-        lines = DesignStore(out / "chunks" / name).timings()
-        secs = [s for line in lines for s in line["seconds"]]
+    for _, store in stores(out):
+        secs = [s for line in store.timings() for s in line["seconds"]]
         if secs:
-            per[name] = {
+            per[str(store.folder.relative_to(out))] = {
                 "replications_timed": len(secs),
                 "total": round(sum(secs), 1),
                 "mean_per_replication": round(sum(secs) / len(secs), 2),
@@ -110,9 +117,10 @@ def run(req: Request) -> Path:
     t0 = time.perf_counter()
     cfg = load_config(seed=req.seed)
     base_seed = cfg.seed
-    stores = {name: DesignStore(req.out / "chunks" / name) for name in req.designs}
+    sets = {"all": DEFAULT, **GROUPS}
+    by_design = {n: store_for(req.out, n, req.estimators, sets) for n in req.designs}
     chunks = []
-    for name, design_store in stores.items():
+    for name, design_store in by_design.items():
         design_store.open(spec(name, base_seed, req, cfg))
         for start, stop in design_store.plan(req.reps, req.chunk_size):
             chunks.append(Chunk(name, start, stop, base_seed, req.estimators, req.settings, cfg))
@@ -127,19 +135,18 @@ def run(req: Request) -> Path:
         commit = git_state()
 
         def keep(result: ChunkResult) -> None:
-            stores[result.chunk.design].write(result, {"git": commit})
+            by_design[result.chunk.design].write(result, {"git": commit})
 
         with cluster(req.workers, req.scheduler) as (runner, info):
             where = info.describe()
             run_all(runner, chunks, keep)
     wall = round(time.perf_counter() - t0, 1)
-    designs = [n for n in DESIGNS if (req.out / "chunks" / n / "spec.json").exists()]
     manifest = {
         "data": {"simulated": True},
         "command": " ".join(["python -m analysis", *sys.argv[1:]]),
         "base_seed": base_seed,
         "seed_rule": SEED_RULE,
-        "designs": {n: DesignStore(req.out / "chunks" / n).spec() for n in designs},
+        "stores": {str(s.folder.relative_to(req.out)): s.spec() for _, s in stores(req.out)},
         "monte_carlo_configuration": describe(cfg, req.settings),
         "git": git_state(),
         "versions": versions(EXTRA_PACKAGES),
@@ -154,9 +161,7 @@ def run(req: Request) -> Path:
         "seconds": {
             "this_command": wall,
             "replications_run_by_this_command": todo,
-            "per_design (wall seconds of each replication on its worker)": _seconds(
-                req.out, designs
-            ),
+            "per_store (wall seconds of each replication on its worker)": _seconds(req.out),
         },
     }
     outputs.write(req.out, cfg.inference.level, describe(cfg, req.settings), manifest)
@@ -169,7 +174,7 @@ def from_args(args: Any) -> Path:
     req = Request(
         reps=args.reps,
         designs=names(args.design, DESIGNS, ("study",)),
-        estimators=names(args.estimators, ESTIMATORS, DEFAULT),
+        estimators=names(args.estimators, ESTIMATORS, DEFAULT, GROUPS),
         workers=args.workers,
         scheduler=args.scheduler,
         out=args.out,

@@ -1,13 +1,17 @@
 """Finished replications on disk, so that an interrupted run resumes where it stopped and a
 larger `--reps` adds to what exists.
 
-Layout under the output folder: `chunks/<design>/spec.json` (what the replications were made
-with: base seed, estimators, Monte Carlo settings, configuration), one Parquet file per chunk
-`chunks/<design>/reps_<start>_<stop>.parquet` (replications start..stop-1, written to a
-temporary name and renamed, so a file is complete or absent), and `timings.jsonl` beside them
-(seconds and worker of each chunk: provenance, not results). Chunks lie on a fixed grid of
-`chunk_size` replications, so the files of a run do not depend on the number of workers or
-the order in which chunks finish.
+Layout under the output folder: one store per design and set of estimators,
+`chunks/<design>/<set>/` (`<set>`: `all`, `did` or `dml` for the named sets of
+analysis.montecarlo.estimators, else the ids joined by `+`),
+holding `spec.json` (what the replications were made with: base seed, estimators, Monte Carlo
+settings, configuration), one Parquet file per chunk `reps_<start>_<stop>.parquet`
+(replications start..stop-1, written to a temporary name and renamed, so a file is complete
+or absent), and `timings.jsonl` (seconds and worker of each chunk: provenance, not results).
+Chunks lie on a fixed grid of `chunk_size` replications, so the files of a run do not depend
+on the number of workers or the order in which chunks finish. Stores of several estimator
+sets of one design may hold different numbers of replications (e.g. the cheap estimators to
+500, DML to fewer); replication r is the same simulated panel in each.
 """
 
 from __future__ import annotations
@@ -125,9 +129,19 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def stored_designs(out: Path) -> list[str]:
-    """Designs with stored replications in an output folder."""
+def store_for(
+    out: Path, design: str, estimators: tuple[str, ...], named: dict[str, tuple[str, ...]]
+) -> DesignStore:
+    """The store of a design and a set of estimators, named after the set when `named` has
+    it, else the ids joined by `+`."""
+    tag = next((n for n, ids in named.items() if set(ids) == set(estimators)), None)
+    return DesignStore(out / "chunks" / design / (tag or "+".join(estimators)))
+
+
+def stores(out: Path) -> list[tuple[str, DesignStore]]:
+    """(design, store) of every store in an output folder, sorted by path."""
     root = out / "chunks"
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if (p / "spec.json").exists())
+    found = sorted(p.parent for p in root.glob("*/*/spec.json"))
+    return [(p.parent.name, DesignStore(p)) for p in found]

@@ -86,7 +86,21 @@ def main() -> int:
     print(f"{'ratio pipeline / bare':<28}{t_pipe / t_bare:>10.2f}")
     _bench_placebo(panel)
     _bench_dml(panel, cfg)
+    _bench_montecarlo()
     return 0
+
+
+def _bench_montecarlo(reps: int = 4, workers: int = 2) -> None:
+    """Monte Carlo replications per minute: in this process and on a 2-worker Dask
+    LocalCluster (every estimator, design study), and the parallel efficiency."""
+    from analysis.montecarlo.throughput import measure
+
+    t = measure(reps, workers)
+    print()
+    print(f"Monte Carlo, design study, all estimators, {t.reps} replications each way:")
+    print(f"{'serial (this process)':<28}{t.serial_rate:>10.2f} replications/min")
+    print(f"{f'Dask LocalCluster, {workers} workers':<28}{t.parallel_rate:>10.2f} replications/min")
+    print(f"{'parallel efficiency':<28}{t.efficiency:>10.2f}   (rate / ({workers} x serial rate))")
 
 
 def _bench_dml(panel: pd.DataFrame, cfg: Config) -> None:

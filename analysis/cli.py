@@ -1,4 +1,4 @@
-"""Command line: `python -m analysis [run|simulate|crosscheck|init-config|bench] ...`.
+"""Command line: `python -m analysis [run|simulate|crosscheck|init-config|bench|montecarlo] ...`.
 
 Exit status: 0 success (exhibits the data do not allow are listed as not run); 2 bad input
 or configuration (one line `error: ...` on stderr, no traceback unless --debug); 3 a
@@ -68,7 +68,41 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="DID stages and one DML specification on synthetic panels of 1e4, 1e5, 1e6 rows",
     )
+    _montecarlo_parser(sub)
     return p
+
+
+def _montecarlo_parser(sub: argparse._SubParsersAction) -> None:
+    mc = sub.add_parser(
+        "montecarlo", help="replications of the simulation through the estimators, on Dask"
+    )
+    mc.add_argument("--reps", type=int, required=True, help="replications per design")
+    mc.add_argument(
+        "--design",
+        help="design(s), comma-separated, or 'all' (default: study); see analysis/designs.py",
+    )
+    mc.add_argument(
+        "--estimators",
+        help="estimator ids or the sets 'did' and 'dml', comma-separated (default: all)",
+    )
+    where = mc.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, help="LocalCluster workers (default: one per core; 0: no Dask)"
+    )
+    where.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://HOST:8786)")
+    mc.add_argument(
+        "--out", type=Path, default=Path("output/montecarlo"), help="default: output/montecarlo/"
+    )
+    mc.add_argument("--seed", type=int, help="base seed (default: [run] seed of the configuration)")
+    mc.add_argument("--chunk-size", type=int, default=5, help="replications per task (default 5)")
+    mc.add_argument(
+        "--dml",
+        default="cheap",
+        help="DML learners: 'cheap' (default: Lasso, linear nuisances) or 'configured' ([dml])",
+    )
+    mc.add_argument(
+        "--placebo-permutations", type=int, default=199, help="per replication (default 199)"
+    )
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -115,6 +149,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from analysis.catalogue import markdown_map
 
         print(markdown_map(), end="")
+        return 0
+    if command == "montecarlo":
+        from analysis.montecarlo.run import from_args
+
+        out = from_args(args)
+        print(f"wrote {out}/ (SIMULATED DATA)")
         return 0
     if command == "bench":
         if args.scale:

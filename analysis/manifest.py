@@ -49,9 +49,10 @@ def git_state() -> dict[str, Any]:
     }
 
 
-def versions() -> dict[str, str | None]:
+def versions(extra: tuple[str, ...] = ()) -> dict[str, str | None]:
+    """Python's version and those of PACKAGES (and of `extra`), None where not installed."""
     out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in PACKAGES:
+    for name in (*PACKAGES, *extra):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

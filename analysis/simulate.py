@@ -109,6 +109,10 @@ class DGP:
     mechanism_trends: bool = (
         False  # True: a stress variant where two channels break parallel trends
     )
+    # Violated parallel trends (design trend_violation, analysis/designs.py): the untreated
+    # resilience components of every ever-treated city drift by this much a year (in units of
+    # each component's scale, towards more resilience), in both potential outcomes.
+    treated_trend: float = 0.0
 
 
 def _ar1(rng: np.random.Generator, n: int, t: int, rho: float, sd: float) -> np.ndarray:
@@ -269,6 +273,7 @@ def _potential_outcomes(dgp: DGP, cfg: Config) -> tuple[pd.DataFrame, pd.DataFra
                 + component_year[role][None, :]
                 + load_u * u / 0.04 * 0.5
                 + component_noise[role]
+                + sign * dgp.treated_trend * (ft > 0)[:, None] * k
             )
             effect = sign * (0.12 * m + mech_shift)
             cols[role] = mean + scale * (latent + effect)
@@ -312,7 +317,7 @@ def _effects(diff: pd.Series, panel: pd.DataFrame) -> dict[str, object]:
 
 
 def _recorded(dgp: DGP) -> dict[str, object]:
-    return {k: v for k, v in asdict(dgp).items() if v != () or k not in OPTIONAL_FIELDS}
+    return {k: v for k, v in asdict(dgp).items() if v not in ((), 0.0) or k not in OPTIONAL_FIELDS}
 
 
 def truth(
@@ -355,7 +360,7 @@ def truth(
 
 
 RAW_KEYS = ("city_code", "year")
-OPTIONAL_FIELDS = ("cohorts", "cohort_effects")  # left out of truth.json when unused
+OPTIONAL_FIELDS = ("cohorts", "cohort_effects", "treated_trend")  # left out of truth.json unused
 
 
 def own_cohort_config(cfg: Config) -> Config:

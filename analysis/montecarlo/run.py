@@ -1,0 +1,185 @@
+"""`python -m analysis montecarlo`: replications of the simulation through the study's
+estimators, on Dask, stored as they finish, summarised against the truth.
+
+    python -m analysis montecarlo --reps N [--design NAME[,NAME...]] [--estimators IDS]
+        [--workers K | --scheduler tcp://HOST:8786] [--out DIR] [--seed S] [--chunk-size C]
+        [--dml cheap|configured] [--placebo-permutations P]
+
+Replications 0..N-1 of each design that are not yet stored in DIR/chunks are run; then every
+output of DIR is made again from everything stored there (all designs). Running the same
+command again after an interruption resumes; a larger N adds replications.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from analysis.config import DATA_DIR, Config, load_config
+from analysis.designs import DESIGNS, design
+from analysis.errors import InputError, choices, suggest
+from analysis.manifest import git_state, inputs, versions
+from analysis.montecarlo import outputs
+from analysis.montecarlo.engine import cluster, run_all
+from analysis.montecarlo.estimators import DEFAULT, ESTIMATORS, GROUPS
+from analysis.montecarlo.replicate import Chunk, ChunkResult
+from analysis.montecarlo.settings import MCSettings, describe
+from analysis.montecarlo.store import store_for, stores
+
+log = logging.getLogger("analysis")
+SEED_RULE = "seed of replication r = np.random.SeedSequence([base_seed, r]).generate_state(1)[0]"
+EXTRA_PACKAGES = ("dask", "distributed", "pyarrow", "threadpoolctl")
+
+
+@dataclass(frozen=True)
+class Request:
+    """The command's options, checked."""
+
+    reps: int
+    designs: tuple[str, ...] = ("study",)
+    estimators: tuple[str, ...] = DEFAULT
+    workers: int | None = None
+    scheduler: str | None = None
+    out: Path = Path("output/montecarlo")
+    seed: int | None = None
+    chunk_size: int = 5
+    settings: MCSettings = MCSettings()
+
+    def __post_init__(self) -> None:
+        if self.reps < 1:
+            raise InputError(f"--reps {self.reps}: must be at least 1")
+        if self.chunk_size < 1:
+            raise InputError(f"--chunk-size {self.chunk_size}: must be at least 1")
+        if self.workers is not None and self.workers < 0:
+            raise InputError(f"--workers {self.workers}: must be 0 (no Dask) or more")
+        if self.seed is not None and self.seed < 0:
+            raise InputError(f"--seed {self.seed}: must be 0 or more")
+        for name in self.designs:
+            design(name)
+        for est in self.estimators:
+            if est not in ESTIMATORS:
+                raise InputError(
+                    f"--estimators: unknown estimator '{est}'{suggest(est, ESTIMATORS)}; "
+                    f"allowed: {choices(ESTIMATORS)}"
+                )
+
+
+def names(
+    text: str | None,
+    allowed: dict[str, Any],
+    default: tuple[str, ...],
+    groups: dict[str, tuple[str, ...]] | None = None,
+) -> tuple[str, ...]:
+    """A comma-separated option as names in the registry's order: `all` for every one, a
+    group's name for its members; unknown names are kept (and refused by Request)."""
+    if not text:
+        return default
+    listed: list[str] = []
+    for item in (s.strip() for s in text.split(",") if s.strip()):
+        listed += list(allowed) if item == "all" else list((groups or {}).get(item, (item,)))
+    return tuple(n for n in allowed if n in listed) + tuple(
+        dict.fromkeys(n for n in listed if n not in allowed)
+    )
+
+
+def spec(name: str, base_seed: int, req: Request, cfg: Config) -> dict[str, Any]:
+    """What a design's stored replications were made with (a resume must match it)."""
+    config = {k: v for k, v in cfg.to_dict().items() if k not in ("seed", "source")}
+    dgp = {k: v for k, v in asdict(DESIGNS[name].dgp(0)).items() if k != "seed"}
+    return {
+        "design": name,
+        "dgp": dgp,
+        "base_seed": base_seed,
+        "estimators": list(req.estimators),
+        "settings": req.settings.to_dict(),
+        "config": config,
+    }
+
+
+def _seconds(out: Path) -> dict[str, Any]:
+    per: dict[str, Any] = {}
+    for _, store in stores(out):
+        secs = [s for line in store.timings() for s in line["seconds"]]
+        if secs:
+            per[str(store.folder.relative_to(out))] = {
+                "replications_timed": len(secs),
+                "total": round(sum(secs), 1),
+                "mean_per_replication": round(sum(secs) / len(secs), 2),
+            }
+    return per
+
+
+def run(req: Request) -> Path:
+    t0 = time.perf_counter()
+    cfg = load_config(seed=req.seed)
+    base_seed = cfg.seed
+    sets = {"all": DEFAULT, **GROUPS}
+    by_design = {n: store_for(req.out, n, req.estimators, sets) for n in req.designs}
+    chunks = []
+    for name, design_store in by_design.items():
+        design_store.open(spec(name, base_seed, req, cfg))
+        for start, stop in design_store.plan(req.reps, req.chunk_size):
+            chunks.append(Chunk(name, start, stop, base_seed, req.estimators, req.settings, cfg))
+    # Designs interleaved (chunk 0 of every design, then chunk 1, ...): an interrupted run has
+    # about as many replications of each design.
+    chunks.sort(key=lambda c: (c.start, list(DESIGNS).index(c.design)))
+    todo = sum(c.stop - c.start for c in chunks)
+    where: dict[str, Any] = {"kind": "none (nothing to run)"}
+    if chunks:
+        log.info("Monte Carlo: %d replications to run in %d chunks", todo, len(chunks))
+
+        commit = git_state()
+
+        def keep(result: ChunkResult) -> None:
+            by_design[result.chunk.design].write(result, {"git": commit})
+
+        with cluster(req.workers, req.scheduler) as (runner, info):
+            where = info.describe()
+            run_all(runner, chunks, keep)
+    wall = round(time.perf_counter() - t0, 1)
+    manifest = {
+        "data": {"simulated": True},
+        "command": " ".join(["python -m analysis", *sys.argv[1:]]),
+        "base_seed": base_seed,
+        "seed_rule": SEED_RULE,
+        "stores": {str(s.folder.relative_to(req.out)): s.spec() for _, s in stores(req.out)},
+        "monte_carlo_configuration": describe(cfg, req.settings),
+        "git": git_state(),
+        "versions": versions(EXTRA_PACKAGES),
+        "inputs": inputs(
+            {
+                "config": Path(cfg.source),
+                "cities": DATA_DIR / "cities.csv",
+                "pilot_zones": DATA_DIR / "pilot_zones.csv",
+            }
+        ),
+        "cluster": where,
+        "seconds": {
+            "this_command": wall,
+            "replications_run_by_this_command": todo,
+            "per_store (wall seconds of each replication on its worker)": _seconds(req.out),
+        },
+    }
+    outputs.write(req.out, cfg.inference.level, describe(cfg, req.settings), manifest)
+    log.info("Monte Carlo: %d replications run in %.1f s; outputs in %s", todo, wall, req.out)
+    return req.out
+
+
+def from_args(args: Any) -> Path:
+    """The command line's options as a Request, run."""
+    req = Request(
+        reps=args.reps,
+        designs=names(args.design, DESIGNS, ("study",)),
+        estimators=names(args.estimators, ESTIMATORS, DEFAULT, GROUPS),
+        workers=args.workers,
+        scheduler=args.scheduler,
+        out=args.out,
+        seed=args.seed,
+        chunk_size=args.chunk_size,
+        settings=MCSettings(placebo_permutations=args.placebo_permutations, dml=args.dml),
+    )
+    return run(req)

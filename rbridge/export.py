@@ -190,7 +190,9 @@ def script(plans: list[ModelPlan], w: Writer, attached_file: str | None) -> str:
 
 {library}
 # ---- the run's check matrix (generated) ----
+# The folder of this script (a caller that sources it may set rb_here first).
 rb_script_dir <- function() {{
+  if (exists("rb_here", inherits = TRUE)) return(get("rb_here", inherits = TRUE))
   file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
   if (length(file) == 1) dirname(normalizePath(file)) else getwd()
 }}
@@ -204,7 +206,7 @@ ok <- rb_replicate(
   {models}
   )
 )
-if (!ok) quit(status = 3)
+if (!ok && !exists("rb_here", inherits = TRUE)) quit(status = 3)
 """
 
 

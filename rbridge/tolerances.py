@@ -124,7 +124,8 @@ TOLERANCES: dict[tuple[str, str], Tolerance] = {
     ("HonestDiD:FLCI", "estimate"): Tolerance(
         1e-4,
         "breakdown value: diff-diff bisects M on [0, 10] to 1e-4 and reports the midpoint; "
-        "R bisects to 1e-6; the FLCI gap (3.4e-5 at the ends) moves the crossing by ~4e-6",
+        "R finds the root of HonestDiD's lower end to 1e-6 (uniroot); the FLCI gap (3.4e-5 "
+        "at the ends, a slope of ~9 in M) moves the crossing by ~4e-6",
     ),
     ("DoubleML", "estimate"): Tolerance(
         1e-8,

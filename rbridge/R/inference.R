@@ -84,14 +84,48 @@ rb_event_coefs <- function(fit, event_var, old_ref, honest_ref) {
   list(times = times, b = b, V = V)
 }
 
+# The relative-magnitudes breakdown value: bisection on Mbar over [0, upper] to tol of whether
+# the test accepts theta = 0 (the sets are intervals around the estimate there), reporting the
+# upper end of the final bracket, as the project does (0 if accepted at 0, NA if not at upper).
+rb_rm_breakdown <- function(common, method, upper, tol) {
+  accepts_zero <- function(mbar) {
+    res <- suppressWarnings(do.call(HonestDiD::computeConditionalCS_DeltaRM,
+      c(common, list(Mbar = mbar, hybrid_flag = if (method == "C-LF") "LF" else "ARP",
+                     gridPoints = 1, grid.lb = 0, grid.ub = 0))))
+    res$accept[1] == 1
+  }
+  if (accepts_zero(0)) return(0)
+  if (!accepts_zero(upper)) return(NA_real_)
+  lo <- 0
+  hi <- upper
+  while (hi - lo > tol) {
+    mid <- (lo + hi) / 2
+    if (accepts_zero(mid)) hi <- mid else lo <- mid
+  }
+  hi
+}
+
+# The smoothness breakdown value: the M at which the FLCI's lower end reaches 0 (it falls
+# continuously as M grows), by stats::uniroot to tol on [0, upper]; 0 if the interval covers
+# 0 at M = 0, NA if not at upper. (Each FLCI is an optimisation of its own: a bisection would
+# cost several times as many.)
+rb_sd_breakdown <- function(sd_set, upper, tol) {
+  low <- function(m) sd_set(m)[1]
+  at0 <- low(0)
+  if (at0 <= 0) return(0)
+  at_upper <- low(upper)
+  if (at_upper > 0) return(NA_real_)
+  stats::uniroot(low, c(0, upper), f.lower = at0, f.upper = at_upper, tol = tol)$root
+}
+
 # HonestDiD's robust confidence sets for the mean of the post-period coefficients 0..post_max
 # of fixest's event study, over a grid of Mbar (relative magnitudes; method "C-LF" or
 # "Conditional") or M (smoothness; "FLCI"), and the breakdown value. Relative-magnitudes ends
 # are accepted points of HonestDiD's grid, refined as rbridge/R/honest_reference.R does
 # (COARSE_POINTS over the identified set +/- BRACKET_SES SE, then REFINE_POINTS across the
 # step outside each end until the step is below target_step); the breakdown is a bisection on
-# the parameter over [0, breakdown_max] to breakdown_tol of whether the set contains 0 (its
-# upper end for relative magnitudes, the midpoint for FLCI, as the project reports them).
+# Mbar over [0, breakdown_max] to breakdown_tol (rb_rm_breakdown), and for FLCI the root of the
+# lower end in M (rb_sd_breakdown).
 # Keys: the grid's terms with conf_low / conf_high, "breakdown" and "target" (estimate and
 # standard error of l'b).
 rb_honest <- function(data, event_args, method, keys, grid, alpha, honest_ref, post_max,
@@ -152,26 +186,11 @@ rb_honest <- function(data, event_args, method, keys, grid, alpha, honest_ref, p
                    c(vapply(sets, `[`, numeric(1), 1), vapply(sets, `[`, numeric(1), 2)))
   out <- rb_append(out, rb_terms("target", target, se))
   if (breakdown) {
-    covers_zero <- if (smoothness) {
-      function(m) { s <- sd_set(m); s[1] <= 0 && 0 <= s[2] }
+    out <- rb_append(out, rb_terms("breakdown", if (smoothness) {
+      rb_sd_breakdown(sd_set, breakdown_max, breakdown_tol)
     } else {
-      function(mbar) {
-        res <- suppressWarnings(do.call(HonestDiD::computeConditionalCS_DeltaRM,
-          c(common, list(Mbar = mbar, hybrid_flag = if (method == "C-LF") "LF" else "ARP",
-                         gridPoints = 1, grid.lb = 0, grid.ub = 0))))
-        res$accept[1] == 1
-      }
-    }
-    value <- if (covers_zero(0)) 0 else if (!covers_zero(breakdown_max)) NA_real_ else {
-      lo <- 0
-      hi <- breakdown_max
-      while (hi - lo > breakdown_tol) {
-        mid <- (lo + hi) / 2
-        if (covers_zero(mid)) hi <- mid else lo <- mid
-      }
-      if (smoothness) (lo + hi) / 2 else hi
-    }
-    out <- rb_append(out, rb_terms("breakdown", value))
+      rb_rm_breakdown(common, method, breakdown_max, breakdown_tol)
+    }))
   }
   rb_append(out, rb_values("", "n_obs", stats::nobs(fit)))
 }

@@ -118,6 +118,12 @@ def load_run(folder: Path) -> Run:
     return Run(folder, estimates, panel, manifest, mechanisms, moderators, seed, level, extra)
 
 
+def run_plans(run: Run) -> list[ModelPlan]:
+    """The check matrix of a finished run (shared with `export-r`)."""
+    file = str(run.folder / "estimates.csv")
+    return plan(run.estimates, run.panel, run.mechanisms, run.moderators, file, run.seed, run.level)
+
+
 def _row(
     check: str, py: float, r: float, tol: float, status: str, engine: str, reason: str
 ) -> dict[str, Any]:
@@ -267,15 +273,7 @@ def main(out_dir: Path) -> int:
     log.setLevel(logging.INFO)
     try:
         log.info("crosscheck of %s", folder)
-        plans = plan(
-            run.estimates,
-            run.panel,
-            run.mechanisms,
-            run.moderators,
-            str(folder / "estimates.csv"),
-            run.seed,
-            run.level,
-        )
+        plans = run_plans(run)
         info = detect()
         if info.available:
             log.info("crosscheck: R %s, packages %s", info.r_version, info.packages)

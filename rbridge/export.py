@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from rbridge.crosscheck import load_run
+from rbridge.crosscheck import load_run, run_plans
 from rbridge.engines import ENGINES, MINIMUM, PREFERENCE, Engine
-from rbridge.matrix import Check, ModelPlan, plan
+from rbridge.matrix import Check, ModelPlan
 from rbridge.session import R_DIR, R_FILES
 from rbridge.tolerances import TOLERANCES
 
@@ -214,15 +214,7 @@ def main(out_dir: Path) -> int:
     """Write DIR/replicate.R (and DIR/replicate_inputs/) for the run in `out_dir`."""
     folder = Path(out_dir)
     run = load_run(folder)
-    plans = plan(
-        run.estimates,
-        run.panel,
-        run.mechanisms,
-        run.moderators,
-        str(folder / "estimates.csv"),
-        run.seed,
-        run.level,
-    )
+    plans = run_plans(run)
     w = Writer(folder)
     attached_file = "columns.csv" if run.attached else None
     text = script(plans, w, attached_file)

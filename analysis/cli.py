@@ -1,4 +1,4 @@
-"""Command line: `python -m analysis [run|simulate|crosscheck|init-config|bench|montecarlo] ...`.
+"""Command line: `python -m analysis [run|simulate|crosscheck|export-r|init-config|bench|montecarlo] ...`.
 
 Exit status: 0 success (exhibits the data do not allow are listed as not run); 2 bad input
 or configuration (one line `error: ...` on stderr, no traceback unless --debug); 3 a
@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="replace --out if it exists")
     cc = sub.add_parser("crosscheck", help="the R cross-check of a finished run")
     cc.add_argument("--out", type=Path, default=Path("output"))
+    ex = sub.add_parser(
+        "export-r", help="write DIR/replicate.R: the R cross-check of a finished run in plain R"
+    )
+    ex.add_argument("dir", type=Path)
     ver = sub.add_parser(
         "verify",
         help="re-run a finished run from its manifest (or take --against OTHER) and tell "
@@ -141,6 +145,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from rbridge.crosscheck import main as crosscheck
 
         return crosscheck(args.out)
+    if command == "export-r":
+        from rbridge.export import main as export_r
+
+        return export_r(args.dir)
     if command == "verify":
         from analysis.verify import main as verify
 

@@ -23,10 +23,19 @@ import pandas as pd
 
 from analysis.config import load_config
 from analysis.errors import CrosscheckFailure, InputError
-from rbridge.engines import ENGINES, MINIMUM, PREFERENCE, VALIDATED, Engine, RResult, label
-from rbridge.matrix import WALD_TERM, Check, ModelPlan, plan
+from rbridge.engines import (
+    ENGINES,
+    MINIMUM,
+    PREFERENCE,
+    VALIDATED,
+    Engine,
+    RResult,
+    label,
+    version_tuple,
+)
+from rbridge.inputs import attach_columns, attached
+from rbridge.matrix import Check, ModelPlan, plan
 from rbridge.session import RError, RInfo, RSession, chatter, detect, rpy2_log
-from rbridge.spec import RegressionSpec
 from rbridge.tolerances import TOLERANCES, tolerance
 
 COLUMNS = (
@@ -67,6 +76,9 @@ class Run:
     manifest: dict[str, Any] | None
     mechanisms: list[str]
     moderators: list[str]
+    seed: int | None = None
+    level: float = 0.95
+    attached: tuple[str, ...] = ()  # columns the bridge attached to analysis_panel.csv
 
 
 def load_run(folder: Path) -> Run:
@@ -85,19 +97,31 @@ def load_run(folder: Path) -> Run:
         raise InputError(f"{paths['estimates.csv']}: missing columns {', '.join(missing)}")
     for column in ("model", "term", "engine", "formula", "vcov", "ssc", "sample", "outcome"):
         estimates[column] = estimates[column].fillna("").astype(str)
-    panel = pd.read_csv(paths["analysis_panel.csv"])
+    raw = pd.read_csv(paths["analysis_panel.csv"])
+    panel = attach_columns(raw)
     manifest = None
     manifest_path = folder / "manifest.json"
     if manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    model_cfg = (manifest or {}).get("config", {}).get("model")
+    config = (manifest or {}).get("config", {})
+    model_cfg = config.get("model")
     if model_cfg is None:
         log.info("crosscheck: no configuration in manifest.json; using data/study.toml")
-        cfg = load_config().model
-        mechanisms, moderators = list(cfg.mechanisms), list(cfg.moderators)
+        cfg = load_config()
+        mechanisms, moderators = list(cfg.model.mechanisms), list(cfg.model.moderators)
+        seed, level = None, cfg.inference.level
     else:
         mechanisms, moderators = list(model_cfg["mechanisms"]), list(model_cfg["moderators"])
-    return Run(folder, estimates, panel, manifest, mechanisms, moderators)
+        seed = (manifest or {}).get("seed", config.get("seed"))
+        level = float(config.get("inference", {}).get("level", 0.95))
+    extra = tuple(attached(panel, raw))
+    return Run(folder, estimates, panel, manifest, mechanisms, moderators, seed, level, extra)
+
+
+def run_plans(run: Run) -> list[ModelPlan]:
+    """The check matrix of a finished run (shared with `export-r`)."""
+    file = str(run.folder / "estimates.csv")
+    return plan(run.estimates, run.panel, run.mechanisms, run.moderators, file, run.seed, run.level)
 
 
 def _row(
@@ -111,51 +135,47 @@ def _skip(check: str, py: float, reason: str) -> dict[str, Any]:
     return _row(check, py, np.nan, np.nan, "skipped", NO_ENGINE, reason)
 
 
-def _wald(result: RResult, spec: RegressionSpec) -> float | None:
-    """Joint F of the pre-period event terms (k below the first reference), from R's fit."""
-    event = spec.formula.event
-    if event is None or not event.ref or result.vcov is None:
-        return None
-    prefix = f"{event.var}::"
-    pre = [
-        t
-        for t in result.vcov.index
-        if t.startswith(prefix) and int(t[len(prefix) :]) < event.ref[0]
-    ]
-    if not pre:
-        return None
-    b = np.array([result.values[t][0] for t in pre])
-    v = result.vcov.loc[pre, pre].to_numpy()
-    return float(b @ np.linalg.solve(v, b)) / len(pre)
-
-
-def r_value(check: Check, result: RResult, spec: Any) -> float | None:
+def r_value(check: Check, result: RResult) -> float | None:
     """R's number for a check, or None when R has no counterpart."""
-    if check.quantity == "n_obs":
-        return result.n_obs
-    if check.quantity == "n_clusters":
-        return result.n_clusters
-    if check.quantity == "statistic":
-        return _wald(result, spec) if check.r_key == WALD_TERM else None
-    pair = result.values.get(check.r_key)
-    if pair is None:
-        return None
-    return pair[0] if check.quantity == "estimate" else pair[1]
+    return result.get(check.r_key, check.quantity)
+
+
+def requirement_problem(check: Check, info: RInfo) -> str:
+    """Why a check cannot be compared with the package version that ran ('' if it can)."""
+    needs = check.needs
+    if needs is None:
+        return ""
+    version = info.packages.get(needs.package) or ""
+    if version_tuple(version) < version_tuple(needs.version):
+        return f"{needs.reason} (R {needs.package} {version} ran)"
+    return ""
+
+
+def verdict(py: float, r: float, tol: float) -> tuple[str, str]:
+    """pass or fail, and why it failed: |py - r| <= tol; two NaNs agree (e.g. no breakdown
+    value on either side)."""
+    if np.isnan(py) and np.isnan(r):
+        return "pass", ""
+    diff = abs(py - r)
+    if np.isfinite(diff) and diff <= tol:
+        return "pass", ""
+    return "fail", "not finite" if not np.isfinite(diff) else f"|diff| {diff:.3g} > {tol:g}"
 
 
 def compare(
-    checks: tuple[Check, ...], result: RResult, spec: Any, engine: Engine, tag: str, kind: str
+    checks: tuple[Check, ...], result: RResult, engine: Engine, tag: str, info: RInfo
 ) -> list[dict[str, Any]]:
     rows = []
     for c in checks:
-        tol = tolerance(engine.name, c.quantity).value
-        if c.skip:
-            rows.append(_skip(c.name, c.python_value, c.skip))
+        tol = tolerance(c.tolerance or engine.family, c.quantity).value
+        skip = c.skip or requirement_problem(c, info)
+        if skip:
+            rows.append(_skip(c.name, c.python_value, skip))
             continue
-        r = r_value(c, result, spec)
+        r = r_value(c, result)
         if r is None:
-            if kind == "did":
-                rows.append(_skip(c.name, c.python_value, f"did reports no '{c.r_key}'"))
+            if engine.missing == "skip":
+                rows.append(_skip(c.name, c.python_value, f"{engine.title} reports no '{c.r_key}'"))
             else:
                 rows.append(
                     _row(
@@ -163,14 +183,8 @@ def compare(
                     )
                 )
             continue
-        diff = abs(c.python_value - r)
-        ok = bool(np.isfinite(diff) and diff <= tol)
-        reason = (
-            ""
-            if ok
-            else ("not finite" if not np.isfinite(diff) else f"|diff| {diff:.3g} > {tol:g}")
-        )
-        rows.append(_row(c.name, c.python_value, r, tol, "pass" if ok else "fail", tag, reason))
+        status, reason = verdict(c.python_value, r, tol)
+        rows.append(_row(c.name, c.python_value, r, tol, status, tag, reason))
     return rows
 
 
@@ -211,7 +225,7 @@ def execute(
             if key not in cache:
                 session = session or RSession(panel)
                 t0 = time.perf_counter()
-                cache[key] = engine.run(session, p.spec, p.model)
+                cache[key] = engine.run(session, p.spec, p.model, p.inputs)
                 log.info("crosscheck: %s with %s (%.2f s)", p.model, tag, time.perf_counter() - t0)
         except RError as exc:
             log.error("crosscheck: %s", exc)
@@ -220,7 +234,7 @@ def execute(
                 for c in p.checks
             ]
             continue
-        rows += compare(p.checks, cache[key], p.spec, engine, tag, p.kind)
+        rows += compare(p.checks, cache[key], engine, tag, info)
     return rows, used
 
 
@@ -259,9 +273,7 @@ def main(out_dir: Path) -> int:
     log.setLevel(logging.INFO)
     try:
         log.info("crosscheck of %s", folder)
-        plans = plan(
-            run.estimates, run.panel, run.mechanisms, run.moderators, str(folder / "estimates.csv")
-        )
+        plans = run_plans(run)
         info = detect()
         if info.available:
             log.info("crosscheck: R %s, packages %s", info.r_version, info.packages)

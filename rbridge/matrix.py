@@ -1,147 +1,142 @@
 """The check matrix: which estimates of a run are checked in R, and how.
 
-Families of key models are declared once (FAMILIES). A family present in `estimates.csv`
-is checked term by term; one absent is reported as skipped ('not in this run'), so the
-matrix picks up the DID suite, mechanism and heterogeneity models as they land. Any other
-pyfixest regression (engine 'pyfixest', e.g. a robustness regression) is checked from its
-fixest formula too; models with no R mirror (e.g. DML) are listed as skipped with the reason.
+Each model of `estimates.csv` is planned by the kind of its `estimator` column
+(rbridge.planners): Callaway-Sant'Anna, two-stage DID, imputation, Bacon decomposition,
+placebo, HonestDiD and DML each have a planner; any other pyfixest regression is checked from
+its fixest formula; a model without an R mirror is listed as skipped with the reason. Facts
+come from the structured columns (aggregation, control_group, base_period, subset,
+reference_period) and from the specification texts, never from the model id. Key models
+(FAMILIES) absent from the run are reported as skipped ('not in this run'), so the matrix
+picks up exhibits as they land.
 
-Split samples: a regression estimated on part of the panel is mirrored only when its rows
-say which part, in an optional `subset` column of estimates.csv ('high_marketization == 1');
-otherwise, when its `sample` text differs from the full panel's, it is skipped with that reason.
+Split samples: a regression estimated on part of the panel is mirrored when its rows say
+which part in the `subset` column ('high_marketization == 1', 'first_treat != 2015',
+'year not in (2020, 2021, 2022)'); otherwise, when its `sample` differs from the full
+panel's, it is skipped with that reason.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rbridge.spec import (
-    DidSpec,
-    RegressionSpec,
-    Unsupported,
-    check_columns,
-    parse_formula,
-    parse_ssc,
-    parse_subset,
-    parse_vcov,
-)
+from rbridge.spec import Unsupported
 
-# model id (with {mechanism} / {moderator} expanded from the run's configuration) -> kind
-FAMILIES: tuple[tuple[str, str], ...] = (
-    ("baseline_twfe", "regression"),
-    ("baseline_twfe_controls", "regression"),
-    ("event_study", "regression"),
-    ("sunab", "regression"),
+# Key model ids ({mechanism} / {moderator} expanded from the run's configuration).
+FAMILIES: tuple[str, ...] = (
+    "baseline_twfe",
+    "baseline_twfe_controls",
+    "event_study",
+    "sunab",
+    "did2s",
+    "imputation",
     *(
-        (f"cs_{agg}{variant}", "did")
+        f"cs_{agg}{variant}"
         for variant in ("", "_notyet", "_universal", "_notyet_universal")
-        for agg in ("simple", "dynamic", "group", "attgt")
+        for agg in ("simple", "dynamic", "group", "attgt", "calendar")
     ),
-    ("mechanism_{mechanism}", "regression"),
-    ("hetero_{moderator}_interaction", "regression"),
-    ("hetero_{moderator}_1", "regression"),
-    ("hetero_{moderator}_0", "regression"),
+    *(f"cs_{agg}_{m}_cov" for m in ("dr", "reg", "ipw") for agg in ("simple", "attgt")),
+    "bacon",
+    "placebo",
+    "honest_rm",
+    "honest_rm_conditional",
+    "honest_sd",
+    "mechanism_{mechanism}",
+    "hetero_{moderator}_interaction",
+    "hetero_{moderator}_1",
+    "hetero_{moderator}_0",
+    "robust_no_first_cohort",
+    "robust_no_municipalities",
+    "robust_no_2020_2022",
+    "robust_province_year_fe",
+    "dml_plr",
 )
-# Known defect of R did 2.1.2, so that check is reported as skipped with the reason: the overall
-# SE of the group aggregation indexes the cohorts of the first cells instead of each cohort
-# (the project reports the correct SE; tests/test_callaway_santanna.py reproduces R's).
-GROUP_OVERALL_SE = (
-    "R did 2.1.2 indexes the wrong cohort in the overall SE of aggte(type = 'group'); the "
-    "project reports the correct SE (see the note of table4_callaway_santanna); the estimate is checked"
-)
-
-
-def did_kind(model: str) -> str:
-    """did's aggregation behind a Callaway-Sant'Anna model id: cs_<kind>[_notyet][_universal]."""
-    return model.removeprefix("cs_").split("_")[0]
-
-
-def did_spec(model: str, outcome: str) -> DidSpec:
-    """The att_gt settings a model id names: not-yet-treated controls, universal base period."""
-    return DidSpec(
-        outcome=outcome,
-        control_group="notyettreated" if "_notyet" in model else "nevertreated",
-        base_period="universal" if "_universal" in model else "varying",
-    )
-
-
 WALD_TERM = "joint_pre_F"
 
 
 @dataclass(frozen=True)
+class Requirement:
+    """A check that needs at least `version` of `package` (older: skipped with `reason`)."""
+
+    package: str
+    version: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Check:
-    """One number compared: `quantity` of `term` ('estimate', 'std_error', 'statistic',
-    'n_obs', 'n_clusters'); the R side looks it up under `r_key`."""
+    """One number compared: `quantity` ('estimate', 'std_error', 'statistic', 'conf_low',
+    'conf_high', 'n_obs', 'n_clusters') of the R key `r_key`. `tolerance` names the check's
+    tolerance family when it is not the engine's own; `needs` a package version."""
 
     name: str
     quantity: str
     python_value: float
     r_key: str
     skip: str = ""  # a known reason not to compare (reported as skipped)
+    tolerance: str = ""
+    needs: Requirement | None = None
 
 
 @dataclass(frozen=True)
 class ModelPlan:
-    """One model of the run and how R mirrors it; `skip` says why it is not mirrored."""
+    """One model of the run and how R mirrors it; `skip` says why it is not mirrored.
+    `inputs` are arrays computed in Python for R (permutations, folds)."""
 
     model: str
-    kind: str  # 'regression' | 'did' | 'none'
-    spec: RegressionSpec | DidSpec | None
+    kind: str  # a key of rbridge.engines.PREFERENCE, or 'none'
+    spec: Any
     checks: tuple[Check, ...]
     skip: str = ""
+    inputs: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What planning needs besides the rows: the panel, the file name for messages, and the
+    run's seed and confidence level (from manifest.json)."""
+
+    panel: pd.DataFrame
+    file: str
+    seed: int | None = None
+    level: float = 0.95
 
 
 def full_sample(panel: pd.DataFrame) -> str:
-    """The `sample` text of a full-panel estimate (as analysis.exhibits.Context.sample)."""
+    """The `sample` text of a full-panel estimate (as analysis.exhibit.Context.sample)."""
     n = panel["city_code"].nunique()
     return f"{n} cities, {panel['year'].min()}-{panel['year'].max()}"
 
 
-def expected_models(mechanisms: list[str], moderators: list[str]) -> dict[str, str]:
-    """Model id -> kind of every key model the matrix knows, for this configuration."""
-    out: dict[str, str] = {}
-    for pattern, kind in FAMILIES:
+def expected_models(mechanisms: list[str], moderators: list[str]) -> list[str]:
+    """Every key model id the matrix knows, for this configuration."""
+    out: list[str] = []
+    for pattern in FAMILIES:
         if "{mechanism}" in pattern:
-            out.update({pattern.format(mechanism=m): kind for m in mechanisms})
+            out += [pattern.format(mechanism=m) for m in mechanisms]
         elif "{moderator}" in pattern:
-            out.update({pattern.format(moderator=m): kind for m in moderators})
+            out += [pattern.format(moderator=m) for m in moderators]
         else:
-            out[pattern] = kind
+            out.append(pattern)
     return out
 
 
-def _one(rows: pd.DataFrame, column: str, model: str) -> str:
+def one(rows: pd.DataFrame, column: str, model: str) -> str:
+    """The single value of a column over a model's rows ('' when the column is absent)."""
+    if column not in rows:
+        return ""
     values = rows[column].astype("string").fillna("").unique()
     if len(values) != 1:
         raise Unsupported(f"model '{model}' has several {column} values: {list(values)}")
     return str(values[0])
 
 
-def _regression_spec(
-    rows: pd.DataFrame, model: str, panel: pd.DataFrame, file: str
-) -> RegressionSpec:
-    spec = RegressionSpec(
-        formula=parse_formula(_one(rows, "formula", model)),
-        vcov=parse_vcov(_one(rows, "vcov", model)),
-        ssc=parse_ssc(_one(rows, "ssc", model)),
-    )
-    subset_text = _one(rows, "subset", model) if "subset" in rows else ""
-    if subset_text:
-        spec = RegressionSpec(spec.formula, spec.vcov, spec.ssc, parse_subset(subset_text))
-    elif _one(rows, "sample", model) != full_sample(panel):
-        raise Unsupported(
-            f"sample '{_one(rows, 'sample', model)}' is not the full panel and the rows carry "
-            "no machine-readable subset (an estimates.csv column 'subset', e.g. "
-            "'high_marketization == 1')"
-        )
-    check_columns(spec.columns(), panel, file, model)
-    return spec
-
-
-def _term_checks(rows: pd.DataFrame, model: str, key_prefix: str = "") -> list[Check]:
+def term_checks(
+    rows: pd.DataFrame, model: str, key_prefix: str = "", tolerance: str = ""
+) -> list[Check]:
     """Estimate and (finite) standard error of every term; the pre-trend Wald F of an event
     study is checked as a statistic."""
     checks = []
@@ -153,31 +148,11 @@ def _term_checks(rows: pd.DataFrame, model: str, key_prefix: str = "") -> list[C
         if term == WALD_TERM and not key_prefix:
             checks.append(Check(f"{model}/{term}/statistic", "statistic", est, key))
             continue
-        checks.append(Check(f"{model}/{term}/estimate", "estimate", est, key))
+        checks.append(Check(f"{model}/{term}/estimate", "estimate", est, key, tolerance=tolerance))
         if np.isfinite(se):
-            checks.append(Check(f"{model}/{term}/std_error", "std_error", se, key))
-    return checks
-
-
-def _regression_checks(rows: pd.DataFrame, model: str, spec: RegressionSpec) -> list[Check]:
-    checks = _term_checks(rows, model)
-    checks.append(Check(f"{model}/n_obs", "n_obs", float(rows["n_obs"].iloc[0]), ""))
-    if spec.vcov.type == "CRV1":
-        n_clusters = float(rows["n_clusters"].iloc[0])
-        checks.append(Check(f"{model}/n_clusters", "n_clusters", n_clusters, ""))
-    return checks
-
-
-def _did_checks(rows: pd.DataFrame, model: str) -> list[Check]:
-    kind = did_kind(model)
-    checks = _term_checks(rows, model, key_prefix=f"{kind}/")
-    if kind == "group":
-        checks = [
-            replace(c, skip=GROUP_OVERALL_SE)
-            if c.r_key == "group/overall" and c.quantity == "std_error"
-            else c
-            for c in checks
-        ]
+            checks.append(
+                Check(f"{model}/{term}/std_error", "std_error", se, key, tolerance=tolerance)
+            )
     return checks
 
 
@@ -187,37 +162,19 @@ def plan(
     mechanisms: list[str],
     moderators: list[str],
     file: str,
+    seed: int | None = None,
+    level: float = 0.95,
 ) -> list[ModelPlan]:
-    """The check matrix of a run: one plan per model, in the order of estimates.csv, then
-    the key models absent from the run."""
-    expected = expected_models(mechanisms, moderators)
-    plans = []
+    """The check matrix of a run: the plans of each model, in the order of estimates.csv,
+    then the key models absent from the run."""
+    from rbridge.planners import plan_model
+
+    facts = RunFacts(panel, file, seed, level)
+    plans: list[ModelPlan] = []
     for model, rows in estimates.groupby("model", sort=False):
-        model = str(model)
-        kind = expected.get(model, "regression")
-        engines = set(rows["engine"].astype(str))
-        if model not in expected and engines != {"pyfixest"}:
-            reason = (
-                f"no R mirror: estimated by {', '.join(sorted(engines))}, not a pyfixest regression"
-            )
-            plans.append(ModelPlan(model, "none", None, (), skip=reason))
-            continue
-        try:
-            if kind == "did":
-                outcome = _one(rows, "outcome", model)
-                spec: RegressionSpec | DidSpec = did_spec(model, outcome)
-                check_columns(spec.columns(), panel, file, model)
-                plans.append(ModelPlan(model, kind, spec, tuple(_did_checks(rows, model))))
-            else:
-                reg = _regression_spec(rows, model, panel, file)
-                plans.append(
-                    ModelPlan(model, kind, reg, tuple(_regression_checks(rows, model, reg)))
-                )
-        except Unsupported as exc:
-            reason = str(exc) if model in expected else f"no R mirror: {exc}"
-            plans.append(ModelPlan(model, "none", None, (), skip=reason))
+        plans += plan_model(str(model), rows, facts)
     present = set(estimates["model"].astype(str))
-    for model, kind in expected.items():
+    for model in expected_models(mechanisms, moderators):
         if model not in present:
-            plans.append(ModelPlan(model, kind, None, (), skip="not in this run"))
+            plans.append(ModelPlan(model, "none", None, (), skip="not in this run"))
     return plans

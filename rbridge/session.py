@@ -28,8 +28,14 @@ import pandas as pd
 
 from analysis.errors import AnalysisError
 
-R_CODE = Path(__file__).resolve().parent / "R" / "bridge.R"
-PACKAGES = ("fixest", "did", "sandwich")
+R_DIR = Path(__file__).resolve().parent / "R"
+# The R code of the bridge, sourced in this order into one environment (and copied in this
+# order into replicate.R by `python -m analysis export-r`).
+R_FILES = tuple(R_DIR / name for name in ("bridge.R", "did.R", "inference.R"))
+PACKAGES = (
+    "fixest", "did", "sandwich", "did2s", "didimputation", "bacondecomp", "HonestDiD",
+    "DoubleML", "mlr3", "mlr3learners", "data.table", "DRDID",
+)  # fmt: skip
 DISABLE_ENV = "RBRIDGE_DISABLE"
 LIBS_ENV = "RBRIDGE_R_LIBS"
 PROBE_SECONDS = 120
@@ -110,7 +116,8 @@ def _start() -> Any:
         current = list(ro.r[".libPaths"]())
         ro.r[".libPaths"](ro.StrVector(extra + [p for p in current if p not in extra]))
     env = ro.r["new.env"]()
-    ro.r["sys.source"](str(R_CODE), envir=env)
+    for path in R_FILES:
+        ro.r["sys.source"](str(path), envir=env)
     return env
 
 
@@ -170,11 +177,24 @@ def detect() -> RInfo:
 
 def _to_r(value: Any) -> Any:
     """A Python value as an R object: None -> NULL; str, int, float, bool and lists of one
-    of them -> vectors; a list of tuples of str -> an R list of character vectors."""
+    of them -> vectors; a list of tuples of str -> an R list of character vectors; a dict ->
+    a named R list; a numpy array -> a numeric vector (1-d) or matrix (2-d)."""
     import rpy2.robjects as ro
 
     if value is None:
         return ro.NULL
+    if isinstance(value, dict):
+        converted = {k: _to_r(v) for k, v in value.items()}
+        out = ro.vectors.ListVector.from_length(len(converted))
+        for i, v in enumerate(converted.values()):
+            out[i] = v
+        out.names = ro.StrVector(list(converted))
+        return out
+    if isinstance(value, np.ndarray):
+        flat = ro.FloatVector(np.asarray(value, dtype=float).ravel(order="F").tolist())
+        if value.ndim == 2:
+            return ro.r["matrix"](flat, nrow=value.shape[0], ncol=value.shape[1])
+        return flat
     items = list(value) if isinstance(value, (list, tuple)) else [value]
     if items and all(isinstance(v, tuple) for v in items):
         return ro.r["list"](*[ro.StrVector(list(v)) for v in items])

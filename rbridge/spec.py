@@ -45,7 +45,9 @@ class SunabTerm:
 
 @dataclass(frozen=True)
 class Formula:
-    """A fixest formula `y ~ x1 + x1:x2 + i(...) + sunab(...) | fe1 + fe2`, taken apart."""
+    """A fixest formula `y ~ x1 + x1:x2 + i(...) + sunab(...) | fe1 + fe2^fe3`, taken apart.
+    A fixed effect is a column name or a combination of columns (`province^year`, one level
+    per observed pair), written `a^b`."""
 
     outcome: str
     regressors: tuple[str, ...] = ()
@@ -53,6 +55,10 @@ class Formula:
     event: EventTerm | None = None
     sunab: SunabTerm | None = None
     fixef: tuple[str, ...] = ()
+
+    def fixef_parts(self) -> list[list[str]]:
+        """The fixed effects as lists of column names (one name, or the combined ones)."""
+        return [f.split("^") for f in self.fixef]
 
     def columns(self) -> list[str]:
         """Every panel column the formula names, in order of appearance, once each."""
@@ -62,7 +68,7 @@ class Formula:
             names.append(self.event.var)
         if self.sunab:
             names += [self.sunab.cohort, self.sunab.period]
-        names += list(self.fixef)
+        names += [n for parts in self.fixef_parts() for n in parts]
         return list(dict.fromkeys(names))
 
 
@@ -86,12 +92,22 @@ class Ssc:
     fixef_rm: str
 
 
+SUBSET_OPS = ("==", "!=", "in", "not in")
+
+
 @dataclass(frozen=True)
 class Subset:
-    """A split sample: the rows where an integer column equals a value."""
+    """A sample restriction on one integer column: `column == v`, `column != v`,
+    `column in (v1, v2, ...)` or `column not in (v1, v2, ...)`."""
 
     column: str
-    value: int
+    values: tuple[int, ...]
+    op: str = "=="
+
+    @property
+    def keep_listed(self) -> bool:
+        """True when the rows whose value is listed are kept (== and in)."""
+        return self.op in ("==", "in")
 
 
 @dataclass(frozen=True)
@@ -104,36 +120,10 @@ class RegressionSpec:
     subset: Subset | None = None
 
     def columns(self) -> list[str]:
+        """Every panel column the regression needs."""
         extra = [self.vcov.cluster] if self.vcov.cluster else []
         extra += [self.subset.column] if self.subset else []
         return list(dict.fromkeys([*self.formula.columns(), *extra]))
-
-
-@dataclass(frozen=True)
-class DidSpec:
-    """Callaway and Sant'Anna as the bridge runs it with `did::att_gt` (no covariates,
-    analytical standard errors at the unit level, `bstrap = FALSE`)."""
-
-    outcome: str
-    time: str = "year"
-    unit: str = "city_code"
-    cohort: str = "first_treat"
-    control_group: str = "nevertreated"
-    base_period: str = "varying"
-    est_method: str = "dr"
-    anticipation: int = 0
-
-    def columns(self) -> list[str]:
-        return [self.outcome, self.time, self.unit, self.cohort]
-
-    @property
-    def label(self) -> str:
-        return (
-            f"did::att_gt(yname={self.outcome}, tname={self.time}, idname={self.unit}, "
-            f"gname={self.cohort}, control_group={self.control_group}, "
-            f"base_period={self.base_period}, est_method={self.est_method}, "
-            f"anticipation={self.anticipation}, bstrap=FALSE)"
-        )
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -172,6 +162,12 @@ def _ints(text: str, where: str) -> tuple[int, ...]:
     if not values or not all(INT.fullmatch(v) for v in values):
         raise Unsupported(f"'{text}' in {where} is not an integer or c() of integers")
     return tuple(int(v) for v in values)
+
+
+def _fixef(text: str) -> str:
+    """One fixed effect: a column, or columns combined with ^ (fixest's `a^b`)."""
+    parts = [_name(p, "the fixed effects") for p in text.split("^")]
+    return "^".join(parts)
 
 
 def _call(term: str, fun: str) -> list[str] | None:
@@ -221,9 +217,7 @@ def parse_formula(text: str) -> Formula:
             regressors.append(_name(term, f"formula '{text}'"))
     if not (regressors or interactions or event or sunab):
         raise Unsupported(f"'{text}' has no regressor")
-    fixef = (
-        tuple(_name(f, "the fixed effects") for f in parts[1].split("+")) if len(parts) == 2 else ()
-    )
+    fixef = tuple(_fixef(f) for f in parts[1].split("+")) if len(parts) == 2 else ()
     return Formula(outcome, tuple(regressors), tuple(interactions), event, sunab, fixef)
 
 
@@ -274,12 +268,25 @@ def parse_ssc(text: str) -> Ssc:
     )
 
 
+SUBSET_FORMS = (
+    "'column == integer', 'column != integer', 'column in (integers)' or 'column not in (integers)'"
+)
+
+
 def parse_subset(text: str) -> Subset:
-    """'high_marketization == 1' (an integer column equal to an integer)."""
-    m = re.fullmatch(r"\s*([A-Za-z][A-Za-z0-9_.]*)\s*==\s*(-?\d+)\s*", text)
-    if m is None:
-        raise Unsupported(f"subset '{text}' is not of the form 'column == integer'")
-    return Subset(m.group(1), int(m.group(2)))
+    """'high_marketization == 1', 'first_treat != 2015', 'year not in (2020, 2021, 2022)',
+    'city_code in (110100, 120100)': an integer column against integers."""
+    name = r"([A-Za-z][A-Za-z0-9_.]*)"
+    m = re.fullmatch(rf"\s*{name}\s*(==|!=)\s*(-?\d+)\s*", text)
+    if m is not None:
+        return Subset(m.group(1), (int(m.group(3)),), m.group(2))
+    m = re.fullmatch(rf"\s*{name}\s+(not\s+in|in)\s*\(([^()]*)\)\s*", text)
+    if m is not None:
+        values = [v.strip() for v in m.group(3).split(",")]
+        if values and all(INT.fullmatch(v) for v in values):
+            op = "not in" if m.group(2).startswith("not") else "in"
+            return Subset(m.group(1), tuple(int(v) for v in values), op)
+    raise Unsupported(f"subset '{text}' is not of the form {SUBSET_FORMS}")
 
 
 def check_columns(names: list[str], panel: pd.DataFrame, file: str, model: str) -> None:

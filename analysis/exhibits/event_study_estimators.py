@@ -96,9 +96,13 @@ def infos(ctx: Context, reg: fx.Regression) -> dict[str, ModelInfo]:
             df=np.inf,
             vcov="GMM-corrected CRV1:city_code",
             ssc="pyfixest did2s (no ssc option)",
+            # What is estimated, in R did2s's convention: the never treated stay in the
+            # second stage (rel_time = Inf, a reference level), and the ATT has its own
+            # second stage on the treatment dummy.
             formula="did2s(yname='resilience', first_stage=~0 | city_code + year, "
-            f"second_stage=~i(rel_time, ref={ref}), treatment='treat_post', "
-            "cluster_var='city_code')",
+            f"second_stage=~i(rel_time, ref=c({ref}, Inf)), treatment='treat_post', "
+            "cluster_var='city_code'); rel_time = Inf where first_treat == 0; "
+            "ATT: second_stage=~treat_post",
             control_group="notyettreated",
         ),
         "imputation": replace(

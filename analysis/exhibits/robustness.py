@@ -41,11 +41,14 @@ BASE = "resilience ~ treat_post | city_code + year"
 @dataclass(frozen=True)
 class Variant:
     """The data and formula of one check; `subset` says which rows of the analysis panel
-    it keeps when it only drops rows (machine-readable, as in estimates.csv)."""
+    it keeps when it only drops rows (machine-readable, as in estimates.csv). `same_data`:
+    the analysis panel's rows and values unchanged (only the formula differs), so the
+    `sample` column reads as the full panel's."""
 
     data: pd.DataFrame
     formula: str = BASE
     subset: str = ""
+    same_data: bool = False
 
 
 Check = Callable[[Context], Variant | str]  # a variant, or why the check is skipped
@@ -151,7 +154,7 @@ def province_year_fe(ctx: Context) -> Variant | str:
         return NO_REGISTRY
     province = registry().set_index("admin_code")["province_en"]
     data = ctx.panel.assign(province=ctx.panel["city_code"].map(province))
-    return Variant(data, "resilience ~ treat_post | city_code + province^year")
+    return Variant(data, "resilience ~ treat_post | city_code + province^year", same_data=True)
 
 
 def no_2020_2022(ctx: Context) -> Variant:
@@ -184,7 +187,7 @@ def run(ctx: Context) -> Output:
         data = got.data
         reg = fx.feols(data, got.formula, ctx.spec)
         n, years = data["city_code"].nunique(), f"{data['year'].min()}-{data['year'].max()}"
-        sample = f"{n} cities, {years}; {title}"
+        sample = f"{n} cities, {years}" + ("" if got.same_data else f"; {title}")
         estimates += fx.rows(
             reg,
             TABLE,

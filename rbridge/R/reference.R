@@ -9,7 +9,8 @@
 #       tests/reference/golden/analysis_panel.csv tests/reference/fixest_reference.csv
 #
 # The models are written out here in the same terms as estimates.csv records them; the
-# estimation itself is rb_feols() of bridge.R, the function the live cross-check calls.
+# estimation itself is rb_feols() of bridge.R, the function the live cross-check calls
+# (its long key / quantity / value table read back into one row per term).
 
 args <- commandArgs(trailingOnly = TRUE)
 if (length(args) != 2) stop("usage: Rscript reference.R ANALYSIS_PANEL.csv OUT.csv")
@@ -18,7 +19,9 @@ out_file <- args[2]
 
 script <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
 bridge <- new.env()
-sys.source(file.path(dirname(normalizePath(script)), "bridge.R"), envir = bridge)
+for (file in c("bridge.R", "did.R", "inference.R")) {
+  sys.source(file.path(dirname(normalizePath(script)), file), envir = bridge)
+}
 
 controls <- c("ln_gdp_pc", "urbanization", "fiscal", "finance", "fdi_share", "human_capital")
 fe <- c("city_code", "year")
@@ -45,25 +48,20 @@ sha <- sub(" .*", "", system2("sha256sum", shQuote(panel_file), stdout = TRUE))
 rows <- list()
 for (model in names(models)) {
   m <- models[[model]]
-  fit <- bridge$rb_feols(
+  res <- bridge$rb_feols(
     data = panel, outcome = "resilience", regressors = m$regressors, interactions = list(),
     event_var = m$event_var, event_ref = m$event_ref, sunab_cohort = m$sunab_cohort,
-    sunab_period = m$sunab_period, sunab_never = 0, fixef = fe, vcov_type = "CRV1",
+    sunab_period = m$sunab_period, sunab_never = 0, fixef = as.list(fe), vcov_type = "CRV1",
     cluster = "city_code", K.adj = TRUE, K.fixef = "nonnested", G.adj = TRUE, G.df = "min",
-    t.df = "min", fixef.rm = "none", subset_col = NULL, subset_val = NULL
+    t.df = "min", fixef.rm = "none", subset_col = NULL, term_prefix = "event_time"
   )
-  term <- fit$term
-  if (!is.null(m$sunab_cohort)) term <- sub("^[^:]*::", "event_time::", term)
-  est <- fit$estimate
-  se <- fit$std_error
-  if (!is.null(fit$att)) {
-    term <- c(term, "ATT")
-    est <- c(est, fit$att[1])
-    se <- c(se, fit$att[2])
-  }
+  pick <- function(quantity) res$value[res$quantity == quantity & nzchar(res$key)]
+  term <- res$key[res$quantity == "estimate" & nzchar(res$key)]
+  count <- function(quantity) res$value[res$quantity == quantity & !nzchar(res$key)]
   rows[[model]] <- data.frame(
-    model = model, term = term, estimate = est, std_error = se, n_obs = fit$n_obs,
-    n_clusters = fit$n_clusters, formula = m$formula, vcov = "CRV1:city_code", ssc = ssc_text
+    model = model, term = term, estimate = pick("estimate"), std_error = pick("std_error"),
+    n_obs = count("n_obs"), n_clusters = count("n_clusters"), formula = m$formula,
+    vcov = "CRV1:city_code", ssc = ssc_text
   )
 }
 out <- do.call(rbind, rows)

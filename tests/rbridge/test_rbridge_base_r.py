@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -118,8 +119,45 @@ def test_controls_and_interactions(
 
 
 def test_split_sample(sessions: dict[bool, RSession], panel: pd.DataFrame) -> None:
-    values, n = r_fit(sessions[True], TWFE, True, "nonnested", True, Subset("east_coastal", 1))
+    values, n = r_fit(sessions[True], TWFE, True, "nonnested", True, Subset("east_coastal", (1,)))
     part = panel[panel["east_coastal"] == 1]
     coef, se, n_py = pyfixest_fit(part, TWFE, True, "nonnested", True)
     assert n == n_py == len(part) < len(panel)
+    assert_same(values, coef, se)
+
+
+@pytest.mark.parametrize(
+    ("subset", "keep"),
+    [
+        (Subset("first_treat", (2015,), "!="), lambda p: p["first_treat"] != 2015),
+        (Subset("year", (2020, 2021, 2022), "not in"), lambda p: ~p["year"].isin([2020, 2021, 2022])),
+        (Subset("city_code", (110100, 120100, 310100, 500100), "not in"),
+         lambda p: ~p["city_code"].isin([110100, 120100, 310100, 500100])),
+        (Subset("high_marketization", (0,), "in"), lambda p: p["high_marketization"] == 0),
+    ],
+)  # fmt: skip
+def test_robustness_subsets(
+    sessions: dict[bool, RSession], panel: pd.DataFrame, subset: Subset, keep: Any
+) -> None:
+    """The subset grammar of the robustness rows reaches R as the same rows pandas keeps."""
+    values, n = r_fit(sessions[True], TWFE, True, "nonnested", True, subset)
+    part = panel[keep(panel)]
+    coef, se, n_py = pyfixest_fit(part, TWFE, True, "nonnested", True)
+    assert n == n_py == len(part) < len(panel)
+    assert_same(values, coef, se)
+
+
+def test_combined_fixed_effects(r_info: RInfo, panel: pd.DataFrame) -> None:
+    """province^year in base R (one factor per observed pair, with the city dummies
+    aliased) against pyfixest, with the province the bridge attaches."""
+    from rbridge.inputs import attach_columns
+
+    problem = BaseREngine().unavailable(r_info)
+    if problem:
+        pytest.skip(f"needs the base-r engine: {problem}")
+    data = attach_columns(panel)
+    formula = "resilience ~ treat_post | city_code + province^year"
+    values, n = r_fit(RSession(data), formula, True, "nonnested", True)
+    coef, se, n_py = pyfixest_fit(data, formula, True, "nonnested", True)
+    assert n == n_py == len(data)
     assert_same(values, coef, se)

@@ -152,10 +152,10 @@ def test_r_error_is_a_python_error(base_r: RInfo, default_run: Path) -> None:
             interactions=[],
             event_var=None,
             event_ref=None,
-            fixef=["city_code"],
+            fixef=[("city_code",)],
             cluster="city_code",
             subset_col=None,
-            subset_val=None,
+            subset_vals=None,
             **{"K.adj": True, "K.fixef": "nonnested", "G.adj": True},
         )
 

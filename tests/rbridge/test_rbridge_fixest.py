@@ -15,7 +15,8 @@ import pytest
 from analysis.cli import main as cli
 from rbridge.engines import DidEngine, FixestEngine
 from rbridge.session import RInfo, RSession
-from rbridge.spec import DidSpec, RegressionSpec, parse_formula, parse_ssc, parse_vcov
+from rbridge.spec import RegressionSpec, parse_formula, parse_ssc, parse_vcov
+from rbridge.spec_did import DidSpec
 from rbridge.tolerances import tolerance
 
 pytestmark = pytest.mark.r_fixest
@@ -71,11 +72,23 @@ def diff_diff_cs(panel: pd.DataFrame) -> dict[str, tuple[float, float]]:
 
 def test_crosscheck_with_fixest(run_dir: Path, fixest_r: RInfo) -> None:
     assert cli(["crosscheck", "--out", str(run_dir)]) == 0
-    ran = read(run_dir).query("status != 'skipped'")
-    # baseline (2 models), event study and Sun-Abraham: 43 + 32 checks that R ran
-    assert len(ran) == 75 and (ran["status"] == "pass").all()
-    assert ran["check"].str.startswith("sunab/").sum() == 32
-    assert (ran["r_engine"] == f"fixest {fixest_r.packages['fixest']}").all()
+    table = read(run_dir)
+    ran = table.query("status != 'skipped'")
+    assert (ran["status"] == "pass").all()
+    fixest = ran[ran["r_engine"] == f"fixest {fixest_r.packages['fixest']}"]
+    # baseline (2 models), event study and Sun-Abraham: 43 + 32 checks that fixest ran
+    assert len(fixest) == 75
+    assert fixest["check"].str.startswith("sunab/").sum() == 32
+    # two-stage and imputation event studies (14 event times and the ATT each): did2s and
+    # didimputation where installed, else skipped with the reason
+    for model, package in (("did2s", "did2s"), ("imputation", "didimputation")):
+        rows = table[table["check"].str.startswith(model + "/")]
+        assert len(rows) == 30
+        if fixest_r.packages.get(package):
+            assert (rows["r_engine"] == f"{package} {fixest_r.packages[package]}").all()
+            assert (rows["status"] == "pass").all()
+        else:
+            assert rows["reason"].str.contains(f"R package {package} is not installed").all()
 
 
 def test_sunab_against_brute_force(
@@ -124,21 +137,29 @@ def test_crosscheck_picks_up_sunab_and_cs(
     est = pd.read_csv(run_dir / "estimates.csv", keep_default_na=False, na_values=[""])
     base = est.iloc[0]
     cs = {"simple": "cs_simple", "dynamic": "cs_dynamic", "group": "cs_group", "attgt": "cs_attgt"}
-    new = [_rows(base, "sunab", manual_sunab, formula=SUNAB, estimator="sunab")]
+    new = [_rows(base, "sunab", manual_sunab, formula=SUNAB, estimator="sun_abraham")]
     for kind, model in cs.items():
         values = {
             k.split("/", 1)[1]: v for k, v in diff_diff_cs.items() if k.startswith(kind + "/")
         }
+        formula = (
+            "att_gt(yname='resilience', tname='year', idname='city_code', gname='first_treat', "
+            "xformla=NULL, control_group='nevertreated', base_period='varying', est_method='dr', "
+            "bstrap=FALSE, clustervars=NULL)"
+        ) + ("" if kind == "attgt" else f"; aggte(type='{kind}')")
         new.append(
             _rows(
                 base,
                 model,
                 values,
                 engine="diff-diff",
-                estimator="cs",
+                estimator="callaway_santanna",
                 vcov="analytical:influence-function,cluster=city_code",
                 ssc="none",
-                formula="att_gt(yname=resilience, tname=year, idname=city_code, gname=first_treat)",
+                formula=formula,
+                aggregation=kind,
+                control_group="nevertreated",
+                base_period="varying",
             )
         )
     pd.concat([est, *new]).to_csv(

@@ -13,6 +13,7 @@ from rbridge.matrix import expected_models, full_sample, plan
 from rbridge.spec import (
     EventTerm,
     Formula,
+    Subset,
     SunabTerm,
     Unsupported,
     parse_formula,
@@ -55,6 +56,10 @@ SSC = "K.adj=TRUE;K.fixef=nonnested;G.adj=TRUE;G.df=min;t.df=min;fixef.rm=none"
             ),
         ),
         ("y ~ x", Formula("y", ("x",))),
+        (
+            "resilience ~ treat_post | city_code + province^year",
+            Formula("resilience", ("treat_post",), fixef=("city_code", "province^year")),
+        ),
     ],
 )
 def test_parse_formula(text: str, expected: Formula) -> None:
@@ -66,7 +71,7 @@ def test_parse_formula(text: str, expected: Formula) -> None:
     [
         'resilience ~ treat_post + system("touch /tmp/x") | city_code',  # code, not a name
         "resilience ~ log(treat_post) | city_code",  # transformations are not mirrored
-        "resilience ~ treat_post | city_code^year",  # combined fixed effects
+        "resilience ~ treat_post | city_code^log(year)",  # a combination of non-names
         "resilience ~ treat_post | city_code | x ~ z",  # IV
         "resilience ~ i(event_time, ref = c(-1, a)) | city_code",  # non-integer reference
         "resilience ~ i(event_time, bin = 3) | city_code",  # other i() arguments
@@ -107,12 +112,39 @@ def test_parse_vcov_and_ssc() -> None:
             parse_ssc(bad)
 
 
-def test_parse_subset() -> None:
-    s = parse_subset("high_marketization == 1")
-    assert (s.column, s.value) == ("high_marketization", 1)
-    for bad in ("high_marketization > 1", "x == 1; y == 2", "x == a"):
-        with pytest.raises(Unsupported):
-            parse_subset(bad)
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("high_marketization == 1", Subset("high_marketization", (1,), "==")),
+        ("first_treat != 2015", Subset("first_treat", (2015,), "!=")),
+        (
+            "city_code not in (110100, 120100, 310100, 500100)",
+            Subset("city_code", (110100, 120100, 310100, 500100), "not in"),
+        ),
+        ("year not in (2020, 2021, 2022)", Subset("year", (2020, 2021, 2022), "not in")),
+        ("year in (2015)", Subset("year", (2015,), "in")),
+    ],
+)
+def test_parse_subset(text: str, expected: Subset) -> None:
+    assert parse_subset(text) == expected
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "high_marketization > 1",
+        "x == 1; y == 2",
+        "x == a",
+        "year not in 2020, 2021",
+        "year in ()",
+        "year in (2020, x)",
+        "year notin (2020)",
+        "x == 1 or y == 2",
+    ],
+)
+def test_parse_subset_refuses(bad: str) -> None:
+    with pytest.raises(Unsupported):
+        parse_subset(bad)
 
 
 def _rows(
@@ -123,10 +155,14 @@ def _rows(
     engine: str = "pyfixest",
     vcov: str = "CRV1:city_code",
     ssc: str = SSC,
+    estimator: str = "twfe",
+    **extra: str,
 ) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "model": model,
+            "estimator": estimator,
+            **extra,
             "engine": engine,
             "outcome": "resilience",
             "term": terms,
@@ -152,6 +188,8 @@ def test_matrix_of_the_default_run(default_run: Path, panel: pd.DataFrame) -> No
     mechanisms, moderators = ["tech_innovation"], ["east_coastal"]
     plans = {p.model: p for p in plan(estimates, panel, mechanisms, moderators, "estimates.csv")}
     assert set(plans) == set(estimates["model"]) | set(expected_models(mechanisms, moderators))
+    for model in ("did2s", "imputation"):
+        assert plans[model].kind == model and not plans[model].skip, plans[model].skip
     es = plans["event_study"]
     assert es.kind == "regression" and not es.skip
     names = {c.name for c in es.checks}
@@ -164,27 +202,31 @@ def test_matrix_of_the_default_run(default_run: Path, panel: pd.DataFrame) -> No
         assert plans[model].skip == "not in this run"
 
 
+CS = (
+    "att_gt(yname='resilience', tname='year', idname='city_code', gname='first_treat', "
+    "xformla=NULL, control_group='nevertreated', base_period='varying', est_method='dr', "
+    "bstrap=FALSE, clustervars=NULL); aggte(type='simple')"
+)
+
+
 def test_matrix_skips_and_subsets(panel: pd.DataFrame) -> None:
     full = full_sample(panel)
     f = "resilience ~ treat_post | city_code + year"
     estimates = pd.concat(
         [
-            _rows("dml_plr", "resilience ~ treat_post", ["treat_post"], full, engine="doubleml"),
+            _rows("dml_other", "resilience ~ treat_post", ["treat_post"], full, engine="doubleml",
+                  estimator="dml_did:lasso"),
             _rows("hetero_east_coastal_1", f, ["treat_post"], "east_coastal = 1: 80 cities"),
             _rows("robust_drop_2020", f, ["treat_post"], full),
-            _rows(
-                "cs_simple",
-                "att_gt(...)",
-                ["ATT"],
-                full,
-                engine="diff-diff",
-                vcov="analytical",
-                ssc="none",
-            ),
+            _rows("cs_simple", CS, ["ATT"], full, engine="diff-diff", vcov="analytical",
+                  ssc="none", estimator="callaway_santanna", aggregation="simple",
+                  control_group="nevertreated", base_period="varying"),
+            _rows("bacon", f, ["2x2::2015_vs_never"], full, engine="diff-diff", estimator="bacon"),
         ]
-    )
+    )  # fmt: skip
     plans = {p.model: p for p in plan(estimates, panel, [], ["east_coastal"], "e.csv")}
-    assert plans["dml_plr"].skip.startswith("no R mirror: estimated by doubleml")
+    assert plans["dml_other"].skip.startswith("no R mirror: R's DoubleML 1.0.2 has no diff")
+    assert plans["bacon"].kind == "bacon" and plans["bacon"].checks[0].r_key == "2x2::2015_vs_never"
     assert "no machine-readable subset" in plans["hetero_east_coastal_1"].skip
     assert not plans["robust_drop_2020"].skip  # any full-sample pyfixest regression is checked
     assert plans["cs_simple"].kind == "did" and plans["cs_simple"].checks[0].r_key == "simple/ATT"

@@ -34,7 +34,8 @@ from rbridge.engines import (
     version_tuple,
 )
 from rbridge.inputs import attach_columns, attached
-from rbridge.matrix import Check, ModelPlan, plan
+from rbridge.matrix import Check, ModelPlan
+from rbridge.planners import plan
 from rbridge.session import RError, RInfo, RSession, chatter, detect, rpy2_log
 from rbridge.tolerances import TOLERANCES, tolerance
 

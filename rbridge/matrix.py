@@ -154,27 +154,3 @@ def term_checks(
                 Check(f"{model}/{term}/std_error", "std_error", se, key, tolerance=tolerance)
             )
     return checks
-
-
-def plan(
-    estimates: pd.DataFrame,
-    panel: pd.DataFrame,
-    mechanisms: list[str],
-    moderators: list[str],
-    file: str,
-    seed: int | None = None,
-    level: float = 0.95,
-) -> list[ModelPlan]:
-    """The check matrix of a run: the plans of each model, in the order of estimates.csv,
-    then the key models absent from the run."""
-    from rbridge.planners import plan_model
-
-    facts = RunFacts(panel, file, seed, level)
-    plans: list[ModelPlan] = []
-    for model, rows in estimates.groupby("model", sort=False):
-        plans += plan_model(str(model), rows, facts)
-    present = set(estimates["model"].astype(str))
-    for model in expected_models(mechanisms, moderators):
-        if model not in present:
-            plans.append(ModelPlan(model, "none", None, (), skip="not in this run"))
-    return plans

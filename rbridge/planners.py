@@ -10,7 +10,16 @@ from dataclasses import replace
 import pandas as pd
 
 from rbridge.inputs import dml_reference, placebo_draws
-from rbridge.matrix import Check, ModelPlan, Requirement, RunFacts, full_sample, one, term_checks
+from rbridge.matrix import (
+    Check,
+    ModelPlan,
+    Requirement,
+    RunFacts,
+    expected_models,
+    full_sample,
+    one,
+    term_checks,
+)
 from rbridge.spec import (
     RegressionSpec,
     Unsupported,
@@ -233,3 +242,25 @@ def plan_model(model: str, rows: pd.DataFrame, facts: RunFacts) -> list[ModelPla
         return PLANNERS[kind](model, rows, facts)
     except Unsupported as exc:
         return [ModelPlan(model, "none", None, (), skip=f"no R mirror: {exc}")]
+
+
+def plan(
+    estimates: pd.DataFrame,
+    panel: pd.DataFrame,
+    mechanisms: list[str],
+    moderators: list[str],
+    file: str,
+    seed: int | None = None,
+    level: float = 0.95,
+) -> list[ModelPlan]:
+    """The check matrix of a run: the plans of each model, in the order of estimates.csv,
+    then the key models absent from the run."""
+    facts = RunFacts(panel, file, seed, level)
+    plans: list[ModelPlan] = []
+    for model, rows in estimates.groupby("model", sort=False):
+        plans += plan_model(str(model), rows, facts)
+    present = set(estimates["model"].astype(str))
+    for model in expected_models(mechanisms, moderators):
+        if model not in present:
+            plans.append(ModelPlan(model, "none", None, (), skip="not in this run"))
+    return plans

@@ -20,7 +20,8 @@ import pytest
 
 from rbridge.engines import ENGINES, PREFERENCE, Engine
 from rbridge.inputs import attach_columns, dml_reference
-from rbridge.matrix import ModelPlan, plan
+from rbridge.matrix import ModelPlan
+from rbridge.planners import plan
 from rbridge.spec_inference import parse_dml
 from rbridge.tolerances import tolerance
 from tests.rbridge.conftest import write_run

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InputError
-from rbridge.matrix import expected_models, full_sample, plan
+from rbridge.matrix import expected_models, full_sample
+from rbridge.planners import plan
 from rbridge.spec import (
     EventTerm,
     Formula,

@@ -203,8 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a defect, or a library failing where it should not
         if args.debug:
             traceback.print_exc()
-        print(f"error: internal failure: {describe(exc)} (--debug shows the traceback)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"error: internal failure: {describe(exc)} (--debug shows the traceback)",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -64,8 +64,9 @@ def render(p: Proposal, out: Path | str = "FILE.toml") -> str:
     """The proposal as a TOML configuration that ``analysis.config.load_config`` reads."""
     study = _study()
     knows_units = "units" in study["panel"]
-    lines = [_HEAD.format(source=p.source, rows=p.rows, cols=p.n_columns, sampled=_sampled(p),
-                          out=out)]  # fmt: skip
+    lines = [
+        _HEAD.format(source=p.source, rows=p.rows, cols=p.n_columns, sampled=_sampled(p), out=out)
+    ]
     lines += ["[panel]"]
     outside = (
         "" if p.data_years == (p.first_year, p.last_year) else "; rows of other years are left out"

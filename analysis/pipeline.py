@@ -156,8 +156,11 @@ def _attempt(part: str, action: Callable[[], T], failed: dict[str, str], strict:
         if strict:
             raise
         failed[part] = describe(exc)
-        log.error("%s failed: %s (the traceback is in run.log; the rest of the run goes on)",
-                  part, failed[part])  # fmt: skip
+        log.error(
+            "%s failed: %s (the traceback is in run.log; the rest of the run goes on)",
+            part,
+            failed[part],
+        )
         log.debug("%s traceback:\n%s", part, traceback.format_exc())
         return None
 
@@ -344,13 +347,20 @@ def _log_data(panel: pd.DataFrame, info: PanelInfo) -> None:
     if loaded is None:
         return
     if loaded.years_outside:
-        log.warning("dropped %d rows of years outside [panel]: %s",
-                    sum(loaded.years_outside.values()),
-                    ", ".join(f"{y} ({n})" for y, n in loaded.years_outside.items()))  # fmt: skip
+        log.warning(
+            "dropped %d rows of years outside [panel]: %s",
+            sum(loaded.years_outside.values()),
+            ", ".join(f"{y} ({n})" for y, n in loaded.years_outside.items()),
+        )
     if loaded.unknown_units:
-        log.warning("dropped %d rows of %d unit keys that name no prefecture-level unit in their year: %s",
-                    sum(loaded.unknown_units.values()), len(loaded.unknown_units),
-                    "; ".join(f"{v!r} ({loaded.unknown_reasons[v]})" for v in list(loaded.unknown_units)[:10]))  # fmt: skip
+        log.warning(
+            "dropped %d rows of %d unit keys that name no prefecture-level unit in their year: %s",
+            sum(loaded.unknown_units.values()),
+            len(loaded.unknown_units),
+            "; ".join(
+                f"{v!r} ({loaded.unknown_reasons[v]})" for v in list(loaded.unknown_units)[:10]
+            ),
+        )
     for value, unit, how in loaded.readings:
         log.info("read %r as %s (%s)", value, unit, how)
     for variable, reason in info.unavailable.items():

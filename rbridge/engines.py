@@ -85,8 +85,10 @@ class RResult:
     @property
     def values(self) -> dict[str, tuple[float, float]]:
         terms = [k for k, q in self.table if q == "estimate" and k]
-        return {t: (self.table[(t, "estimate")], self.table.get((t, "std_error"), np.nan))
-                for t in terms}  # fmt: skip
+        return {
+            t: (self.table[(t, "estimate")], self.table.get((t, "std_error"), np.nan))
+            for t in terms
+        }
 
     @property
     def n_obs(self) -> float | None:
@@ -230,8 +232,12 @@ class BaseREngine(Engine):
             for p, r in SSC_NAMES.items()
             if r in ("K.adj", "K.fixef", "G.adj")
         }
-        args = {**regression_args(spec), "cluster": spec.vcov.cluster, **ssc,
-                "wald_ref": _wald_ref(spec)}  # fmt: skip
+        args = {
+            **regression_args(spec),
+            "cluster": spec.vcov.cluster,
+            **ssc,
+            "wald_ref": _wald_ref(spec),
+        }
         return RCall("rb_lm", args)
 
 
@@ -241,12 +247,20 @@ class DidEngine(Engine):
     spec_type, refuses = DidSpec, "not a Callaway-Sant'Anna estimate"
 
     def call(self, spec: DidSpec, inputs: dict[str, np.ndarray]) -> RCall:
-        return RCall("rb_did", {
-            "yname": spec.outcome, "tname": spec.time, "idname": spec.unit,
-            "gname": spec.cohort, "covariates": list(spec.covariates) or None,
-            "control_group": spec.control_group, "base_period": spec.base_period,
-            "est_method": spec.est_method, "anticipation": spec.anticipation,
-        })  # fmt: skip
+        return RCall(
+            "rb_did",
+            {
+                "yname": spec.outcome,
+                "tname": spec.time,
+                "idname": spec.unit,
+                "gname": spec.cohort,
+                "covariates": list(spec.covariates) or None,
+                "control_group": spec.control_group,
+                "base_period": spec.base_period,
+                "est_method": spec.est_method,
+                "anticipation": spec.anticipation,
+            },
+        )
 
 
 class Did2sEngine(Engine):
@@ -255,12 +269,20 @@ class Did2sEngine(Engine):
     spec_type, refuses = Did2sSpec, "not a two-stage DID"
 
     def call(self, spec: Did2sSpec, inputs: dict[str, np.ndarray]) -> RCall:
-        return RCall("rb_did2s", {
-            "yname": spec.outcome, "fixef": [tuple(f.split("^")) for f in spec.fixef],
-            "event_var": spec.event_var, "event_ref": list(spec.ref), "cohort": spec.cohort,
-            "never": spec.never, "treatment": spec.treatment, "cluster": spec.cluster,
-            "term_prefix": EVENT_PREFIX,
-        })  # fmt: skip
+        return RCall(
+            "rb_did2s",
+            {
+                "yname": spec.outcome,
+                "fixef": [tuple(f.split("^")) for f in spec.fixef],
+                "event_var": spec.event_var,
+                "event_ref": list(spec.ref),
+                "cohort": spec.cohort,
+                "never": spec.never,
+                "treatment": spec.treatment,
+                "cluster": spec.cluster,
+                "term_prefix": EVENT_PREFIX,
+            },
+        )
 
 
 class ImputationEngine(Engine):
@@ -269,10 +291,16 @@ class ImputationEngine(Engine):
     family, spec_type, refuses = "didimputation", ImputationSpec, "not an imputation estimate"
 
     def call(self, spec: ImputationSpec, inputs: dict[str, np.ndarray]) -> RCall:
-        return RCall("rb_imputation", {
-            "yname": spec.outcome, "gname": spec.cohort, "tname": spec.time,
-            "idname": spec.unit, "term_prefix": EVENT_PREFIX,
-        })  # fmt: skip
+        return RCall(
+            "rb_imputation",
+            {
+                "yname": spec.outcome,
+                "gname": spec.cohort,
+                "tname": spec.time,
+                "idname": spec.unit,
+                "term_prefix": EVENT_PREFIX,
+            },
+        )
 
 
 class BaconEngine(Engine):
@@ -281,16 +309,28 @@ class BaconEngine(Engine):
     spec_type, refuses = BaconSpec, "not a Goodman-Bacon decomposition"
 
     def call(self, spec: BaconSpec, inputs: dict[str, np.ndarray]) -> RCall:
-        return RCall("rb_bacon", {"outcome": spec.outcome, "treatment": spec.treatment,
-                                  "unit": spec.unit, "time": spec.time})  # fmt: skip
+        return RCall(
+            "rb_bacon",
+            {
+                "outcome": spec.outcome,
+                "treatment": spec.treatment,
+                "unit": spec.unit,
+                "time": spec.time,
+            },
+        )
 
 
 def _placebo_args(spec: PlaceboSpec, inputs: dict[str, np.ndarray]) -> dict[str, Any]:
     return {
-        "outcome": spec.outcome, "treatment": spec.treatment, "fixef": [(spec.unit,), (spec.time,)],
-        "unit": spec.unit, "time": spec.time, "cities": inputs["cities"],
-        "cohorts": inputs["cohorts"], "tie": spec.tie,
-    }  # fmt: skip
+        "outcome": spec.outcome,
+        "treatment": spec.treatment,
+        "fixef": [(spec.unit,), (spec.time,)],
+        "unit": spec.unit,
+        "time": spec.time,
+        "cities": inputs["cities"],
+        "cohorts": inputs["cohorts"],
+        "tie": spec.tie,
+    }
 
 
 class PlaceboFixestEngine(Engine):
@@ -317,11 +357,19 @@ class HonestEngine(Engine):
     family, spec_type, refuses = "HonestDiD", HonestSpec, "not a HonestDiD sensitivity set"
 
     def call(self, spec: HonestSpec, inputs: dict[str, np.ndarray]) -> RCall:
-        return RCall("rb_honest", {
-            "event_args": feols_args(spec.event), "method": spec.method, "keys": list(spec.keys),
-            "grid": list(spec.grid), "alpha": spec.alpha, "honest_ref": spec.honest_ref,
-            "post_max": spec.post_max, "breakdown": spec.breakdown,
-        })  # fmt: skip
+        return RCall(
+            "rb_honest",
+            {
+                "event_args": feols_args(spec.event),
+                "method": spec.method,
+                "keys": list(spec.keys),
+                "grid": list(spec.grid),
+                "alpha": spec.alpha,
+                "honest_ref": spec.honest_ref,
+                "post_max": spec.post_max,
+                "breakdown": spec.breakdown,
+            },
+        )
 
 
 class DoubleMLEngine(Engine):
@@ -331,21 +379,36 @@ class DoubleMLEngine(Engine):
     family, spec_type, refuses = "DoubleML", DmlSpec, "not a DML partially linear model"
 
     def call(self, spec: DmlSpec, inputs: dict[str, np.ndarray]) -> RCall:
-        return RCall("rb_dml_plr", {
-            "outcome": spec.outcome, "treatment": spec.treatment,
-            "controls": list(spec.controls), "fe": spec.fe, "unit": spec.unit,
-            "time": spec.time, "cities": inputs["cities"], "folds": inputs["folds"],
-        })  # fmt: skip
+        return RCall(
+            "rb_dml_plr",
+            {
+                "outcome": spec.outcome,
+                "treatment": spec.treatment,
+                "controls": list(spec.controls),
+                "fe": spec.fe,
+                "unit": spec.unit,
+                "time": spec.time,
+                "cities": inputs["cities"],
+                "folds": inputs["folds"],
+            },
+        )
 
 
 ENGINES: dict[str, Engine] = {
     e.name: e
     for e in (
-        FixestEngine(), BaseREngine(), DidEngine(), Did2sEngine(), ImputationEngine(),
-        BaconEngine(), PlaceboFixestEngine(), PlaceboLmEngine(), HonestEngine(),
+        FixestEngine(),
+        BaseREngine(),
+        DidEngine(),
+        Did2sEngine(),
+        ImputationEngine(),
+        BaconEngine(),
+        PlaceboFixestEngine(),
+        PlaceboLmEngine(),
+        HonestEngine(),
         DoubleMLEngine(),
     )
-}  # fmt: skip
+}
 # Engines to try, best first, for each kind of model.
 PREFERENCE: dict[str, tuple[str, ...]] = {
     "regression": ("fixest", "base-r"),

@@ -131,10 +131,16 @@ def _engine(e: Engine, p: ModelPlan, key: str, w: Writer) -> str:
         rc = e.call(p.spec, p.inputs)
         fun, args = rc.function, w.literal(rc.args, p.model)
     fields = {
-        "name": e.name, "title": e.title, "r_function": e.r_function,
-        "packages": list(e.packages), "family": e.family,
-        "missing": e.missing, "unsupported": problem, "fun": fun, "cache_key": key,
-    }  # fmt: skip
+        "name": e.name,
+        "title": e.title,
+        "r_function": e.r_function,
+        "packages": list(e.packages),
+        "family": e.family,
+        "missing": e.missing,
+        "unsupported": problem,
+        "fun": fun,
+        "cache_key": key,
+    }
     body = ", ".join(f"{k} = {w.literal(v, k)}" for k, v in fields.items())
     return f"list({body},\n        args = {args})"
 

@@ -172,8 +172,15 @@ def plan_honest(model: str, rows: pd.DataFrame, facts: RunFacts) -> list[ModelPl
     numbers = rows[["estimate", "conf_low", "conf_high"]].astype(float).to_numpy()
     for term, (estimate, low, high) in zip(terms, numbers, strict=True):
         if term == "breakdown":
-            checks.append(Check(f"{model}/breakdown/estimate", "estimate", float(estimate),
-                                "breakdown", tolerance=family))  # fmt: skip
+            checks.append(
+                Check(
+                    f"{model}/breakdown/estimate",
+                    "estimate",
+                    float(estimate),
+                    "breakdown",
+                    tolerance=family,
+                )
+            )
             continue
         for q, value in (("conf_low", low), ("conf_high", high)):
             checks.append(Check(f"{model}/{term}/{q}", q, float(value), term, tolerance=family))

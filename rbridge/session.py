@@ -33,9 +33,19 @@ R_DIR = Path(__file__).resolve().parent / "R"
 # order into replicate.R by `python -m analysis export-r`).
 R_FILES = tuple(R_DIR / name for name in ("bridge.R", "did.R", "inference.R"))
 PACKAGES = (
-    "fixest", "did", "sandwich", "did2s", "didimputation", "bacondecomp", "HonestDiD",
-    "DoubleML", "mlr3", "mlr3learners", "data.table", "DRDID",
-)  # fmt: skip
+    "fixest",
+    "did",
+    "sandwich",
+    "did2s",
+    "didimputation",
+    "bacondecomp",
+    "HonestDiD",
+    "DoubleML",
+    "mlr3",
+    "mlr3learners",
+    "data.table",
+    "DRDID",
+)
 DISABLE_ENV = "RBRIDGE_DISABLE"
 LIBS_ENV = "RBRIDGE_R_LIBS"
 PROBE_SECONDS = 120

@@ -58,8 +58,9 @@ def parse_placebo(formula: str, vcov: str, ssc: str) -> PlaceboSpec:
         raise Unsupported(f"'{formula}' is not 'y ~ d | unit + time'")
     m = re.fullmatch(rf"randomization:permute ({NAME.pattern}) across cities,B=(\d+)", vcov)
     if m is None:
-        raise Unsupported(f"vcov '{vcov}' is not 'randomization:permute <cohort> across "
-                          "cities,B=<permutations>'")  # fmt: skip
+        raise Unsupported(
+            f"vcov '{vcov}' is not 'randomization:permute <cohort> across cities,B=<permutations>'"
+        )
     seed = re.search(r"\bseed (\d+)\b", ssc)
     if seed is None:
         raise Unsupported(f"ssc '{ssc}' does not state the seed of the permutations")
@@ -168,8 +169,10 @@ def parse_dml(formula: str, ssc: str, seed: int | None) -> DmlSpec:
         unit = years[-1][2:-1] if len(years) == 2 else ""
         expected = ["i(year)", f"i({unit})"]
     if years != expected:
-        raise Unsupported(f"'{formula}': the fixed effects are not year dummies with the "
-                          "unit within-transformed or as dummies")  # fmt: skip
+        raise Unsupported(
+            f"'{formula}': the fixed effects are not year dummies with the "
+            "unit within-transformed or as dummies"
+        )
     folds = re.search(rf"folds=(\d+) by {unit};n_rep=(\d+)", ssc)
     if folds is None:
         raise Unsupported(f"ssc '{ssc}' does not state 'folds=<k> by {unit};n_rep=<r>'")

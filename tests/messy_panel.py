@@ -77,18 +77,44 @@ UNEMP, INV_G, IND_G, SCI = (
 COHORT = "大数据试验区设立年份"
 # Decimals written per value column (the yearbooks' usual precision, rates finer).
 DECIMALS = {
-    GDP_WAN: 0, GDP_YI: 2, GDP_PC: 0, **dict.fromkeys(VA, 2), LOANS: 0, DEPOSITS: 0, FDI: 2,
-    POP: 2, HUKOU: 2, FISCAL: 0, COLLEGE: 0, RETAIL: 0, LAND: 2, ROAD: 2, CO2: 2,
-    UNEMP: 4, INV_G: 4, IND_G: 4, SCI: 4,
-}  # fmt: skip
+    GDP_WAN: 0,
+    GDP_YI: 2,
+    GDP_PC: 0,
+    **dict.fromkeys(VA, 2),
+    LOANS: 0,
+    DEPOSITS: 0,
+    FDI: 2,
+    POP: 2,
+    HUKOU: 2,
+    FISCAL: 0,
+    COLLEGE: 0,
+    RETAIL: 0,
+    LAND: 2,
+    ROAD: 2,
+    CO2: 2,
+    UNEMP: 4,
+    INV_G: 4,
+    IND_G: 4,
+    SCI: 4,
+}
 # What a correct configuration maps (role -> column); the cohort is added with treatment.
 ROLES = {
-    "city": "城市代码", "year": "年份", "gdp": GDP_YI, "population": POP, "loans": LOANS,
-    "fdi": FDI, "fiscal_expenditure": FISCAL, "college_students": COLLEGE,
-    "va_primary": VA[0], "va_secondary": VA[1], "va_tertiary": VA[2],
-    "ind_output_growth": IND_G, "unemployment_rate": UNEMP, "investment_growth": INV_G,
+    "city": "城市代码",
+    "year": "年份",
+    "gdp": GDP_YI,
+    "population": POP,
+    "loans": LOANS,
+    "fdi": FDI,
+    "fiscal_expenditure": FISCAL,
+    "college_students": COLLEGE,
+    "va_primary": VA[0],
+    "va_secondary": VA[1],
+    "va_tertiary": VA[2],
+    "ind_output_growth": IND_G,
+    "unemployment_rate": UNEMP,
+    "investment_growth": INV_G,
     "sci_expenditure_share": SCI,
-}  # fmt: skip
+}
 COMPONENT_ROLES = ("ind_output_growth", "unemployment_rate", "investment_growth")
 COMPONENT_ROLES += ("sci_expenditure_share",)
 # Columns that fit a role another column fills better (the study's unit, resident people).

@@ -62,24 +62,50 @@ class Study:
     times: tuple[int, ...]
 
     def cs(self, mbar: float, method: Method, **kw: Any) -> RMConfidenceSet:
-        return rm_confidence_set(self.beta, self.sigma, self.num_pre, self.num_post, self.lvec,
-                                 mbar, self.alpha, method, **kw)  # fmt: skip
+        return rm_confidence_set(
+            self.beta,
+            self.sigma,
+            self.num_pre,
+            self.num_post,
+            self.lvec,
+            mbar,
+            self.alpha,
+            method,
+            **kw,
+        )
 
     def accepts(self, theta: float, mbar: float, method: Method) -> bool:
-        return rm_accepts(theta, self.beta, self.sigma, self.num_pre, self.num_post, self.lvec,
-                          mbar, self.alpha, method)  # fmt: skip
+        return rm_accepts(
+            theta,
+            self.beta,
+            self.sigma,
+            self.num_pre,
+            self.num_post,
+            self.lvec,
+            mbar,
+            self.alpha,
+            method,
+        )
 
     def breakdown(self, method: Method, **kw: Any) -> RMBreakdown:
-        return rm_breakdown(self.beta, self.sigma, self.num_pre, self.num_post, self.lvec,
-                            self.alpha, method, **kw)  # fmt: skip
+        return rm_breakdown(
+            self.beta, self.sigma, self.num_pre, self.num_post, self.lvec, self.alpha, method, **kw
+        )
 
 
 @pytest.fixture(scope="module")
 def study() -> Study:
     data = json.loads(INPUT.read_text(encoding="utf-8"))
-    return Study(np.array(data["betahat"]), np.array(data["sigma"]), int(data["num_pre"]),
-                 int(data["num_post"]), np.array(data["l_vec"]), float(data["alpha"]),
-                 tuple(data["mbar"]), tuple(data["times"]))  # fmt: skip
+    return Study(
+        np.array(data["betahat"]),
+        np.array(data["sigma"]),
+        int(data["num_pre"]),
+        int(data["num_post"]),
+        np.array(data["l_vec"]),
+        float(data["alpha"]),
+        tuple(data["mbar"]),
+        tuple(data["times"]),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -216,8 +242,13 @@ def test_lf_critical_values_are_rs(study: Study, sidecar: dict[str, Any]) -> Non
 def lp_statistic(y: np.ndarray, x: np.ndarray) -> float:
     """min eta s.t. y - x u <= eta (scipy's HiGHS)."""
     m, k = x.shape
-    res = linprog(np.r_[1.0, np.zeros(k)], A_ub=-np.column_stack([np.ones(m), x]), b_ub=-y,
-                  bounds=[(None, None)] * (k + 1), method="highs")  # fmt: skip
+    res = linprog(
+        np.r_[1.0, np.zeros(k)],
+        A_ub=-np.column_stack([np.ones(m), x]),
+        b_ub=-y,
+        bounds=[(None, None)] * (k + 1),
+        method="highs",
+    )
     assert res.status == 0
     return float(res.fun)
 
@@ -396,8 +427,9 @@ def test_identified_sets_match_r(study: Study, reference: pd.DataFrame) -> None:
     rows = reference_rows(reference, "identified_set", "identified")
     assert [r["parameter"] for r in rows] == list(study.mbar)
     for r in rows:
-        low, high = rm_identified_set(study.beta, study.num_pre, study.num_post, study.lvec,
-                                      r["parameter"])  # fmt: skip
+        low, high = rm_identified_set(
+            study.beta, study.num_pre, study.num_post, study.lvec, r["parameter"]
+        )
         assert (low, high) == pytest.approx((r["conf_low"], r["conf_high"]), abs=1e-12)
 
 

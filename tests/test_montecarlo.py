@@ -32,9 +32,18 @@ TINY = ["--design", "study", "--estimators", "baseline,placebo", "--placebo-perm
 
 
 def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    base = {"design": "d", "estimator": "e", "model": "m", "term": "t", "failure": "",
-            "std_error": np.nan, "p_value": np.nan, "conf_low": np.nan, "conf_high": np.nan,
-            "truth": np.nan}  # fmt: skip
+    base = {
+        "design": "d",
+        "estimator": "e",
+        "model": "m",
+        "term": "t",
+        "failure": "",
+        "std_error": np.nan,
+        "p_value": np.nan,
+        "conf_low": np.nan,
+        "conf_high": np.nan,
+        "truth": np.nan,
+    }
     return pd.DataFrame([{**base, "rep": i, **r} for i, r in enumerate(rows)])
 
 
@@ -48,12 +57,14 @@ def test_summary_statistics_match_hand_computed_values() -> None:
             "truth": 2.0,
             "conf_low": e - 1.96 * s,
             "conf_high": e + 1.96 * s,
-        }  # fmt: skip
+        }
         for e, s, q in zip(est, se, p, strict=True)
     ]
     rows.append({"estimate": np.nan, "failure": "ValueError: boom"})  # a failed replication
-    tests = [{"term": "F", "estimate": 3.0, "p_value": 0.01}, {"term": "F", "estimate": 1.0,
-             "p_value": 0.2}]  # fmt: skip
+    tests = [
+        {"term": "F", "estimate": 3.0, "p_value": 0.01},
+        {"term": "F", "estimate": 1.0, "p_value": 0.2},
+    ]
     s = summarize(_frame(rows + tests), alpha=0.05).set_index("term")
     m = s.loc["t"]
     # errors -1, 0, 1, 4: mean 1; squared deviations 4, 1, 0, 9 (sum 14, n - 1 = 3)
@@ -76,25 +87,65 @@ def test_summary_statistics_match_hand_computed_values() -> None:
 
 
 def test_rejection_of_a_set_without_p_value_is_zero_outside_the_set() -> None:
-    rows = [{"estimate": 1.0, "truth": 0.0, "conf_low": lo, "conf_high": hi}
-            for lo, hi in ((0.1, 2.0), (-0.5, 2.0), (-3.0, -0.2), (-1.0, 1.0))]  # fmt: skip
+    rows = [
+        {"estimate": 1.0, "truth": 0.0, "conf_low": lo, "conf_high": hi}
+        for lo, hi in ((0.1, 2.0), (-0.5, 2.0), (-3.0, -0.2), (-1.0, 1.0))
+    ]
     s = summarize(_frame(rows), alpha=0.05).iloc[0]
     assert s["rejection"] == pytest.approx(0.5)
     assert s["coverage"] == pytest.approx(0.5)  # 0 inside the 2nd and 4th
 
 
 def test_acceptance_flags_bias_coverage_and_size() -> None:
-    cols = {"estimator": "e", "truth": 0.0, "mean": 0.0, "bias_mcse": 0.0, "rmse": 1.0,
-            "mean_se": 1.0, "se_ratio": 1.0, "coverage_mcse": 0.0, "rejection_mcse": 0.0,
-            "width": 1.0}  # fmt: skip
-    summary = pd.DataFrame([
-        {**cols, "design": "study", "model": "cs_simple", "term": "ATT", "n": 500,
-         "bias": 0.05, "sd": 1.0, "coverage": 0.95, "rejection": 1.0},
-        {**cols, "design": "study", "model": "dml_plr", "term": "treat_post", "n": 500,
-         "bias": 0.2, "sd": 1.0, "coverage": 0.90, "rejection": 1.0},
-        {**cols, "design": "no_effect", "model": "baseline_twfe", "term": "treat_post",
-         "n": 200, "bias": 0.0, "sd": 1.0, "coverage": 0.95, "rejection": 0.09},
-    ])  # fmt: skip
+    cols = {
+        "estimator": "e",
+        "truth": 0.0,
+        "mean": 0.0,
+        "bias_mcse": 0.0,
+        "rmse": 1.0,
+        "mean_se": 1.0,
+        "se_ratio": 1.0,
+        "coverage_mcse": 0.0,
+        "rejection_mcse": 0.0,
+        "width": 1.0,
+    }
+    summary = pd.DataFrame(
+        [
+            {
+                **cols,
+                "design": "study",
+                "model": "cs_simple",
+                "term": "ATT",
+                "n": 500,
+                "bias": 0.05,
+                "sd": 1.0,
+                "coverage": 0.95,
+                "rejection": 1.0,
+            },
+            {
+                **cols,
+                "design": "study",
+                "model": "dml_plr",
+                "term": "treat_post",
+                "n": 500,
+                "bias": 0.2,
+                "sd": 1.0,
+                "coverage": 0.90,
+                "rejection": 1.0,
+            },
+            {
+                **cols,
+                "design": "no_effect",
+                "model": "baseline_twfe",
+                "term": "treat_post",
+                "n": 200,
+                "bias": 0.0,
+                "sd": 1.0,
+                "coverage": 0.95,
+                "rejection": 0.09,
+            },
+        ]
+    )
     out = evaluate(summary, 0.95).set_index(["quantity", "criterion"])["status"]
     assert out["cs_simple/ATT", "|bias| / SD"] == "pass"
     assert out["cs_simple/ATT", "coverage"] == "pass"
@@ -104,8 +155,19 @@ def test_acceptance_flags_bias_coverage_and_size() -> None:
 
 
 def _row(model: str, term: str, **facts: object) -> object:
-    info = ModelInfo(exhibit="x", model=model, estimator="x", engine="x", outcome="resilience",
-                     n_obs=1, n_clusters=1, vcov="x", ssc="x", formula="x", **facts)  # type: ignore[arg-type]  # fmt: skip
+    info = ModelInfo(
+        exhibit="x",
+        model=model,
+        estimator="x",
+        engine="x",
+        outcome="resilience",
+        n_obs=1,
+        n_clusters=1,
+        vcov="x",
+        ssc="x",
+        formula="x",
+        **facts,
+    )  # type: ignore[arg-type]
     return info.row(term, 0.0, 1.0)
 
 
@@ -117,7 +179,7 @@ TRUTH = {
         "by_cohort_year": {
             "2015": {"2015": 1.0, "2016": 2.0, "2017": 4.0},
             "2016": {"2016": 1.0, "2017": 2.0},
-        },  # fmt: skip
+        },
     },
     "mechanisms": {},
 }
@@ -177,7 +239,7 @@ def _stored(out: Path, tag: str, reps: range, estimators: tuple[str, ...]) -> No
             "conf_high": 1.0,
             "df": np.inf,
             "truth": 0.0,
-        }  # fmt: skip
+        }
         for r in reps
         for i, e in enumerate(estimators)
     ]
@@ -194,7 +256,10 @@ def test_stores_of_two_estimator_sets_merge_without_duplicates(tmp_path: Path) -
     _stored(tmp_path, "all", range(0, 2), ("baseline", "placebo", "dml_plr"))
     frame = collect(tmp_path)
     assert frame.groupby("model")["rep"].nunique().to_dict() == {
-        "baseline": 4, "placebo": 4, "dml_plr": 2}  # fmt: skip
+        "baseline": 4,
+        "placebo": 4,
+        "dml_plr": 2,
+    }
     assert not frame.duplicated(["rep", "model"]).any()
     assert list(frame["model"][:3]) == ["baseline", "placebo", "dml_plr"]  # registry order
 
@@ -231,7 +296,9 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "allowed: 'baseline'" in capsys.readouterr().err
 
 
-def test_a_resume_with_other_settings_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_a_resume_with_other_settings_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     DesignStore(tmp_path / "chunks" / "study" / "all").open({"design": "study", "base_seed": 1})
     assert main(["montecarlo", "--reps", "1", "--workers", "0", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
@@ -250,18 +317,32 @@ def test_designs_are_documented() -> None:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": "0",
-            "PYTHONWARNINGS": "ignore"}  # fmt: skip
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "PYTHONHASHSEED": "0",
+        "PYTHONWARNINGS": "ignore",
+    }
 
 
 def _cmd(out: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "analysis", "--quiet", "montecarlo", "--out", str(out), *TINY,
-            *args]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "analysis",
+        "--quiet",
+        "montecarlo",
+        "--out",
+        str(out),
+        *TINY,
+        *args,
+    ]
 
 
 def _mc(out: Path, *args: str) -> None:
-    done = subprocess.run(_cmd(out, *args), cwd=REPO, env=_env(), capture_output=True, text=True,
-                          timeout=900)  # fmt: skip
+    done = subprocess.run(
+        _cmd(out, *args), cwd=REPO, env=_env(), capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -306,14 +387,26 @@ def _free_port() -> int:
 
 def _dask_process(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
     exe = Path(sys.executable).parent / "dask"
-    return subprocess.Popen([str(exe), *args], cwd=cwd, env=_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.Popen(
+        [str(exe), *args], cwd=cwd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def _worker(address: str, cwd: Path, pinned: bool) -> subprocess.Popen[bytes]:
     extra = ["--preload-nanny", "analysis.montecarlo.dask_preload"] if pinned else []
-    return _dask_process("worker", address, "--nthreads", "1", "--nworkers", "1",
-                         "--no-dashboard", "--host", "127.0.0.1", *extra, cwd=cwd)  # fmt: skip
+    return _dask_process(
+        "worker",
+        address,
+        "--nthreads",
+        "1",
+        "--nworkers",
+        "1",
+        "--no-dashboard",
+        "--host",
+        "127.0.0.1",
+        *extra,
+        cwd=cwd,
+    )
 
 
 def _wait_for(address: str, n: int) -> None:
@@ -333,14 +426,22 @@ def test_dask_scheduler_and_two_workers_give_the_same_bytes(serial: Path, tmp_pa
     workers started with the project's Nanny preload give the serial run's bytes."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    procs = [_dask_process("scheduler", "--host", "127.0.0.1", "--port", str(port),
-                           "--no-dashboard", cwd=tmp_path)]  # fmt: skip
+    procs = [
+        _dask_process(
+            "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard", cwd=tmp_path
+        )
+    ]
     try:
         procs.append(_worker(address, tmp_path, pinned=False))
         _wait_for(address, 1)
-        refused = subprocess.run(_cmd(tmp_path / "refused", "--reps", "2", "--scheduler", address),
-                                 cwd=REPO, env=_env(), capture_output=True, text=True,
-                                 timeout=600)  # fmt: skip
+        refused = subprocess.run(
+            _cmd(tmp_path / "refused", "--reps", "2", "--scheduler", address),
+            cwd=REPO,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert refused.returncode == 2
         assert "hashes strings differently" in refused.stderr and "Traceback" not in refused.stderr
         procs[1].terminate()
@@ -360,9 +461,13 @@ def test_dask_scheduler_and_two_workers_give_the_same_bytes(serial: Path, tmp_pa
 @pytest.mark.slow
 def test_interrupted_run_resumes_to_the_same_files(serial: Path, tmp_path: Path) -> None:
     out = tmp_path / "resumed"
-    proc = subprocess.Popen(_cmd(out, "--reps", "10", "--workers", "0", "--chunk-size", "2"),
-                            cwd=REPO, env=_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        _cmd(out, "--reps", "10", "--workers", "0", "--chunk-size", "2"),
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     folder = out / "chunks" / "study" / "baseline+placebo"
     deadline = time.time() + 600
     while len(list(folder.glob("reps_*.parquet"))) < 2 and time.time() < deadline:
@@ -382,6 +487,10 @@ def test_a_larger_reps_adds_to_what_exists(serial: Path, tmp_path: Path) -> None
     assert pd.read_csv(out / "montecarlo.csv")["rep"].nunique() == 3
     _mc(out, "--reps", "10", "--workers", "0", "--chunk-size", "4")
     names = sorted(p.name for p in (out / "chunks" / "study").glob("*/reps_*.parquet"))
-    assert names == ["reps_000000_000003.parquet", "reps_000003_000004.parquet",
-                     "reps_000004_000008.parquet", "reps_000008_000010.parquet"]  # fmt: skip
+    assert names == [
+        "reps_000000_000003.parquet",
+        "reps_000003_000004.parquet",
+        "reps_000004_000008.parquet",
+        "reps_000008_000010.parquet",
+    ]
     assert _outputs(out) == _outputs(serial)

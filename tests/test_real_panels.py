@@ -67,8 +67,9 @@ def test_inputs_are_optional_and_what_needs_them_is_not_run(
     data = raw_default.drop(columns=["urban_population", "invention_patents", "marketization"])
     path = _write(data, tmp_path)
     out = tmp_path / "out"
-    code, err = _cli(["run", "--data", str(path), "--config", str(config), "--out", str(out)],
-                     capsys)  # fmt: skip
+    code, err = _cli(
+        ["run", "--data", str(path), "--config", str(config), "--out", str(out)], capsys
+    )
     assert code == 0, err
     assert "not run: mechanisms: [model] mechanisms is empty" in err
     manifest = json.loads((out / "manifest.json").read_text())
@@ -96,8 +97,20 @@ def test_only_an_exhibit_the_data_do_not_allow_is_an_input_error(
     config = tmp_path / "c.toml"
     config.write_text(INPUTS + FAST, encoding="utf-8")
     path = _write(raw_default.drop(columns=["invention_patents"]), tmp_path)
-    code, err = _cli(["run", "--data", str(path), "--config", str(config), "--only",
-                      "mechanisms", "--out", str(tmp_path / "o")], capsys)  # fmt: skip
+    code, err = _cli(
+        [
+            "run",
+            "--data",
+            str(path),
+            "--config",
+            str(config),
+            "--only",
+            "mechanisms",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capsys,
+    )
     last = err.strip().splitlines()[-1]
     assert code == 2
     assert last.startswith("error: --only mechanisms: cannot run on these data:")
@@ -141,8 +154,20 @@ def test_constant_index_indicator_is_a_reason_not_a_traceback(
     config.write_text(FAST, encoding="utf-8")
     path = _write(raw_default.assign(digital_finance="50"), tmp_path)
     out = tmp_path / "out"
-    code, err = _cli(["run", "--data", str(path), "--config", str(config), "--only",
-                      "descriptives,heterogeneity", "--out", str(out)], capsys)  # fmt: skip
+    code, err = _cli(
+        [
+            "run",
+            "--data",
+            str(path),
+            "--config",
+            str(config),
+            "--only",
+            "descriptives,heterogeneity",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 0, err
     manifest = json.loads((out / "manifest.json").read_text())
     assert (
@@ -179,8 +204,9 @@ def test_a_failing_part_loses_nothing_else(
     assert "the plotting library broke" in (out / "run.log").read_text(encoding="utf-8")
     assert "not drawn" in (out / "report.html").read_text(encoding="utf-8")
     strict = tmp_path / "strict"
-    code, err = _cli(["run", "--only", "baseline,event_study", "--strict", "--out", str(strict)],
-                     capsys)  # fmt: skip
+    code, err = _cli(
+        ["run", "--only", "baseline,event_study", "--strict", "--out", str(strict)], capsys
+    )
     assert code == 1
     assert err.strip().splitlines()[-1].startswith("error: internal failure: RuntimeError")
     assert not strict.exists()
@@ -195,9 +221,20 @@ def test_units_of_any_kind_recover_the_truth(
     and Callaway-Sant'Anna, imputation and DML recover the simulated effect."""
     data, config = write_units(tmp_path, seed=11)
     out = tmp_path / "out"
-    code, err = _cli(["run", "--data", str(data), "--config", str(config), "--only",
-                      "baseline,callaway_santanna,event_study_estimators,robustness,dml_plr",
-                      "--out", str(out)], capsys)  # fmt: skip
+    code, err = _cli(
+        [
+            "run",
+            "--data",
+            str(data),
+            "--config",
+            str(config),
+            "--only",
+            "baseline,callaway_santanna,event_study_estimators,robustness,dml_plr",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 0, err
     panel = pd.read_csv(out / "analysis_panel.csv")
     assert panel["city_code"].nunique() == 2000 and panel["unit_id"].iloc[0] == "C00001"

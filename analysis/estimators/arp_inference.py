@@ -95,9 +95,14 @@ def rm_identified_set(
         ends = []
         for direction in (1.0, -1.0):
             res = linprog(
-                direction * objective, A_ub=a_ub, b_ub=np.zeros(len(a_ub)), A_eq=eq,
-                b_eq=beta[:num_pre], bounds=[(None, None)] * n, method="highs",
-            )  # fmt: skip
+                direction * objective,
+                A_ub=a_ub,
+                b_ub=np.zeros(len(a_ub)),
+                A_eq=eq,
+                b_eq=beta[:num_pre],
+                bounds=[(None, None)] * n,
+                method="highs",
+            )
             if res.status == 2:  # infeasible: this s is not the largest difference
                 break
             if res.status != 0:
@@ -150,9 +155,12 @@ def _dual_vertices(rays: NDArray[np.float64], sd: NDArray[np.float64]) -> NDArra
 
 
 def _lf_critical_value(
-    cov: NDArray[np.float64], sd: NDArray[np.float64], verts: NDArray[np.float64],
-    kappa: float, normals: NDArray[np.float64],
-) -> float:  # fmt: skip
+    cov: NDArray[np.float64],
+    sd: NDArray[np.float64],
+    verts: NDArray[np.float64],
+    kappa: float,
+    normals: NDArray[np.float64],
+) -> float:
     """1 - kappa quantile of max_{g in F} g'(xi / sd) over the draws xi ~ N(0, cov).
 
     The draws are mvtnorm::rmvnorm's: standard normals (``normals``, filled row by row)
@@ -181,14 +189,22 @@ class _Pieces:
     lf_cv: NDArray[np.float64]
 
     def take(self, index: NDArray[np.intp]) -> _Pieces:
-        return _Pieces(self.y0[index], self.a[index], self.corr[index], self.verts[index],
-                       self.lf_cv[index])  # fmt: skip
+        return _Pieces(
+            self.y0[index], self.a[index], self.corr[index], self.verts[index], self.lf_cv[index]
+        )
 
 
 def _build_pieces(
-    beta: NDArray[np.float64], sigma: NDArray[np.float64], num_pre: int, num_post: int,
-    lv: NDArray[np.float64], mbar: float, kappa: float | None, lf_sims: int, lf_seed: int,
-) -> _Pieces:  # fmt: skip
+    beta: NDArray[np.float64],
+    sigma: NDArray[np.float64],
+    num_pre: int,
+    num_post: int,
+    lv: NDArray[np.float64],
+    mbar: float,
+    kappa: float | None,
+    lf_sims: int,
+    lf_seed: int,
+) -> _Pieces:
     rays = _rm_rays(lv)
     m = 2 * num_post
     normals = r_normals(lf_sims * m, lf_seed).reshape(lf_sims, m) if kappa is not None else None
@@ -224,8 +240,11 @@ def _truncnorm_quantile(
     with np.errstate(divide="ignore"):
         log_low = np.logaddexp(l1p + special.log_ndtr(lo), lp + special.log_ndtr(hi))
         log_up = np.logaddexp(l1p + special.log_ndtr(-lo), lp + special.log_ndtr(-hi))
-    q = np.where(log_low < math.log(0.5), special.ndtri_exp(np.minimum(log_low, 0.0)),
-                 -special.ndtri_exp(np.minimum(log_up, 0.0)))  # fmt: skip
+    q = np.where(
+        log_low < math.log(0.5),
+        special.ndtri_exp(np.minimum(log_low, 0.0)),
+        -special.ndtri_exp(np.minimum(log_up, 0.0)),
+    )
     return np.asarray(np.clip(q, lo, hi))
 
 
@@ -271,8 +290,9 @@ def _rejects(
     sd = np.sqrt(np.where(degenerate, 1.0, var))
     z = eta / sd
     # V_lo <= eta_hat <= V_up holds exactly; min/max only absorb rounding
-    crit = np.maximum(0.0, _truncnorm_quantile(1.0 - level, np.minimum(v_lo / sd, z),
-                                               np.maximum(v_up / sd, z)))  # fmt: skip
+    crit = np.maximum(
+        0.0, _truncnorm_quantile(1.0 - level, np.minimum(v_lo / sd, z), np.maximum(v_up / sd, z))
+    )
     return np.asarray(first_stage | np.where(degenerate, eta > 0.0, z > crit))
 
 
@@ -288,9 +308,15 @@ def as_vector(x: ArrayLike, n: int, name: str) -> NDArray[np.float64]:
 
 
 def _check(
-    betahat: ArrayLike, sigma: ArrayLike, num_pre: int, num_post: int, l_vec: ArrayLike,
-    mbar: float, alpha: float, method: str,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:  # fmt: skip
+    betahat: ArrayLike,
+    sigma: ArrayLike,
+    num_pre: int,
+    num_post: int,
+    l_vec: ArrayLike,
+    mbar: float,
+    alpha: float,
+    method: str,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     if num_pre < 1 or num_post < 1:
         raise ValueError("need at least one pre-period and one post-period coefficient")
     n = num_pre + num_post
@@ -330,14 +356,21 @@ class RMTest:
 
 
 def make_test(
-    betahat: ArrayLike, sigma: ArrayLike, num_pre: int, num_post: int, l_vec: ArrayLike,
-    mbar: float, alpha: float, method: str, lf_sims: int, lf_seed: int,
-) -> tuple[RMTest, NDArray[np.float64], NDArray[np.float64]]:  # fmt: skip
+    betahat: ArrayLike,
+    sigma: ArrayLike,
+    num_pre: int,
+    num_post: int,
+    l_vec: ArrayLike,
+    mbar: float,
+    alpha: float,
+    method: str,
+    lf_sims: int,
+    lf_seed: int,
+) -> tuple[RMTest, NDArray[np.float64], NDArray[np.float64]]:
     beta, sig, lv = _check(betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, method)
     if lf_sims < 1:
         raise ValueError("lf_sims must be at least 1")
     hybrid = method == "c-lf"
     kappa = KAPPA_SHARE * alpha if hybrid else None
-    pieces = _build_pieces(beta, sig, num_pre, num_post, lv, mbar, kappa,
-                           lf_sims, lf_seed)  # fmt: skip
+    pieces = _build_pieces(beta, sig, num_pre, num_post, lv, mbar, kappa, lf_sims, lf_seed)
     return RMTest(pieces, alpha, hybrid), beta, sig

@@ -193,23 +193,43 @@ def _endpoint(test: RMTest, scan: _Scan, index: int, step: int, tol: float) -> f
 
 
 def rm_accepts(
-    theta: float, betahat: ArrayLike, sigma: ArrayLike, num_pre: int, num_post: int,
-    l_vec: ArrayLike, mbar: float, alpha: float = 0.05, method: Method = "c-lf",
-    *, lf_sims: int = 1000, lf_seed: int = 0,
-) -> bool:  # fmt: skip
+    theta: float,
+    betahat: ArrayLike,
+    sigma: ArrayLike,
+    num_pre: int,
+    num_post: int,
+    l_vec: ArrayLike,
+    mbar: float,
+    alpha: float = 0.05,
+    method: Method = "c-lf",
+    *,
+    lf_sims: int = 1000,
+    lf_seed: int = 0,
+) -> bool:
     """Whether the test of Delta^RM(mbar) at level alpha accepts ``theta`` (some piece does)."""
-    test, _, _ = make_test(betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, method,
-                            lf_sims, lf_seed)  # fmt: skip
+    test, _, _ = make_test(
+        betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, method, lf_sims, lf_seed
+    )
     return test.accepts(float(theta))
 
 
 def _setup(
-    betahat: ArrayLike, sigma: ArrayLike, num_pre: int, num_post: int, l_vec: ArrayLike,
-    mbar: float, alpha: float, method: Method, scan_points: int, lf_sims: int, lf_seed: int,
-) -> tuple[RMTest, _Scan, float, float, float]:  # fmt: skip
+    betahat: ArrayLike,
+    sigma: ArrayLike,
+    num_pre: int,
+    num_post: int,
+    l_vec: ArrayLike,
+    mbar: float,
+    alpha: float,
+    method: Method,
+    scan_points: int,
+    lf_sims: int,
+    lf_seed: int,
+) -> tuple[RMTest, _Scan, float, float, float]:
     """The test, its scan, the identified set and the standard error of l'betahat_post."""
-    test, beta, sig = make_test(betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, method,
-                                 lf_sims, lf_seed)  # fmt: skip
+    test, beta, sig = make_test(
+        betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, method, lf_sims, lf_seed
+    )
     lv = as_vector(l_vec, num_post, "l_vec")
     se = float(np.sqrt(lv @ sig[num_pre:, num_pre:] @ lv))
     if not se > 0:
@@ -221,11 +241,20 @@ def _setup(
 
 
 def rm_confidence_set(
-    betahat: ArrayLike, sigma: ArrayLike, num_pre: int, num_post: int, l_vec: ArrayLike,
-    mbar: float, alpha: float = 0.05, method: Method = "c-lf",
-    *, rtol: float = 1e-7, scan_points: int = SCAN_POINTS, lf_sims: int = 1000,
+    betahat: ArrayLike,
+    sigma: ArrayLike,
+    num_pre: int,
+    num_post: int,
+    l_vec: ArrayLike,
+    mbar: float,
+    alpha: float = 0.05,
+    method: Method = "c-lf",
+    *,
+    rtol: float = 1e-7,
+    scan_points: int = SCAN_POINTS,
+    lf_sims: int = 1000,
     lf_seed: int = 0,
-) -> RMConfidenceSet:  # fmt: skip
+) -> RMConfidenceSet:
     """Confidence set for theta = l' tau_post under Delta^RM(mbar), as HonestDiD's
     createSensitivityResults_relativeMagnitudes computes it (method "conditional" is its
     "Conditional", "c-lf" its "C-LF").
@@ -238,30 +267,60 @@ def rm_confidence_set(
     ``lf_seed`` set the least-favourable simulation (HonestDiD: 1000 draws, seed 0).
     """
     test, scan, id_low, id_high, se = _setup(
-        betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, method, scan_points, lf_sims,
+        betahat,
+        sigma,
+        num_pre,
+        num_post,
+        l_vec,
+        mbar,
+        alpha,
+        method,
+        scan_points,
+        lf_sims,
         lf_seed,
-    )  # fmt: skip
+    )
     tol = rtol * se
     ends = scan.ends()
     if ends is None:
         return RMConfidenceSet(mbar, method, alpha, math.nan, math.nan, id_low, id_high, tol)
     low = _endpoint(test, scan, ends[0], -1, tol)
     high = _endpoint(test, scan, ends[1], 1, tol)
-    return RMConfidenceSet(mbar, method, alpha, low, high, id_low, id_high, tol, scan.open_low,
-                           scan.open_high)  # fmt: skip
+    return RMConfidenceSet(
+        mbar, method, alpha, low, high, id_low, id_high, tol, scan.open_low, scan.open_high
+    )
 
 
 def rm_sensitivity(
-    betahat: ArrayLike, sigma: ArrayLike, num_pre: int, num_post: int, l_vec: ArrayLike,
-    mbars: tuple[float, ...] | list[float], alpha: float = 0.05, method: Method = "c-lf",
-    *, rtol: float = 1e-7, lf_sims: int = 1000, lf_seed: int = 0,
-) -> list[RMConfidenceSet]:  # fmt: skip
+    betahat: ArrayLike,
+    sigma: ArrayLike,
+    num_pre: int,
+    num_post: int,
+    l_vec: ArrayLike,
+    mbars: tuple[float, ...] | list[float],
+    alpha: float = 0.05,
+    method: Method = "c-lf",
+    *,
+    rtol: float = 1e-7,
+    lf_sims: int = 1000,
+    lf_seed: int = 0,
+) -> list[RMConfidenceSet]:
     """``rm_confidence_set`` over a grid of Mbar values."""
     return [
-        rm_confidence_set(betahat, sigma, num_pre, num_post, l_vec, float(m), alpha, method,
-                          rtol=rtol, lf_sims=lf_sims, lf_seed=lf_seed)
+        rm_confidence_set(
+            betahat,
+            sigma,
+            num_pre,
+            num_post,
+            l_vec,
+            float(m),
+            alpha,
+            method,
+            rtol=rtol,
+            lf_sims=lf_sims,
+            lf_seed=lf_seed,
+        )
         for m in mbars
-    ]  # fmt: skip
+    ]
 
 
 def _covers(test: RMTest, scan: _Scan, value: float) -> bool:
@@ -286,11 +345,20 @@ def _covers(test: RMTest, scan: _Scan, value: float) -> bool:
 
 
 def rm_breakdown(
-    betahat: ArrayLike, sigma: ArrayLike, num_pre: int, num_post: int, l_vec: ArrayLike,
-    alpha: float = 0.05, method: Method = "c-lf",
-    *, mbar_max: float = 10.0, tol: float = 1e-6, scan_points: int = SCAN_POINTS,
-    lf_sims: int = 1000, lf_seed: int = 0,
-) -> RMBreakdown:  # fmt: skip
+    betahat: ArrayLike,
+    sigma: ArrayLike,
+    num_pre: int,
+    num_post: int,
+    l_vec: ArrayLike,
+    alpha: float = 0.05,
+    method: Method = "c-lf",
+    *,
+    mbar_max: float = 10.0,
+    tol: float = 1e-6,
+    scan_points: int = SCAN_POINTS,
+    lf_sims: int = 1000,
+    lf_seed: int = 0,
+) -> RMBreakdown:
     """Smallest Mbar in [0, mbar_max] at which the confidence set [conf_low, conf_high]
     contains 0, by bisection on Mbar to ``tol``.
 
@@ -301,8 +369,19 @@ def rm_breakdown(
     """
 
     def covers(mbar: float) -> bool:
-        test, scan, *_ = _setup(betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, method,
-                                scan_points, lf_sims, lf_seed)  # fmt: skip
+        test, scan, *_ = _setup(
+            betahat,
+            sigma,
+            num_pre,
+            num_post,
+            l_vec,
+            mbar,
+            alpha,
+            method,
+            scan_points,
+            lf_sims,
+            lf_seed,
+        )
         return _covers(test, scan, 0.0)
 
     if covers(0.0):

@@ -60,10 +60,11 @@ class Method:
 
 METHODS = (
     Method("honest_rm", "C-LF (Andrews-Roth-Pakes hybrid)", "relative_magnitude", "Mbar"),
-    Method("honest_rm_conditional", "Conditional (Andrews-Roth-Pakes)", "relative_magnitude",
-           "Mbar"),
+    Method(
+        "honest_rm_conditional", "Conditional (Andrews-Roth-Pakes)", "relative_magnitude", "Mbar"
+    ),
     Method("honest_sd", "FLCI (fixed-length)", "smoothness", "M"),
-)  # fmt: skip
+)
 RM_METHOD: dict[str, honest_rm.Method] = {
     "honest_rm": "c-lf",
     "honest_rm_conditional": "conditional",
@@ -93,10 +94,14 @@ def relative_magnitudes(
     args = (fit.coef, fit.vcov, num_pre, num_post, lvec)
     sets = honest_rm.rm_sensitivity(*args, list(grid), alpha, method)
     frame = pd.DataFrame(
-        {"parameter": [s.mbar for s in sets], "conf_low": [s.conf_low for s in sets],
-         "conf_high": [s.conf_high for s in sets], "bound_low": [s.id_low for s in sets],
-         "bound_high": [s.id_high for s in sets]}
-    )  # fmt: skip
+        {
+            "parameter": [s.mbar for s in sets],
+            "conf_low": [s.conf_low for s in sets],
+            "conf_high": [s.conf_high for s in sets],
+            "bound_low": [s.id_low for s in sets],
+            "bound_high": [s.id_high for s in sets],
+        }
+    )
     found = honest_rm.rm_breakdown(*args, alpha, method, tol=BREAKDOWN_TOL)
     return frame, np.nan if found.value is None else float(found.value)
 
@@ -122,17 +127,24 @@ def run(ctx: Context) -> Output:
 
     def info(m: Method) -> ModelInfo:
         return ModelInfo(
-            exhibit=TABLE, model=m.model, estimator=f"honest_did:{m.label.split(' ')[0]}",
+            exhibit=TABLE,
+            model=m.model,
+            estimator=f"honest_did:{m.label.split(' ')[0]}",
             engine="analysis.estimators.honest_rm" if m.model in RM_METHOD else dd.ENGINE,
-            outcome="resilience", n_obs=len(ctx.panel),
+            outcome="resilience",
+            n_obs=len(ctx.panel),
             n_clusters=int(ctx.panel["city_code"].nunique()),
             vcov=f"{ctx.spec.label}; robust set {m.label}, normal critical values",
             ssc=ctx.spec.ssc_label,
             formula=f"{event_study.recorded_formula(ref)}; coefficients normalised to "
             f"{HONEST_REF}; target = mean of post coefficients 0..{window[1]}",
-            fixef="city_code + year", sample=ctx.sample, df=fit.df, reference_period=ref,
-            level=ctx.level, estimand="sensitivity",
-        )  # fmt: skip
+            fixef="city_code + year",
+            sample=ctx.sample,
+            df=fit.df,
+            reference_period=ref,
+            level=ctx.level,
+            estimand="sensitivity",
+        )
 
     for m in METHODS:
         grid = grids[m.restriction]
@@ -145,14 +157,33 @@ def run(ctx: Context) -> Output:
         for r in frame.to_dict("records"):
             rows.append(
                 described.row(
-                    f"{m.parameter}::{r['parameter']:g}", att, se, p_value=np.nan,
-                    statistic=np.nan, conf=(r["conf_low"], r["conf_high"]),
+                    f"{m.parameter}::{r['parameter']:g}",
+                    att,
+                    se,
+                    p_value=np.nan,
+                    statistic=np.nan,
+                    conf=(r["conf_low"], r["conf_high"]),
                 )
-            )  # fmt: skip
-        rows.append(described.row("breakdown", breakdowns[m.model], se, p_value=np.nan,
-                                  statistic=np.nan, conf=(np.nan, np.nan)))  # fmt: skip
-    columns = ["restriction", "method", "parameter", "conf_low", "conf_high", "bound_low",
-               "bound_high"]  # fmt: skip
+            )
+        rows.append(
+            described.row(
+                "breakdown",
+                breakdowns[m.model],
+                se,
+                p_value=np.nan,
+                statistic=np.nan,
+                conf=(np.nan, np.nan),
+            )
+        )
+    columns = [
+        "restriction",
+        "method",
+        "parameter",
+        "conf_low",
+        "conf_high",
+        "bound_low",
+        "bound_high",
+    ]
     table = pd.concat(frames, ignore_index=True)[columns]
     critical = float(stats.norm.ppf(1 - alpha / 2))
     original = (att - critical * se, att + critical * se)

@@ -23,8 +23,13 @@ import pandas as pd
 from analysis.montecarlo.summary import headline
 
 UNBIASED = (("cs_simple", "ATT"), ("imputation", "ATT"), ("dml_plr", "treat_post"))
-ROBUST = (("cs_simple", "ATT"), ("sunab", "ATT"), ("did2s", "ATT"), ("imputation", "ATT"),
-          ("dml_did_simple", "ATT"))  # fmt: skip
+ROBUST = (
+    ("cs_simple", "ATT"),
+    ("sunab", "ATT"),
+    ("did2s", "ATT"),
+    ("imputation", "ATT"),
+    ("dml_did_simple", "ATT"),
+)
 TWFE = (("baseline_twfe", "treat_post"), ("baseline_twfe_controls", "treat_post"))
 BIAS_SD = 0.1
 
@@ -49,11 +54,25 @@ def evaluate(summary: pd.DataFrame, level: float) -> pd.DataFrame:
         by[(str(fields["design"]), str(fields["model"]), str(fields["term"]))] = fields
     rows: list[dict[str, object]] = []
 
-    def add(design: str, quantity: tuple[str, str], criterion: str, value: float, bound: str,
-            ok: bool | None) -> None:  # fmt: skip
+    def add(
+        design: str,
+        quantity: tuple[str, str],
+        criterion: str,
+        value: float,
+        bound: str,
+        ok: bool | None,
+    ) -> None:
         status = "shown" if ok is None else ("pass" if ok else "fail")
-        rows.append({"design": design, "quantity": "/".join(quantity), "criterion": criterion,
-                     "value": value, "bound": bound, "status": status})  # fmt: skip
+        rows.append(
+            {
+                "design": design,
+                "quantity": "/".join(quantity),
+                "criterion": criterion,
+                "value": value,
+                "bound": bound,
+                "status": status,
+            }
+        )
 
     for design in ("study", "constant"):
         for q in UNBIASED:
@@ -71,8 +90,14 @@ def evaluate(summary: pd.DataFrame, level: float) -> pd.DataFrame:
         r = by[("staggered", *q)]
         ratio = _ratio(r["bias"], r["sd"])
         robust = q in ROBUST
-        add("staggered", q, "bias / SD", ratio, f"|.| < {BIAS_SD}" if robust else "",
-            bool(abs(ratio) < BIAS_SD) if robust else None)  # fmt: skip
+        add(
+            "staggered",
+            q,
+            "bias / SD",
+            ratio,
+            f"|.| < {BIAS_SD}" if robust else "",
+            bool(abs(ratio) < BIAS_SD) if robust else None,
+        )
     alpha = 1 - level
     for (design, model, term), r in by.items():
         rate = float(r["rejection"])
@@ -81,7 +106,14 @@ def evaluate(summary: pd.DataFrame, level: float) -> pd.DataFrame:
         if model.startswith("honest_rm"):  # conservative by design under parallel trends
             continue
         band = 2 * _nominal_mcse(alpha, int(r["n"]))
-        add(design, (model, term), "rejection rate", rate, _band(alpha, band),
-            bool(abs(rate - alpha) <= band))  # fmt: skip
-    return pd.DataFrame(rows, columns=["design", "quantity", "criterion", "value", "bound",
-                                       "status"])  # fmt: skip
+        add(
+            design,
+            (model, term),
+            "rejection rate",
+            rate,
+            _band(alpha, band),
+            bool(abs(rate - alpha) <= band),
+        )
+    return pd.DataFrame(
+        rows, columns=["design", "quantity", "criterion", "value", "bound", "status"]
+    )

@@ -138,8 +138,14 @@ DEFAULT = tuple(ESTIMATORS)
 # a third of a replication's time), the DML family dear, so a run may give them different
 # numbers of replications.
 GROUPS = {
-    "did": ("baseline", "event_study", "callaway_santanna", "event_study_estimators", "placebo",
-            "honest_did"),
+    "did": (
+        "baseline",
+        "event_study",
+        "callaway_santanna",
+        "event_study_estimators",
+        "placebo",
+        "honest_did",
+    ),
     "dml": ("dml_plr", "dml_did", "mechanisms", "heterogeneity"),
-}  # fmt: skip
+}
 assert set(GROUPS["did"]) | set(GROUPS["dml"]) == set(ESTIMATORS)

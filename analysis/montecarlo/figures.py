@@ -77,12 +77,21 @@ def bias_figure(table: pd.DataFrame, note: str, path: Path) -> None:
     t = table[np.isfinite(table["bias"]) & (table["sd"] > 0)].copy()
     t["bias_sd"] = t["bias"] / t["sd"]
     t["bias_sd_mcse"] = t["bias_mcse"] / t["sd"]
-    _figure(t, "bias_sd", "bias_sd_mcse", 0.0, "bias / SD", "Bias by estimator and design",
-            note, path)  # fmt: skip
+    _figure(
+        t, "bias_sd", "bias_sd_mcse", 0.0, "bias / SD", "Bias by estimator and design", note, path
+    )
 
 
 def coverage_figure(table: pd.DataFrame, level: float, note: str, path: Path) -> None:
     """Coverage of the configured interval with +/- 2 MC SE."""
     t = table[np.isfinite(table["coverage"])]
-    _figure(t, "coverage", "coverage_mcse", level, f"coverage of the {level:.0%} interval",
-            "Coverage by estimator and design", note, path)  # fmt: skip
+    _figure(
+        t,
+        "coverage",
+        "coverage_mcse",
+        level,
+        f"coverage of the {level:.0%} interval",
+        "Coverage by estimator and design",
+        note,
+        path,
+    )

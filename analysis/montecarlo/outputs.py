@@ -29,11 +29,27 @@ from analysis.montecarlo.summary import covers, failures, headline, rejects, sum
 from analysis.precision import write_csv, write_json
 from analysis.render.tables import format_numbers, write_table
 
-SHOWN = ["design", "model", "term", "n", "truth", "bias", "sd", "bias_sd", "rmse", "se_ratio",
-         "coverage", "coverage_mcse", "rejection", "rejection_mcse"]  # fmt: skip
-HONEST = {"honest_original": "original t interval (parallel trends)",
-          "honest_rm_naive": "relative magnitudes, naive (diff-diff 3.13)",
-          "honest_rm_clf": "relative magnitudes, ARP C-LF"}  # fmt: skip
+SHOWN = [
+    "design",
+    "model",
+    "term",
+    "n",
+    "truth",
+    "bias",
+    "sd",
+    "bias_sd",
+    "rmse",
+    "se_ratio",
+    "coverage",
+    "coverage_mcse",
+    "rejection",
+    "rejection_mcse",
+]
+HONEST = {
+    "honest_original": "original t interval (parallel trends)",
+    "honest_rm_naive": "relative magnitudes, naive (diff-diff 3.13)",
+    "honest_rm_clf": "relative magnitudes, ARP C-LF",
+}
 SIMULATED = (
     "SIMULATED DATA: Monte Carlo replications of analysis/simulate.py (analysis/designs.py)."
 )
@@ -77,8 +93,18 @@ def headline_rows(summary: pd.DataFrame) -> pd.DataFrame:
 def honest(summary: pd.DataFrame) -> pd.DataFrame:
     t = summary[summary["model"].isin(list(HONEST))].copy()
     t["interval"] = t["model"].map(HONEST)
-    cols = ["design", "interval", "n", "truth", "mean", "bias", "coverage", "coverage_mcse",
-            "width", "rejection"]  # fmt: skip
+    cols = [
+        "design",
+        "interval",
+        "n",
+        "truth",
+        "mean",
+        "bias",
+        "coverage",
+        "coverage_mcse",
+        "width",
+        "rejection",
+    ]
     return t[cols].reset_index(drop=True)
 
 
@@ -117,15 +143,22 @@ def write(out: Path, level: float, note: str, manifest: dict[str, Any]) -> pd.Da
             tables / "montecarlo_summary_all.csv", index=False, lineterminator="\n"
         )
         write_table(accept, "montecarlo_acceptance", "Acceptance criteria", text, tables)
-        write_table(honest(summary), "montecarlo_honest",
-                    "HonestDiD at Mbar = 1: coverage of the true target", text, tables)  # fmt: skip
+        write_table(
+            honest(summary),
+            "montecarlo_honest",
+            "HonestDiD at Mbar = 1: coverage of the true target",
+            text,
+            tables,
+        )
         if not fails.empty:
             fails.to_csv(tables / "montecarlo_failures.csv", index=False, lineterminator="\n")
         fig_note = f"Error bars: two Monte Carlo standard errors. {note}"
         figures.bias_figure(top, fig_note, tmp / "figures" / "montecarlo_bias.png")
         figures.coverage_figure(top, level, fig_note, tmp / "figures" / "montecarlo_coverage.png")
-        reps = {str(d): int(frame.loc[frame["design"] == d, "rep"].nunique())
-                for d in dict.fromkeys(frame["design"])}  # fmt: skip
+        reps = {
+            str(d): int(frame.loc[frame["design"] == d, "rep"].nunique())
+            for d in dict.fromkeys(frame["design"])
+        }
         render(tmp, table, accept, honest(summary), fails, reps, note, manifest)
         full = {**manifest, "replications": reps, "failures": fails.to_dict("records")}
         write_json(full, tmp / "manifest.json")

@@ -36,12 +36,35 @@ from analysis.prepare.panel import build_panel
 from analysis.simulate import simulate
 
 TESTS = ("joint_pre_F", "p_value")  # rows kept without a true value: tests and their p-values
-TEXT = ("design", "estimator", "model", "term", "estimand", "aggregation", "control_group",
-        "outcome", "subset", "failure")  # fmt: skip
+TEXT = (
+    "design",
+    "estimator",
+    "model",
+    "term",
+    "estimand",
+    "aggregation",
+    "control_group",
+    "outcome",
+    "subset",
+    "failure",
+)
 NUMBERS = ("estimate", "std_error", "p_value", "conf_low", "conf_high", "df", "truth")
-COLUMNS = ("design", "rep", "seed", "row", "estimator", "model", "term", "estimand",
-           "aggregation", "control_group", "outcome", "subset", *NUMBERS,
-           "failure")  # fmt: skip
+COLUMNS = (
+    "design",
+    "rep",
+    "seed",
+    "row",
+    "estimator",
+    "model",
+    "term",
+    "estimand",
+    "aggregation",
+    "control_group",
+    "outcome",
+    "subset",
+    *NUMBERS,
+    "failure",
+)
 BLAS_ENV = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 

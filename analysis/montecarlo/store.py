@@ -102,8 +102,13 @@ class DesignStore:
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         result.rows.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
         tmp.replace(path)
-        line = {"start": c.start, "stop": c.stop, "seconds": list(result.seconds), **result.worker,
-                **(provenance or {})}  # fmt: skip
+        line = {
+            "start": c.start,
+            "stop": c.stop,
+            "seconds": list(result.seconds),
+            **result.worker,
+            **(provenance or {}),
+        }
         with (self.folder / "timings.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(line, sort_keys=True) + "\n")
         return path

@@ -27,8 +27,22 @@ import numpy as np
 import pandas as pd
 
 KEYS = ["design", "estimator", "model", "term"]
-STATS = ["n", "truth", "mean", "bias", "bias_mcse", "sd", "rmse", "mean_se", "se_ratio",
-         "coverage", "coverage_mcse", "rejection", "rejection_mcse", "width"]  # fmt: skip
+STATS = [
+    "n",
+    "truth",
+    "mean",
+    "bias",
+    "bias_mcse",
+    "sd",
+    "rmse",
+    "mean_se",
+    "se_ratio",
+    "coverage",
+    "coverage_mcse",
+    "rejection",
+    "rejection_mcse",
+    "width",
+]
 
 # The quantities shown in the summary table, the figures and the README (every (model, term)
 # is in montecarlo_summary_all.csv).

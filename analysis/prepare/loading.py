@@ -135,10 +135,14 @@ def _city_codes(
     read_as = tuple(
         (str(value), f"{code} {zh} ({en})", KIND_LABELS.get(str(kind), str(kind)))
         for value, kind, code, zh, en in zip(
-            shown["value"], shown["kind"], shown["admin_code"], shown["name_zh"], shown["name_en"],
+            shown["value"],
+            shown["kind"],
+            shown["admin_code"],
+            shown["name_zh"],
+            shown["name_en"],
             strict=True,
         )
-    )  # fmt: skip
+    )
     codes = pd.Series(res.admin_code.to_numpy(), index=frame.index, dtype="Int64")
     return codes, unknown, reasons, read_as
 

@@ -68,10 +68,14 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "tech_innovation": ("invention_patents", "population"),
     "digital_infra": ("broadband_subscribers", "mobile_subscribers", "population"),
     "rationalization": tuple(f"{k}_{s}" for k in ("va", "emp") for s in SECTORS),
-    "digital_economy": ("digital_employment_share", "telecom_revenue", "digital_finance",
-                        "population"),
+    "digital_economy": (
+        "digital_employment_share",
+        "telecom_revenue",
+        "digital_finance",
+        "population",
+    ),
     "marketization": ("marketization",),
-}  # fmt: skip
+}
 assert set(CONTROLS) == set(CONTROL_NAMES) and set(MECHANISM_NAMES) <= set(INPUTS)
 
 
@@ -215,8 +219,10 @@ def _constant(frame: pd.DataFrame) -> str | None:
     return None
 
 
-MODERATOR_INPUTS = {"high_marketization": "marketization",
-                    "high_digital_economy": "digital_economy"}  # fmt: skip
+MODERATOR_INPUTS = {
+    "high_marketization": "marketization",
+    "high_digital_economy": "digital_economy",
+}
 
 
 def moderators(panel: pd.DataFrame, pre_end: int) -> pd.DataFrame:

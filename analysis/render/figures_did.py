@@ -76,8 +76,14 @@ def honest_figure(
             rows = part[part["method"] == method]
             x = np.array([params.index(v) for v in rows["parameter"]], dtype=float)
             x += (i - (len(methods) - 1) / 2) * width
-            ax.vlines(x, rows["conf_low"], rows["conf_high"], color=COLORS[i % len(COLORS)],
-                      lw=3, label=method)  # fmt: skip
+            ax.vlines(
+                x,
+                rows["conf_low"],
+                rows["conf_high"],
+                color=COLORS[i % len(COLORS)],
+                lw=3,
+                label=method,
+            )
         ax.vlines([-1], [original[0]], [original[1]], color="#c00000", lw=3)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_xticks([-1, *range(len(params))], ["orig.", *(f"{v:g}" for v in params)], fontsize=7)

@@ -130,12 +130,17 @@ def test_split_sample(sessions: dict[bool, RSession], panel: pd.DataFrame) -> No
     ("subset", "keep"),
     [
         (Subset("first_treat", (2015,), "!="), lambda p: p["first_treat"] != 2015),
-        (Subset("year", (2020, 2021, 2022), "not in"), lambda p: ~p["year"].isin([2020, 2021, 2022])),
-        (Subset("city_code", (110100, 120100, 310100, 500100), "not in"),
-         lambda p: ~p["city_code"].isin([110100, 120100, 310100, 500100])),
+        (
+            Subset("year", (2020, 2021, 2022), "not in"),
+            lambda p: ~p["year"].isin([2020, 2021, 2022]),
+        ),
+        (
+            Subset("city_code", (110100, 120100, 310100, 500100), "not in"),
+            lambda p: ~p["city_code"].isin([110100, 120100, 310100, 500100]),
+        ),
         (Subset("high_marketization", (0,), "in"), lambda p: p["high_marketization"] == 0),
     ],
-)  # fmt: skip
+)
 def test_robustness_subsets(
     sessions: dict[bool, RSession], panel: pd.DataFrame, subset: Subset, keep: Any
 ) -> None:

@@ -38,9 +38,13 @@ def run_copy(export_run: Path, tmp_path: Path) -> Path:
 def _rscript(script: Path, libs: str, timeout: int = 3600) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "R_LIBS": libs, "R_LIBS_USER": libs or "NULL", "TZ": "UTC"}
     return subprocess.run(
-        ["Rscript", str(script)], capture_output=True, text=True, env=env, timeout=timeout,
+        ["Rscript", str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
         check=False,
-    )  # fmt: skip
+    )
 
 
 def _verdicts(folder: Path) -> pd.DataFrame:
@@ -122,8 +126,10 @@ def test_replicate_at_the_debian_depth_matches_the_crosscheck(
     assert ran["r_engine_y"].str.startswith("base-r lm.fit").any()
     assert ran["check"].str.startswith("robust_province_year_fe/").any()
     assert ran["check"].str.startswith("placebo/p_value").any()
-    assert (both.loc[both["r_value_x"].notna(), "r_value_x"]
-            - both.loc[both["r_value_x"].notna(), "r_value_y"]).abs().max() < 1e-12  # fmt: skip
+    assert (
+        both.loc[both["r_value_x"].notna(), "r_value_x"]
+        - both.loc[both["r_value_x"].notna(), "r_value_y"]
+    ).abs().max() < 1e-12
 
 
 @pytest.mark.r_fixest

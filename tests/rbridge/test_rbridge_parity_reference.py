@@ -34,16 +34,35 @@ REGENERATE = (
     "rbridge/R/parity_reference.R output tests/reference/parity_reference.csv"
 )
 EXHIBITS = (
-    "baseline", "event_study", "callaway_santanna", "event_study_estimators", "placebo",
-    "twfe_diagnostics", "honest_did", "robustness",
-)  # fmt: skip
+    "baseline",
+    "event_study",
+    "callaway_santanna",
+    "event_study_estimators",
+    "placebo",
+    "twfe_diagnostics",
+    "honest_did",
+    "robustness",
+)
 # Models whose R mirror is new in issue 14: the reference must cover each.
 NEW = (
-    "did2s", "imputation", "bacon", "placebo", "honest_rm", "honest_rm_conditional", "honest_sd",
-    "cs_simple_dr_cov", "cs_attgt_reg_cov", "cs_attgt_ipw_cov", "cs_calendar",
-    "cs_calendar_notyet_universal", "robust_no_first_cohort", "robust_no_municipalities",
-    "robust_no_2020_2022", "robust_province_year_fe", "dml_plr[linear]",
-)  # fmt: skip
+    "did2s",
+    "imputation",
+    "bacon",
+    "placebo",
+    "honest_rm",
+    "honest_rm_conditional",
+    "honest_sd",
+    "cs_simple_dr_cov",
+    "cs_attgt_reg_cov",
+    "cs_attgt_ipw_cov",
+    "cs_calendar",
+    "cs_calendar_notyet_universal",
+    "robust_no_first_cohort",
+    "robust_no_municipalities",
+    "robust_no_2020_2022",
+    "robust_province_year_fe",
+    "dml_plr[linear]",
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,16 +88,28 @@ def plans(parity_run: Path) -> list[ModelPlan]:
     estimates = pd.read_csv(parity_run / "estimates.csv", keep_default_na=False, na_values=[""])
     panel = attach_columns(pd.read_csv(parity_run / "analysis_panel.csv"))
     return plan(
-        estimates, panel, list(cfg.model.mechanisms), list(cfg.model.moderators), "e.csv",
-        cfg.seed, cfg.inference.level,
-    )  # fmt: skip
+        estimates,
+        panel,
+        list(cfg.model.mechanisms),
+        list(cfg.model.moderators),
+        "e.csv",
+        cfg.seed,
+        cfg.inference.level,
+    )
 
 
 def test_reference_is_for_the_current_default_panel(sidecar: dict, parity_run: Path) -> None:  # type: ignore[type-arg]
     digest = hashlib.sha256((parity_run / "analysis_panel.csv").read_bytes()).hexdigest()
     assert sidecar["panel_sha256"] == digest, f"{REFERENCE.name} is stale: {REGENERATE}"
-    for package in ("fixest", "did", "did2s", "didimputation", "bacondecomp", "HonestDiD",
-                    "DoubleML"):  # fmt: skip
+    for package in (
+        "fixest",
+        "did",
+        "did2s",
+        "didimputation",
+        "bacondecomp",
+        "HonestDiD",
+        "DoubleML",
+    ):
         assert sidecar["packages"][package], package
 
 

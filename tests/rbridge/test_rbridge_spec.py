@@ -215,16 +215,32 @@ def test_matrix_skips_and_subsets(panel: pd.DataFrame) -> None:
     f = "resilience ~ treat_post | city_code + year"
     estimates = pd.concat(
         [
-            _rows("dml_other", "resilience ~ treat_post", ["treat_post"], full, engine="doubleml",
-                  estimator="dml_did:lasso"),
+            _rows(
+                "dml_other",
+                "resilience ~ treat_post",
+                ["treat_post"],
+                full,
+                engine="doubleml",
+                estimator="dml_did:lasso",
+            ),
             _rows("hetero_east_coastal_1", f, ["treat_post"], "east_coastal = 1: 80 cities"),
             _rows("robust_drop_2020", f, ["treat_post"], full),
-            _rows("cs_simple", CS, ["ATT"], full, engine="diff-diff", vcov="analytical",
-                  ssc="none", estimator="callaway_santanna", aggregation="simple",
-                  control_group="nevertreated", base_period="varying"),
+            _rows(
+                "cs_simple",
+                CS,
+                ["ATT"],
+                full,
+                engine="diff-diff",
+                vcov="analytical",
+                ssc="none",
+                estimator="callaway_santanna",
+                aggregation="simple",
+                control_group="nevertreated",
+                base_period="varying",
+            ),
             _rows("bacon", f, ["2x2::2015_vs_never"], full, engine="diff-diff", estimator="bacon"),
         ]
-    )  # fmt: skip
+    )
     plans = {p.model: p for p in plan(estimates, panel, [], ["east_coastal"], "e.csv")}
     assert plans["dml_other"].skip.startswith("no R mirror: R's DoubleML 1.0.2 has no diff")
     assert plans["bacon"].kind == "bacon" and plans["bacon"].checks[0].r_key == "2x2::2015_vs_never"

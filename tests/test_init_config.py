@@ -334,3 +334,10 @@ def test_full_run_on_the_messy_panel(messy: mp.MessyPanel, tmp_path: Path) -> No
     log = (out / "run.log").read_text(encoding="utf-8").lower()
     assert "dropped" in log and "not run" in log
     assert "urban_population" in log  # the reason urbanization, a control, is not built
+    # The data audit flags every planted anomaly in the study's years, and nothing else.
+    flags = pd.read_csv(out / "tables" / "table0b_audit_flags.csv")
+    flagged = set(zip(flags["unit"], flags["year"], flags["source"], strict=True))
+    planted = {(u, y, a.column) for a in messy.anomalies for u, y in a.cells}
+    assert flagged <= planted, sorted(flagged - planted)[:5]
+    for a in messy.anomalies:
+        assert any((u, y, a.column) in flagged for u, y in a.cells), (a.kind, a.column)

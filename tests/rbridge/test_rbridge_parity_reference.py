@@ -129,7 +129,8 @@ def test_specifications_unchanged(plans: list[ModelPlan], parity_run: Path, side
         if model not in first.index:
             continue
         for column in ("estimator", "formula", "vcov", "ssc", "subset"):
-            assert str(first.loc[model, column]) == (texts[column] or ""), (
+            value = first.loc[model, column]
+            assert ("" if pd.isna(value) else str(value)) == (texts[column] or ""), (
                 f"{model}: {column} changed; {REGENERATE}"
             )
 

@@ -205,7 +205,8 @@ def run(
         )
         estimates: list[Estimate] = []
         exhibits_meta = []
-        for ex in select(only):
+        selected = select(only)
+        for ex in selected:
             result = _run_exhibit(ex, ctx, only, strict, timer, not_run, failed)
             if result is None:
                 continue
@@ -221,7 +222,9 @@ def run(
                     **({"details": result.manifest} if result.manifest else {}),
                 }
             )
-        if not exhibits_meta:
+        # The data audit runs on every run; an error when none of the exhibits asked for ran.
+        wanted = {ex.id for ex in selected if not ex.always}
+        if wanted and not wanted & {m["id"] for m in exhibits_meta}:
             reasons = "; ".join(f"{k}: {', '.join(v)}" for k, v in not_run.items())
             raise InputError(f"{data}: no exhibit could run on these data ({reasons})")
         with timer.stage("write"):

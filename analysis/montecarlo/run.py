@@ -150,12 +150,14 @@ def run(req: Request) -> Path:
         "monte_carlo_configuration": describe(cfg, req.settings),
         "git": git_state(),
         "versions": versions(EXTRA_PACKAGES),
-        "inputs": inputs(
-            {
-                "config": Path(cfg.source),
-                "cities": DATA_DIR / "cities.csv",
-                "pilot_zones": DATA_DIR / "pilot_zones.csv",
-            }
+        "inputs": _in_repository(
+            inputs(
+                {
+                    "config": Path(cfg.source),
+                    "cities": DATA_DIR / "cities.csv",
+                    "pilot_zones": DATA_DIR / "pilot_zones.csv",
+                }
+            )
         ),
         "cluster": where,
         "seconds": {
@@ -183,3 +185,15 @@ def from_args(args: Any) -> Path:
         settings=MCSettings(placebo_permutations=args.placebo_permutations, dml=args.dml),
     )
     return run(req)
+
+
+def _in_repository(found: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Input paths inside the repository written relative to it, so that a committed
+    Monte Carlo names no folder of the machine that ran it."""
+    root = DATA_DIR.parent.resolve()
+    out = {}
+    for role, entry in found.items():
+        path = Path(entry["path"]).resolve()
+        shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        out[role] = {**entry, "path": shown}
+    return out

@@ -115,8 +115,18 @@ def _start() -> Any:
     """Start embedded R once per process, set the library paths, source bridge.R.
     Returns R's environment holding the bridge functions."""
     _route_console()
+    before = os.environ.get("LD_LIBRARY_PATH")
     import rpy2.robjects as ro
 
+    # rpy2 puts R's library folders (and the system's) first in this process's
+    # LD_LIBRARY_PATH; a child process (a Dask worker, a tool the user starts after the
+    # cross-check) would then load the system's libpython instead of its own. The running
+    # process is not affected by a later change (the dynamic linker reads the variable at
+    # start), so the variable is restored at once.
+    if before is None:
+        os.environ.pop("LD_LIBRARY_PATH", None)
+    else:
+        os.environ["LD_LIBRARY_PATH"] = before
     extra = [p for p in os.environ.get(LIBS_ENV, "").split(os.pathsep) if p]
     for p in extra:
         if not Path(p).is_dir():

@@ -66,7 +66,7 @@ def test_sunab_and_did2s_omit_the_configured_period(outputs: dict[str, Output]) 
     # The recorded formula is what fixest runs, and the cross-check reads ref.p from it.
     assert parse_formula(sunab.formula).sunab == SunabTerm("first_treat", "year", REF)
     did2s = next(e for e in rows if e.model == "did2s")
-    assert f"ref={REF}" in did2s.formula
+    assert f"ref=c({REF}, Inf)" in did2s.formula  # never-treated kept as rel_time = Inf
     imputation = next(e for e in rows if e.model == "imputation")
     assert imputation.reference_period == -1  # diff-diff's fixed convention, stated
     note = outputs["staggered"].notes[event_study_estimators.TABLE]

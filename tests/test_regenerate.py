@@ -75,12 +75,22 @@ GENERATED = {
         "the same command (its sidecar: versions, the input's sha256)",
         "tests/test_honest_rm.py::test_reference_is_for_the_committed_input",
     ),
+    "tests/reference/parity_reference.csv": (
+        "rbridge/R/parity_reference.R on the default run's replicate.R (needs R with fixest, "
+        "did, did2s, didimputation, bacondecomp, HonestDiD, DoubleML)",
+        "tests/rbridge/test_rbridge_parity_reference.py::test_reference_is_for_the_current_default_panel",
+    ),
+    "tests/reference/parity_reference.json": (
+        "the same command (its sidecar: versions, the panel's sha256, the specifications)",
+        "tests/rbridge/test_rbridge_parity_reference.py::test_specifications_unchanged",
+    ),
 }
 # Committed inputs and documentation, not generated.
 SOURCES = {
     "data/study.toml",
     "data/pilot_zones.csv",
     "data/CITIES.md",
+    "data/synonyms.toml",
     "tests/reference/golden/config.toml",
 }
 

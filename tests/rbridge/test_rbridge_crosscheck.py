@@ -201,3 +201,18 @@ def test_broken_r_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch) -> None
         session._probe.cache_clear()
     assert not info.available
     assert info.reason.startswith("R could not be started through rpy2: ")
+
+
+@pytest.mark.r_base
+def test_embedded_r_leaves_child_processes_their_own_libraries(base_r: RInfo) -> None:
+    """After R started in this process, a child Python (a Dask worker, a tool) still loads
+    its own libpython: rpy2's change of LD_LIBRARY_PATH is undone."""
+    import os
+    import subprocess
+    import sys
+
+    assert "/usr/lib/R/lib" not in os.environ.get("LD_LIBRARY_PATH", "")
+    child = subprocess.run(
+        [sys.executable, "-c", "import ssl, sqlite3"], capture_output=True, text=True, check=False
+    )
+    assert child.returncode == 0, child.stderr

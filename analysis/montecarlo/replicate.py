@@ -49,22 +49,8 @@ TEXT = (
     "failure",
 )
 NUMBERS = ("estimate", "std_error", "p_value", "conf_low", "conf_high", "df", "truth")
-COLUMNS = (
-    "design",
-    "rep",
-    "seed",
-    "row",
-    "estimator",
-    "model",
-    "term",
-    "estimand",
-    "aggregation",
-    "control_group",
-    "outcome",
-    "subset",
-    *NUMBERS,
-    "failure",
-)
+# One row per estimate: the replication's keys, then TEXT's descriptions, the numbers, failure.
+COLUMNS = ("design", "rep", "seed", "row", *TEXT[1:-1], *NUMBERS, "failure")
 BLAS_ENV = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 

@@ -6,7 +6,11 @@ and a task: "regression" (E[Y|X], E[D|X] in the partially linear model; the outc
 regression of DID) or "classification" (the propensity score of DID). The hyper-parameters
 are fixed here, stated once, and recorded in the manifest (`describe`). They are moderate on
 purpose: the full specification (four learners, two fixed-effect treatments, ten
-repetitions) must run in a few minutes on two cores.
+repetitions) must run in a few minutes on two cores. The sizes were chosen by measurement on
+the study's panel (both fixed-effect treatments, the same folds): a forest of 30 trees rather
+than 100, 50 boosting rounds at rate 0.2 rather than 100 at 0.1, and the network's initial
+learning rate 3e-3 rather than 1e-3 each cut the learner's time two- to fourfold, and no
+out-of-fold RMSE of either nuisance became worse by more than 0.6% (README, Benchmark).
 
 Short-stacking (Ahrens, Hansen, Schaffer and Wiemann 2025, "Model averaging and double
 machine learning", J. Applied Econometrics): the cross-fitted predictions of the base
@@ -44,6 +48,25 @@ TASKS = ("regression", "classification")
 INNER_FOLDS = 3
 
 
+class NegLogLoss:
+    """The negative log loss of a binary classifier's probabilities, as scikit-learn's
+    "neg_log_loss" scorer computes it (probabilities clipped to [eps, 1 - eps], the log of
+    the true class's probability averaged): the same numbers, without the scorer's input
+    validation, which took two thirds of the time of the penalised logistic regression's
+    cross-validated fit on the staggered DML's small cells (tests/test_learners.py checks
+    equality with scikit-learn's scorer)."""
+
+    def __call__(self, estimator: BaseEstimator, x: np.ndarray, y: np.ndarray) -> float:
+        proba = estimator.predict_proba(x)
+        eps = np.finfo(proba.dtype).eps
+        column = np.searchsorted(estimator.classes_, y)
+        picked = np.clip(proba, eps, 1 - eps)[np.arange(len(y)), column]
+        return -float(np.mean(-np.log(picked)))
+
+    def __repr__(self) -> str:
+        return "neg_log_loss"
+
+
 def _lasso(seed: int, task: str) -> BaseEstimator:
     if task == "regression":
         return make_pipeline(
@@ -57,7 +80,7 @@ def _lasso(seed: int, task: str) -> BaseEstimator:
             l1_ratios=(1.0,),
             solver="liblinear",
             cv=StratifiedKFold(INNER_FOLDS),
-            scoring="neg_log_loss",
+            scoring=NegLogLoss(),
             max_iter=1000,
             tol=1e-6,
             random_state=seed,
@@ -68,7 +91,7 @@ def _lasso(seed: int, task: str) -> BaseEstimator:
 
 def _forest(seed: int, task: str) -> BaseEstimator:
     params: dict[str, Any] = dict(
-        n_estimators=100,
+        n_estimators=30,
         min_samples_leaf=5,
         max_features=0.33,
         max_samples=0.5,
@@ -82,8 +105,8 @@ def _forest(seed: int, task: str) -> BaseEstimator:
 
 def _boosting(seed: int, task: str) -> BaseEstimator:
     params: dict[str, Any] = dict(
-        max_iter=100,
-        learning_rate=0.1,
+        max_iter=50,
+        learning_rate=0.2,
         max_leaf_nodes=15,
         min_samples_leaf=20,
         l2_regularization=1.0,
@@ -99,7 +122,7 @@ def _neural_net(seed: int, task: str) -> BaseEstimator:
     params: dict[str, Any] = dict(
         hidden_layer_sizes=(32, 16),
         alpha=1e-3,
-        learning_rate_init=1e-3,
+        learning_rate_init=3e-3,
         max_iter=300,
         early_stopping=True,
         validation_fraction=0.15,

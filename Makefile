@@ -26,8 +26,9 @@ bench: setup
 	$(PY) -m analysis bench
 
 # The committed Monte Carlo (README, "Monte Carlo") into montecarlo/: every design, the DID
-# and DML estimator sets, MC_REPS replications each; run again with more, it resumes.
-MC_REPS ?= 60
+# and DML estimator sets, 500 replications of the study's design and 200 of each other
+# (MC_REPS); run again with more, it resumes and adds.
+MC_REPS ?= 200,study=500
 montecarlo: setup
 	$(PY) -m analysis montecarlo --design all --estimators did,dml --reps $(MC_REPS) --out montecarlo
 

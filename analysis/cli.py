@@ -80,7 +80,12 @@ def _montecarlo_parser(sub: argparse._SubParsersAction) -> None:
     mc = sub.add_parser(
         "montecarlo", help="replications of the simulation through the estimators, on Dask"
     )
-    mc.add_argument("--reps", type=int, required=True, help="replications per design")
+    mc.add_argument(
+        "--reps",
+        required=True,
+        help="replications per design: N, or N with DESIGN=M entries for other counts "
+        "(e.g. 200,study=500)",
+    )
     mc.add_argument(
         "--design",
         help="design(s), comma-separated, or 'all' (default: study); see analysis/designs.py",

@@ -5,6 +5,7 @@ workers started here, and after an interruption or a larger --reps (tiny estimat
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -20,6 +21,7 @@ import pytest
 
 from analysis.cli import main
 from analysis.designs import DESIGNS
+from analysis.errors import InputError
 from analysis.estimates import ModelInfo
 from analysis.montecarlo.acceptance import evaluate
 from analysis.montecarlo.replicate import replication_seed
@@ -494,3 +496,32 @@ def test_a_larger_reps_adds_to_what_exists(serial: Path, tmp_path: Path) -> None
         "reps_000008_000010.parquet",
     ]
     assert _outputs(out) == _outputs(serial)
+
+
+def test_reps_per_design_parse_and_refuse_bad_text(capsys: pytest.CaptureFixture[str]) -> None:
+    from analysis.montecarlo.run import parse_reps
+
+    assert parse_reps("200") == (200, ())
+    assert parse_reps("200, study=500") == (200, (("study", 500),))
+    for text, said in (
+        ("study=500", "give the count of the other designs too"),
+        ("200,stdy=5", "unknown design 'stdy'"),
+        ("200,study=many", "'study=many' is not a whole number"),
+    ):
+        with pytest.raises(InputError, match=said):
+            parse_reps(text)
+    assert main(["montecarlo", "--reps", "2,constant=0", "--design", "constant"]) == 2
+    assert "--reps constant=0: must be at least 1" in capsys.readouterr().err
+    assert main(["montecarlo", "--reps", "2,constant=3"]) == 2
+    assert "design 'constant' is not run" in capsys.readouterr().err
+
+
+def test_reps_per_design_run_that_many(tmp_path: Path) -> None:
+    out = tmp_path / "mixed"
+    _mc(out, "--reps", "1,constant=2", "--design", "study,constant", "--workers", "0")
+    counts = pd.read_csv(out / "montecarlo.csv").groupby("design")["rep"].nunique()
+    assert counts.to_dict() == {"constant": 2, "study": 1}
+    assert json.loads((out / "manifest.json").read_text())["replications"] == {
+        "constant": 2,
+        "study": 1,
+    }

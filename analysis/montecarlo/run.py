@@ -1,11 +1,12 @@
 """`python -m analysis montecarlo`: replications of the simulation through the study's
 estimators, on Dask, stored as they finish, summarised against the truth.
 
-    python -m analysis montecarlo --reps N [--design NAME[,NAME...]] [--estimators IDS]
+    python -m analysis montecarlo --reps N[,DESIGN=M...] [--design NAME[,NAME...]] [--estimators IDS]
         [--workers K | --scheduler tcp://HOST:8786] [--out DIR] [--seed S] [--chunk-size C]
         [--dml cheap|configured] [--placebo-permutations P]
 
-Replications 0..N-1 of each design that are not yet stored in DIR/chunks are run; then every
+Replications 0..N-1 of each design (M for a design named in `--reps`, e.g. `200,study=500`)
+that are not yet stored in DIR/chunks are run; then every
 output of DIR is made again from everything stored there (all designs). Running the same
 command again after an interruption resumes; a larger N adds replications.
 """
@@ -48,10 +49,19 @@ class Request:
     seed: int | None = None
     chunk_size: int = 5
     settings: MCSettings = MCSettings()
+    # Designs run to another number of replications than `reps`: (design, reps) pairs.
+    reps_by_design: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.reps < 1:
-            raise InputError(f"--reps {self.reps}: must be at least 1")
+        for name, n in (("", self.reps), *self.reps_by_design):
+            if n < 1:
+                raise InputError(f"--reps {name + '=' if name else ''}{n}: must be at least 1")
+        for name, _ in self.reps_by_design:
+            if name not in self.designs:
+                raise InputError(
+                    f"--reps {name}=...: design '{name}' is not run (--design "
+                    f"{','.join(self.designs)}); name it in --design or drop it from --reps"
+                )
         if self.chunk_size < 1:
             raise InputError(f"--chunk-size {self.chunk_size}: must be at least 1")
         if self.workers is not None and self.workers < 0:
@@ -66,6 +76,35 @@ class Request:
                     f"--estimators: unknown estimator '{est}'{suggest(est, ESTIMATORS)}; "
                     f"allowed: {choices(ESTIMATORS)}"
                 )
+
+
+def parse_reps(text: str) -> tuple[int, tuple[tuple[str, int], ...]]:
+    """`--reps`: a count for every design, and DESIGN=COUNT entries that override it
+    (`200,study=500`); a text without a bare count is an error."""
+    default: int | None = None
+    by_design: dict[str, int] = {}
+    for item in (s.strip() for s in str(text).split(",") if s.strip()):
+        name, _, count = item.rpartition("=")
+        if not count.strip().lstrip("-").isdigit():
+            raise InputError(
+                f"--reps: '{item}' is not a whole number; allowed: N or DESIGN=N, "
+                "comma-separated (e.g. 200,study=500)"
+            )
+        if not name:
+            default = int(count)
+            continue
+        name = name.strip()
+        if name not in DESIGNS:
+            raise InputError(
+                f"--reps: unknown design '{name}'{suggest(name, DESIGNS)}; "
+                f"allowed: {choices(DESIGNS)}"
+            )
+        by_design[name] = int(count)
+    if default is None:
+        raise InputError(
+            f"--reps {text}: give the count of the other designs too (e.g. 200,{text})"
+        )
+    return default, tuple(by_design.items())
 
 
 def names(
@@ -122,7 +161,8 @@ def run(req: Request) -> Path:
     chunks = []
     for name, design_store in by_design.items():
         design_store.open(spec(name, base_seed, req, cfg))
-        for start, stop in design_store.plan(req.reps, req.chunk_size):
+        reps = dict(req.reps_by_design).get(name, req.reps)
+        for start, stop in design_store.plan(reps, req.chunk_size):
             chunks.append(Chunk(name, start, stop, base_seed, req.estimators, req.settings, cfg))
     # Designs interleaved (chunk 0 of every design, then chunk 1, ...): an interrupted run has
     # about as many replications of each design.
@@ -173,8 +213,10 @@ def run(req: Request) -> Path:
 
 def from_args(args: Any) -> Path:
     """The command line's options as a Request, run."""
+    reps, reps_by_design = parse_reps(args.reps)
     req = Request(
-        reps=args.reps,
+        reps=reps,
+        reps_by_design=reps_by_design,
         designs=names(args.design, DESIGNS, ("study",)),
         estimators=names(args.estimators, ESTIMATORS, DEFAULT, GROUPS),
         workers=args.workers,

@@ -33,7 +33,9 @@ Treatment effects (treated city i of cohort g at event time e = t - g >= 0, none
   ("constant"); cohort multiplier c_g (Guizhou 1.3, second batch 1.0 when "dynamic").
 - Heterogeneity h_i = 1 + 0.6 east_coastal + 0.4 high_marketization + 0.4
   high_digital_economy (moderators on pre-2015 values), or 1 when switched off.
-- Mechanisms: patents x exp(0.25 m), broadband per resident + 0.06 m, the productivity
+- Mechanisms: patents x exp(0.25 m), broadband per resident + 0.06 m (untreated broadband
+  per resident is a logistic curve in development and time, so its trend differs slightly
+  with development: parallel trends hold only approximately for digital_infra), the productivity
   gap of the primary sector narrowed by 0.08 m, with m = s(e) c_g h_i. Untreated patents per
   resident trend upwards in parallel on the scale of tech_innovation (log1p of patents per
   resident): log1p(P0 / pop) = exp(-2 + 0.3 a_i + u_it + noise) + 0.02 k. The primary

@@ -213,14 +213,59 @@ def honest_sensitivity(
     return pd.DataFrame(rows)
 
 
-def honest_breakdown(fit: EventStudyFit, method: str, alpha: float, tol: float = 1e-4) -> float:
-    """The smallest parameter at which HonestDiD's robust set includes zero (NaN if none),
-    found by diff-diff's search to `tol`."""
+def _covers_zero(low: float, high: float) -> bool:
+    """diff-diff's rule: a robust set covers zero, and an undefined one counts as covering."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return True
+    return bool(low <= 0 <= high)
+
+
+def honest_breakdown(
+    fit: EventStudyFit,
+    method: str,
+    alpha: float,
+    tol: float = 1e-4,
+    known: pd.DataFrame | None = None,
+) -> float:
+    """The smallest parameter at which HonestDiD's robust set includes zero (NaN if none even
+    at 10), by diff-diff's own search (`HonestDiD.breakdown_value`: 0, then 10, then bisection
+    of [0, 10] to `tol`, the midpoint of the last bracket), step for step.
+
+    `known` (rows of `honest_sensitivity`: parameter, conf_low, conf_high) spares the fits
+    whose answer the grid already gives, under the assumption the bisection itself rests on
+    (that coverage of zero does not return once the set covers it, as the parameter grows):
+    a midpoint above a grid value whose set covers zero is taken to cover it, one below a grid
+    value whose set excludes zero to exclude it. Where the assumption holds the brackets, and
+    so the value, are diff-diff's; tests/test_honest_breakdown.py checks the value against
+    diff-diff's own search on the study's panel."""
     import diff_diff as dd
 
     lvec, _, _ = fit.target()
-    with _quiet():
-        value = call(dd.HonestDiD, method=method, alpha=alpha, l_vec=lvec).breakdown_value(
-            _event_study_results(fit), tol=tol
-        )
-    return np.nan if value is None else float(value)
+    res = _event_study_results(fit)
+    honest = call(dd.HonestDiD, method=method, alpha=alpha, l_vec=lvec)
+    rows = () if known is None else known[["parameter", "conf_low", "conf_high"]].to_numpy()
+    grid = [(float(m), float(lo), float(hi)) for m, lo, hi in rows]
+    covering = [m for m, lo, hi in grid if _covers_zero(lo, hi)]
+    excluding = [m for m, lo, hi in grid if not _covers_zero(lo, hi)]
+
+    def covers(m: float) -> bool:
+        if any(g <= m for g in covering):
+            return True
+        if any(g >= m for g in excluding):
+            return False
+        with _quiet():
+            r = honest.fit(res, M=m)
+        return _covers_zero(r.ci_lb, r.ci_ub)
+
+    if covers(0.0):
+        return 0.0
+    if not covers(10.0):
+        return np.nan
+    lo, hi = 0.0, 10.0
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        if covers(mid):
+            hi = mid
+        else:
+            lo = mid
+    return (lo + hi) / 2

@@ -112,7 +112,7 @@ def smoothness(
     """diff-diff's FLCI over the M grid and its breakdown value."""
     frame = dd.honest_sensitivity(fit, "smoothness", grid, alpha)
     frame = frame[["parameter", "conf_low", "conf_high", "bound_low", "bound_high"]]
-    return frame, dd.honest_breakdown(fit, "smoothness", alpha, tol=BREAKDOWN_TOL_SD)
+    return frame, dd.honest_breakdown(fit, "smoothness", alpha, BREAKDOWN_TOL_SD, known=frame)
 
 
 def run(ctx: Context) -> Output:

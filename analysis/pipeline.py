@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from analysis.catalogue import exhibits
 from analysis.config import DATA_DIR, DEFAULT_PANEL, Config, load_config
@@ -37,6 +38,7 @@ from analysis.truth import comparison, load_truth
 
 log = logging.getLogger("analysis")
 T = TypeVar("T")
+MAIN_THREADS = 1  # BLAS / OpenMP threads of the main process while the exhibits run
 SIMULATED_LABEL = "SIMULATED DATA"
 SIMULATED_NOTE = "SIMULATED DATA (the embedded default panel; see analysis/simulate.py)."
 
@@ -206,22 +208,27 @@ def run(
         estimates: list[Estimate] = []
         exhibits_meta = []
         selected = select(only)
-        for ex in selected:
-            result = _run_exhibit(ex, ctx, only, strict, timer, not_run, failed)
-            if result is None:
-                continue
-            estimates += result.estimates
-            _write_exhibit(ex, result, tmp, truth is not None, strict, failed)
-            exhibits_meta.append(
-                {
-                    "id": ex.id,
-                    "title": ex.title,
-                    "module": ex.module,
-                    "tables": sorted(result.tables),
-                    "figures": sorted(result.figures),
-                    **({"details": result.manifest} if result.manifest else {}),
-                }
-            )
+        # One BLAS / OpenMP thread in this process: its linear algebra is small (the study's
+        # regressions, HonestDiD's optimizer), and the cores are the DML pool's ([dml]
+        # n_jobs processes, one thread each). With two threads on two cores the full study
+        # took 20% longer (README, Benchmark).
+        with threadpool_limits(limits=MAIN_THREADS):
+            for ex in selected:
+                result = _run_exhibit(ex, ctx, only, strict, timer, not_run, failed)
+                if result is None:
+                    continue
+                estimates += result.estimates
+                _write_exhibit(ex, result, tmp, truth is not None, strict, failed)
+                exhibits_meta.append(
+                    {
+                        "id": ex.id,
+                        "title": ex.title,
+                        "module": ex.module,
+                        "tables": sorted(result.tables),
+                        "figures": sorted(result.figures),
+                        **({"details": result.manifest} if result.manifest else {}),
+                    }
+                )
         # The data audit runs on every run; an error when none of the exhibits asked for ran.
         wanted = {ex.id for ex in selected if not ex.always}
         if wanted and not wanted & {m["id"] for m in exhibits_meta}:

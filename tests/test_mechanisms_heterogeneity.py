@@ -151,3 +151,19 @@ def test_truth_mapping_of_new_models() -> None:
     assert t("x", "treat_post", estimand="direct_effect") is None
     assert t("x", "digital_infra", estimand="association") is None
     assert t("x", "treat_post", estimand="att") == 1.0
+
+
+def test_bootstrap_rows_are_the_drawn_cities_years_in_draw_order() -> None:
+    """The vectorised resample equals the plain loop over the drawn cities."""
+    import numpy as np
+
+    from analysis.estimators.mediation import _resample_rows
+
+    rng = np.random.default_rng(1)
+    bounds = np.r_[0, np.cumsum(rng.integers(1, 15, 40))]
+    for _ in range(50):
+        pick = rng.integers(0, 40, 40)
+        rows, cluster = _resample_rows(bounds, pick)
+        loop = np.concatenate([np.arange(bounds[c], bounds[c + 1]) for c in pick])
+        np.testing.assert_array_equal(rows, loop)
+        np.testing.assert_array_equal(cluster, np.repeat(np.arange(40), np.diff(bounds)[pick]))

@@ -53,6 +53,16 @@ def indirect_ab(
     return float(a), float(b)
 
 
+def _resample_rows(bounds: np.ndarray, pick: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the drawn cities, city after city (city c holds rows bounds[c] to
+    bounds[c+1]-1), and each row's new cluster: its draw's position."""
+    lengths = bounds[pick + 1] - bounds[pick]
+    draw = np.repeat(np.arange(len(pick)), lengths)
+    first_of_draw = np.cumsum(lengths) - lengths
+    rows = bounds[pick][draw] + np.arange(int(lengths.sum())) - first_of_draw[draw]
+    return rows, draw
+
+
 def bootstrap_indirect(
     panel: pd.DataFrame,
     mechanism: str,
@@ -74,8 +84,7 @@ def bootstrap_indirect(
     draws = np.empty(reps)
     for r in progress(range(reps), "bootstrap of the indirect effect", reps):
         pick = rng.integers(0, n_cities, n_cities)
-        rows = np.concatenate([np.arange(bounds[c], bounds[c + 1]) for c in pick])
-        new_city = np.repeat(np.arange(n_cities), bounds[pick + 1] - bounds[pick])
+        rows, new_city = _resample_rows(bounds, pick)
         ar, br = indirect_ab(values[rows], new_city, year[rows], len(controls))
         draws[r] = ar * br
     tail = (1 - level) / 2

@@ -32,7 +32,7 @@ from analysis.estimators.randomization import (
 )
 from analysis.exhibit import Context
 from analysis.exhibits import baseline
-from analysis.pipeline import prepare
+from analysis.pipeline import MAIN_THREADS, prepare
 
 REPEATS = 5
 SLOW = ("dml_plr", "dml_did", "mechanisms", "heterogeneity")
@@ -60,9 +60,11 @@ def main() -> int:
     print(f"{'stage':<28}{'seconds (median)':>18}")
     print(f"{'data (load+panel)':<28}{t_data:>18.3f}")
     for ex in exhibits():
-        # A fresh context each time: shared fits are not reused across repetitions.
+        # A fresh context each time: shared fits are not reused across repetitions. The
+        # main process's BLAS threads as in the pipeline (analysis.pipeline.MAIN_THREADS).
         def once(ex: Any = ex) -> object:
-            return ex.run(fresh())
+            with threadpool_limits(limits=MAIN_THREADS):
+                return ex.run(fresh())
 
         if ex.id in SLOW:  # timed once: minutes each, and their parts are timed below
             print(f"{ex.id:<28}{_median_seconds(once, 1):>18.3f}  (one run)")

@@ -209,9 +209,9 @@ def run(
         exhibits_meta = []
         selected = select(only)
         # One BLAS / OpenMP thread in this process: its linear algebra is small (the study's
-        # regressions, HonestDiD's optimizer), and the cores are the DML pool's ([dml]
-        # n_jobs processes, one thread each). With two threads on two cores the full study
-        # took 20% longer (README, Benchmark).
+        # regressions, HonestDiD's optimizer, the mediation bootstrap) and the cores are the
+        # DML pool's ([dml] n_jobs processes, one thread each), which a second BLAS thread
+        # here would compete with (README, Benchmark).
         with threadpool_limits(limits=MAIN_THREADS):
             for ex in selected:
                 result = _run_exhibit(ex, ctx, only, strict, timer, not_run, failed)
@@ -305,7 +305,7 @@ def _run_exhibit(
         if asked:
             raise InputError(f"--only {ex.id}: cannot run on these data: {'; '.join(reasons)}")
         not_run[ex.id] = reasons
-        log.warning("not run: %s (%s)", ex.id, "; ".join(reasons))
+        log.log(_not_run_level(ex), "not run: %s (%s)", ex.id, "; ".join(reasons))
         return None
 
     def attempt() -> Output:
@@ -323,8 +323,15 @@ def _run_exhibit(
         if asked or strict:
             raise
         not_run[ex.id] = [str(exc)]
-        log.warning("not run: %s (%s)", ex.id, exc)
+        log.log(_not_run_level(ex), "not run: %s (%s)", ex.id, exc)
         return None
+
+
+def _not_run_level(ex: Exhibit) -> int:
+    """A study exhibit the data do not allow is a warning; an exhibit that runs on every run
+    (the data audit) is recorded at INFO (manifest.json and run.log say why), so that a run
+    ending in an input error prints that one line under --quiet."""
+    return logging.INFO if ex.always else logging.WARNING
 
 
 def _write_exhibit(

@@ -507,6 +507,8 @@ def test_reps_per_design_parse_and_refuse_bad_text(capsys: pytest.CaptureFixture
         ("study=500", "give the count of the other designs too"),
         ("200,stdy=5", "unknown design 'stdy'"),
         ("200,study=many", "'study=many' is not a whole number"),
+        ("200,300", "two counts for every design"),
+        ("200,study=5,study=6", "design 'study' is given twice"),
     ):
         with pytest.raises(InputError, match=said):
             parse_reps(text)

@@ -91,9 +91,13 @@ def parse_reps(text: str) -> tuple[int, tuple[tuple[str, int], ...]]:
                 "comma-separated (e.g. 200,study=500)"
             )
         if not name:
+            if default is not None:
+                raise InputError(f"--reps {text}: two counts for every design; give one")
             default = int(count)
             continue
         name = name.strip()
+        if name in by_design:
+            raise InputError(f"--reps {text}: design '{name}' is given twice")
         if name not in DESIGNS:
             raise InputError(
                 f"--reps: unknown design '{name}'{suggest(name, DESIGNS)}; "

@@ -55,6 +55,19 @@ def loop_of_fits(panel: pd.DataFrame, cohorts: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
+def assert_equals_loop(
+    panel: pd.DataFrame, balanced: bool, n_perm: int, rng: np.random.Generator
+) -> None:
+    """The vectorized coefficients of the observed and n_perm permuted assignments equal a
+    loop of pyfixest fits."""
+    idx = pl.index(panel)
+    assert idx.balanced is balanced
+    city_cohort = panel.groupby("city_code", sort=True)["first_treat"].first().to_numpy()
+    cohorts = np.vstack([city_cohort, pl.permuted_cohorts(city_cohort, n_perm, rng)])
+    fast = pl.twfe_coefficients(panel["resilience"].to_numpy(), cohorts, idx)
+    np.testing.assert_allclose(fast, loop_of_fits(panel, cohorts), rtol=0, atol=TOL)
+
+
 @pytest.mark.parametrize("balanced", [True, False])
 def test_vectorized_equals_loop_of_pyfixest_fits(balanced: bool) -> None:
     rng = np.random.default_rng(11)
@@ -63,12 +76,7 @@ def test_vectorized_equals_loop_of_pyfixest_fits(balanced: bool) -> None:
         panel = panel.drop(index=rng.choice(len(panel), size=25, replace=False)).reset_index(
             drop=True
         )
-    idx = pl.index(panel)
-    assert idx.balanced is balanced
-    city_cohort = panel.groupby("city_code", sort=True)["first_treat"].first().to_numpy()
-    cohorts = np.vstack([city_cohort, pl.permuted_cohorts(city_cohort, 6, rng)])
-    fast = pl.twfe_coefficients(panel["resilience"].to_numpy(), cohorts, idx)
-    np.testing.assert_allclose(fast, loop_of_fits(panel, cohorts), rtol=0, atol=TOL)
+    assert_equals_loop(panel, balanced, 6, rng)
 
 
 def test_balanced_shortcut_equals_general_demeaning() -> None:
@@ -86,6 +94,41 @@ def test_balanced_shortcut_equals_general_demeaning() -> None:
     md = pl.demean(d, idx, projections=True)
     general = (md.T @ y) / np.einsum("ij,ij->j", md, md)
     np.testing.assert_allclose(pl.twfe_coefficients(y, cohorts, idx), general, atol=1e-12)
+
+
+def test_general_route_on_repeated_cells_and_a_missing_year_block() -> None:
+    """The FWL route of unbalanced panels equals pyfixest on a panel with a repeated city-year
+    row, cities observed in a few years only and a city observed once (a singleton)."""
+    rng = np.random.default_rng(4)
+    panel = null_panel(rng, n=24, periods=7, effect=0.4)
+    panel = panel[~((panel["city_code"] <= 6) & (panel["year"] >= 5))]  # leave early
+    panel = panel[~((panel["city_code"] == 20) & (panel["year"] != 3))]  # one row only
+    panel = pd.concat([panel, panel.iloc[[10]]], ignore_index=True)  # a repeated row
+    assert_equals_loop(panel, False, 8, rng)
+
+
+def test_balanced_and_general_routes_agree() -> None:
+    rng = np.random.default_rng(8)
+    panel = null_panel(rng, effect=0.3)
+    idx = pl.index(panel)
+    y = panel["resilience"].to_numpy()
+    city_cohort = panel.groupby("city_code", sort=True)["first_treat"].first().to_numpy()
+    values, observed = np.unique(city_cohort, return_inverse=True)
+    codes = np.vstack([observed, pl.permuted_cohorts(observed, 30, rng)])
+    balanced = pl.Balanced(y, values, idx, observed)(codes)
+    np.testing.assert_allclose(balanced, pl.General(y, values, idx)(codes), rtol=0, atol=1e-13)
+
+
+def test_blocks_are_the_draws_of_one_call() -> None:
+    """Drawing in blocks of any size gives the permutations of one call on the whole
+    matrix, for any integer type of the codes (so the study's draws are unchanged)."""
+    codes = np.repeat(np.arange(4), [20, 5, 9, 3])
+    rng = np.random.default_rng(9)
+    whole = rng.permuted(np.tile(codes.astype(np.int8), (23, 1)), axis=1)
+    for cells, dtype in ((37, np.intp), (100, np.int32), (10**6, np.int64)):
+        blocks = pl.permuted_blocks(codes.astype(dtype), 23, np.random.default_rng(9), cells)
+        np.testing.assert_array_equal(np.vstack(list(blocks)), whole)
+    assert pl.permuted_cohorts(codes, 0, rng).shape == (0, len(codes))
 
 
 def test_p_values_uniform_under_null() -> None:

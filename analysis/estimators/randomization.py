@@ -2,18 +2,28 @@
 reassigned at random, keeping the number of cities in each cohort and the cohort years, and
 the coefficient of `y ~ treat_post | city_code + year` is recomputed for every assignment.
 
-All permutations are estimated at once. By Frisch-Waugh-Lovell, b = d' M y / d' M d, where
-M removes city and year means (the two-way within transformation); M y is computed once. On a
-balanced panel M is a closed form (minus city and year means, plus the grand mean), d' M d is
-the same for every permutation, and d' M y is a gather-and-sum over a small table (see
-`twfe_coefficients`). On an unbalanced panel M is applied to the matrix of all permutations'
-treatment columns by alternating projections (city means, then year means, until the largest
-change is below 1e-13), one sparse matrix product per sweep for all permutations.
+No permutation is fitted. By Frisch-Waugh-Lovell, b = d' M y / d' M d, where M removes the
+city and year effects. With M_U removing city means and Y the year dummies,
+M = M_U - M_U Y G^+ Y' M_U, G = Y' M_U Y (T x T), so for an assignment of cohort c_i to
+city i
+
+    d' M y = sum_i S[i, c_i] - v' G^+ u,    d' M d = sum_i Q[i, c_i] - v' G^+ v,
+    v = Y' M_U d = sum_i W[i, c_i, :],
+
+where S, Q and W are small per-city tables (cities x cohorts, and x years for W) computed
+once, and u = Y' M_U y. Each assignment costs a gather over its cities (and, on an
+unbalanced panel, one matrix product per treated cohort for v), whatever the number of
+rows. On a balanced panel v is the same for every assignment that keeps the cohort sizes, so
+d' M d is a constant and d' M y a gather over the two-way demeaned outcome
+(`Balanced`). Assignments are drawn and evaluated in blocks of a few million cells, so
+memory does not grow with the number of permutations.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -21,7 +31,9 @@ import scipy.sparse as sp
 
 OUTCOME = "resilience"
 TOL, MAX_SWEEPS = 1e-13, 100_000
-BLOCK = 2**23  # cells (assignments x units) of the permutation matrix held at once
+GATHER_CELLS = 2**18  # assignments x cities gathered at once (cache-sized)
+PRODUCT_CELLS = 2**22  # assignments x cities of one matrix product (unbalanced panels)
+PINV_RTOL = 1e-10  # eigenvalues of G below this share of the largest are its null space
 
 
 @dataclass(frozen=True)
@@ -34,10 +46,13 @@ class PanelIndex:
     n_units: int
     n_years: int
 
-    @property
+    @cached_property
     def balanced(self) -> bool:
-        cells = self.unit * self.n_years + self.year
-        return len(cells) == self.n_units * self.n_years and len(np.unique(cells)) == len(cells)
+        """Every city in every year, once."""
+        if len(self.unit) != self.n_units * self.n_years:
+            return False
+        cells = np.bincount(self.unit * self.n_years + self.year, minlength=len(self.unit))
+        return bool(cells.max() == 1)
 
 
 def index(panel: pd.DataFrame) -> PanelIndex:
@@ -87,55 +102,94 @@ def treatment_matrix(cohorts: np.ndarray, idx: PanelIndex) -> np.ndarray:
     return ((g > 0) & (year >= g)).astype(float)
 
 
+def _post(values: np.ndarray, idx: PanelIndex) -> np.ndarray:
+    """Cohort x year: 1 where a city of that cohort is treated (C x T)."""
+    return ((values[:, None] > 0) & (idx.years[None, :] >= values[:, None])).astype(float)
+
+
+def _gather(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """sum_i table[i, codes[b, i]] for every row b of codes (n_units x C table)."""
+    k = table.shape[1]
+    flat, offset = table.ravel(), np.arange(table.shape[0], dtype=np.intp) * k
+    step = max(1, GATHER_CELLS // max(table.shape[0], 1))
+    out = np.empty(len(codes))
+    for start in range(0, len(codes), step):
+        block = codes[start : start + step].astype(np.intp)
+        block += offset
+        out[start : start + step] = flat[block].sum(axis=1)
+    return out
+
+
+class Balanced:
+    """Coefficients on a balanced panel for assignments that keep the cohort sizes of
+    `observed`: d' M d is the same for all of them, and d' M y = sum_i S[i, c_i] with S
+    the sums of the two-way demeaned outcome over the years a city of cohort c is treated."""
+
+    def __init__(self, y: np.ndarray, values: np.ndarray, idx: PanelIndex, observed: np.ndarray):
+        grid = np.zeros((idx.n_units, idx.n_years))
+        grid[idx.unit, idx.year] = demean(y[:, None], idx)[:, 0]
+        self.table = grid @ _post(values, idx).T  # n_units x C
+        md = demean(treatment_matrix(values[observed][None, :], idx), idx)[:, 0]
+        self.denominator = float(md @ md)
+
+    def __call__(self, codes: np.ndarray) -> np.ndarray:
+        return _gather(self.table, codes) / self.denominator
+
+
+class General:
+    """Coefficients on any panel (unbalanced, repeated cells) for any assignment, by the
+    decomposition of M in the module docstring."""
+
+    def __init__(self, y: np.ndarray, values: np.ndarray, idx: PanelIndex):
+        n_units, n_years = idx.n_units, idx.n_years
+        cell = idx.unit * n_years + idx.year
+        count = np.bincount(cell, minlength=n_units * n_years).reshape(n_units, n_years)
+        count = count.astype(float)
+        rows = count.sum(axis=1)
+        centred = y - (np.bincount(idx.unit, weights=y, minlength=n_units) / rows)[idx.unit]
+        sums = np.bincount(cell, weights=centred, minlength=n_units * n_years)
+        sums = sums.reshape(n_units, n_years)
+        post = _post(values, idx)
+        treated_rows = count @ post.T  # n_units x C
+        share = treated_rows / rows[:, None]
+        gram = np.diag(count.sum(axis=0)) - (count / rows[:, None]).T @ count
+        self.g_pinv = np.linalg.pinv(gram, rcond=PINV_RTOL, hermitian=True)
+        self.u = sums.sum(axis=0)
+        self.cohorts = [int(c) for c in np.flatnonzero(post.any(axis=1))]
+        s, q = sums @ post.T, treated_rows - treated_rows * share
+        # one table per treated cohort: S, Q and W side by side (n_units x (2 + T))
+        self.tables = {
+            c: np.column_stack([s[:, c], q[:, c], count * (post[c] - share[:, [c]])])
+            for c in self.cohorts
+        }
+        self.width = 2 + n_years
+
+    def __call__(self, codes: np.ndarray) -> np.ndarray:
+        step = max(1, PRODUCT_CELLS // max(codes.shape[1], 1))
+        out = np.empty(len(codes))
+        for start in range(0, len(codes), step):
+            block = codes[start : start + step]
+            r = np.zeros((len(block), self.width))
+            for c in self.cohorts:
+                r += (block == c).astype(float) @ self.tables[c]
+            v = r[:, 2:]
+            vg = v @ self.g_pinv
+            out[start : start + step] = (r[:, 0] - vg @ self.u) / (
+                r[:, 1] - np.einsum("ij,ij->i", vg, v)
+            )
+        return out
+
+
 def twfe_coefficients(y: np.ndarray, cohorts: np.ndarray, idx: PanelIndex) -> np.ndarray:
     """TWFE coefficient of y on treat_post under each cohort assignment (rows of `cohorts`,
-    B x n_units), city and year fixed effects: b = d' (M y) / d' M d.
-
-    M y is computed once. On a balanced panel d' M d is the same for every assignment that
-    keeps the cohort sizes (the year means of d do not change, and a city's mean depends only
-    on its cohort), and d' M y = sum_i S[i, cohort_i] with S[i, c] = sum of city i's demeaned
-    outcome over the years a city of cohort c is treated: a gather over a n_units x n_cohorts
-    table. Otherwise the treatment columns of all assignments are demeaned together."""
-    values = np.unique(cohorts[:1])
-    codes = np.searchsorted(values, cohorts).clip(0, len(values) - 1)
-    if idx.balanced and np.array_equal(values[codes], cohorts):
-        return coded_coefficients(y, codes, values, idx)
-    y_tilde = demean(y[:, None], idx)[:, 0]
-    d = treatment_matrix(cohorts, idx)
-    md = demean(d, idx)
-    return (d.T @ y_tilde) / np.einsum("ij,ij->j", md, md)
-
-
-def coded_coefficients(
-    y: np.ndarray, codes: np.ndarray, values: np.ndarray, idx: PanelIndex
-) -> np.ndarray:
-    """`twfe_coefficients` of a balanced panel with the assignments given as codes into
-    `values` (B x n_units small integers; row 0 the observed one). Rows that do not keep
-    row 0's cohort sizes are estimated by the general route. Blocks of BLOCK cells are held
-    at once, so memory stays O(n_units x BLOCK / n_units) whatever B (each row's sum is the
-    same as over the whole matrix)."""
-    y_tilde = demean(y[:, None], idx)[:, 0]
-    post = (values[:, None] > 0) & (idx.years[None, :] >= values[:, None])  # C x T
-    grid = np.zeros((idx.n_units, idx.n_years))
-    grid[idx.unit, idx.year] = y_tilde
-    table = grid @ post.T.astype(float)  # n_units x C
-    k = len(values)
-    sizes = np.bincount(codes[0], minlength=k)
-    md = demean(treatment_matrix(values[codes[:1]], idx), idx)[:, 0]
-    denominator = float(md @ md)
-    out = np.empty(len(codes))
-    units = np.arange(idx.n_units)[None, :]
-    step = max(1, BLOCK // max(idx.n_units, 1))
-    for start in range(0, len(codes), step):
-        block = codes[start : start + step]
-        flat = block.astype(np.int64) + k * np.arange(len(block))[:, None]
-        counts = np.bincount(flat.ravel(), minlength=k * len(block)).reshape(len(block), k)
-        same = (counts == sizes).all(axis=1)
-        out[start : start + step] = table[units, block].sum(axis=1) / denominator
-        for r in np.flatnonzero(~same):
-            d = treatment_matrix(values[block[r : r + 1]], idx)
-            out[start + r] = float(d[:, 0] @ y_tilde) / float(np.sum(demean(d, idx) ** 2))
-    return out
+    B x n_units, the first-treated year of each city; row 0 the observed one), city and year
+    fixed effects."""
+    values, codes = np.unique(cohorts, return_inverse=True)
+    codes = codes.reshape(cohorts.shape)
+    sizes = np.sort(codes, axis=1)
+    if idx.balanced and (sizes == sizes[:1]).all():
+        return Balanced(y, values, idx, codes[0])(codes)
+    return General(y, values, idx)(codes)
 
 
 @dataclass(frozen=True)
@@ -153,9 +207,21 @@ class Placebo:
         return float(self.draws.std(ddof=1))
 
 
+def permuted_blocks(
+    city_cohort: np.ndarray, n_perm: int, rng: np.random.Generator, cells: int = PRODUCT_CELLS
+) -> Iterator[np.ndarray]:
+    """n_perm random reassignments of the cohort vector across cities, in blocks of about
+    `cells` cells (rows of blocks x n_units). The generator shuffles the rows one after the
+    other, so the blocks together are exactly the draws of one call (`permuted_cohorts`)."""
+    rows = max(1, cells // max(len(city_cohort), 1))
+    for start in range(0, n_perm, rows):
+        yield rng.permuted(np.tile(city_cohort, (min(rows, n_perm - start), 1)), axis=1)
+
+
 def permuted_cohorts(city_cohort: np.ndarray, n_perm: int, rng: np.random.Generator) -> np.ndarray:
     """n_perm random reassignments of the cohort vector across cities (B x n_units)."""
-    return rng.permuted(np.tile(city_cohort, (n_perm, 1)), axis=1)
+    blocks = list(permuted_blocks(city_cohort, n_perm, rng))
+    return np.vstack(blocks) if blocks else np.empty((0, len(city_cohort)), city_cohort.dtype)
 
 
 def randomization_test(
@@ -165,16 +231,14 @@ def randomization_test(
     city_cohort = panel.groupby("city_code", sort=True)["first_treat"].first().to_numpy()
     y = panel[outcome].to_numpy(dtype=float)
     values, observed = np.unique(city_cohort, return_inverse=True)
-    # Permuting small integer codes draws the same permutations as permuting the cohort
-    # years (the generator's shuffle does not depend on the item size), in 1/8 the memory.
-    dtype = np.int8 if len(values) < 128 else np.int32
-    codes = np.vstack(
-        [observed.astype(dtype), permuted_cohorts(observed.astype(dtype), n_perm, rng)]
+    # The cities' cohort codes are permuted, not the cohort years: the generator's shuffle
+    # does not depend on the items, so the permutations are the same, and it is fastest on
+    # pointer-sized integers.
+    observed = observed.astype(np.intp)
+    model = Balanced(y, values, idx, observed) if idx.balanced else General(y, values, idx)
+    actual = float(model(observed[None, :])[0])
+    draws = np.concatenate(
+        [np.empty(0), *(model(block) for block in permuted_blocks(observed, n_perm, rng))]
     )
-    if idx.balanced:
-        b = coded_coefficients(y, codes, values, idx)
-    else:
-        b = twfe_coefficients(y, values[codes], idx)
-    actual, draws = float(b[0]), b[1:]
     p = (1 + int(np.sum(np.abs(draws) >= abs(actual) - 1e-15))) / (1 + n_perm)
     return Placebo(actual, draws, p)

@@ -36,6 +36,7 @@ from sklearn.utils import check_X_y
 
 from analysis.engines.options import call
 from analysis.estimators.crossfit import Job, NuisanceCache, crossfit
+from analysis.estimators.doubleml_linear_time import linear_time
 from analysis.estimators.learners import STACK, stack_weights
 
 KEYS = ("city_code", "year")
@@ -376,8 +377,9 @@ def fit_many(
                 seconds += sum(s for _, s in cols)
             t0 = time.perf_counter()
             obj = model(req.des, LinearRegression(), LinearRegression(), req.splits.n_folds)
-            obj.set_sample_splitting(req.splits.smpls, req.splits.smpls_cluster)
-            _external(obj, preds)
+            with linear_time():
+                obj.set_sample_splitting(req.splits.smpls, req.splits.smpls_cluster)
+                _external(obj, preds)
             fits[name] = _finish(obj, name, seconds + time.perf_counter() - t0, {})
         out.append(fits)
     return out
@@ -389,7 +391,8 @@ def fit_stack(des: Design, base: Mapping[str, Fit], splits: Splits) -> Fit:
     predictions on the same folds."""
     t0 = time.perf_counter()
     obj = model(des, LinearRegression(), LinearRegression(), splits.n_folds)
-    obj.set_sample_splitting(splits.smpls, splits.smpls_cluster)
+    with linear_time():
+        obj.set_sample_splitting(splits.smpls, splits.smpls_cluster)
     data = _used_data(obj)
     targets = {"ml_l": np.asarray(data.y, dtype=float), "ml_m": np.asarray(data.d, dtype=float)}
     names = list(base)
@@ -400,7 +403,8 @@ def fit_stack(des: Design, base: Mapping[str, Fit], splits: Splits) -> Fit:
         w = np.vstack([stack_weights(target, preds[:, r, :]) for r in range(splits.n_rep)])
         weights[key] = w
         stacked[key] = np.einsum("nrp,rp->nr", preds, w)
-    _external(obj, stacked)
+    with linear_time():
+        _external(obj, stacked)
     seconds = time.perf_counter() - t0 + sum(f.seconds for f in base.values())
     return _finish(obj, STACK, seconds, weights)
 

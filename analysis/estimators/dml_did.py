@@ -26,6 +26,7 @@ from analysis.engines.options import call
 from analysis.errors import InputError
 from analysis.estimators.crossfit import Job, NuisanceCache, crossfit
 from analysis.estimators.dml_core import child_rng, child_seed, city_folds, grouped_splits
+from analysis.estimators.doubleml_linear_time import linear_time
 from analysis.estimators.learners import make_learner
 
 OUTCOME = "resilience"
@@ -140,11 +141,12 @@ def fit_did(
         child_rng(cfg.seed, "did-folds", str(d.n_folds)),
         per_city.to_numpy(),
     )
-    for cell in obj.modellist:
-        ids = cell.data_subset["city_code"].to_numpy()
-        cell.set_sample_splitting(grouped_splits(ids, cities, folds).smpls)
+    with linear_time():
+        for cell in obj.modellist:
+            ids = cell.data_subset["city_code"].to_numpy()
+            cell.set_sample_splitting(grouped_splits(ids, cities, folds).smpls)
     preds = cell_predictions(obj, seed, d.did_learner, n_jobs or d.n_jobs, cache)
-    with threadpool_limits(1):
+    with threadpool_limits(1), linear_time():
         obj.fit(n_jobs_models=1, external_predictions=preds)
     shares = {g: n / len(per_city) for g, n in cohorts.items()}
     simple = obj.aggregate(_simple_weights(obj, shares)).aggregated_frameworks

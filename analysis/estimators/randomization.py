@@ -21,13 +21,16 @@ memory does not grow with the number of permutations.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 OUTCOME = "resilience"
 TOL, MAX_SWEEPS = 1e-13, 100_000
@@ -211,17 +214,43 @@ def permuted_blocks(
     city_cohort: np.ndarray, n_perm: int, rng: np.random.Generator, cells: int = PRODUCT_CELLS
 ) -> Iterator[np.ndarray]:
     """n_perm random reassignments of the cohort vector across cities, in blocks of about
-    `cells` cells (rows of blocks x n_units). The generator shuffles the rows one after the
-    other, so the blocks together are exactly the draws of one call (`permuted_cohorts`)."""
+    `cells` cells (rows of blocks x n_units). Each row is shuffled on its own, one after the
+    other, as `Generator.permuted(..., axis=1)` does with the rows of one matrix, so the
+    blocks together are exactly its draws (tested); shuffling one contiguous row that stays
+    in the cache is about twice as fast as `permuted` along an axis of a large matrix."""
     rows = max(1, cells // max(len(city_cohort), 1))
+    row = city_cohort.copy()  # one row shuffled in place stays in the cache
     for start in range(0, n_perm, rows):
-        yield rng.permuted(np.tile(city_cohort, (min(rows, n_perm - start), 1)), axis=1)
+        block = np.empty((min(rows, n_perm - start), len(city_cohort)), city_cohort.dtype)
+        for j in range(len(block)):
+            row[:] = city_cohort
+            rng.shuffle(row)
+            block[j] = row
+        yield block
 
 
 def permuted_cohorts(city_cohort: np.ndarray, n_perm: int, rng: np.random.Generator) -> np.ndarray:
     """n_perm random reassignments of the cohort vector across cities (B x n_units)."""
     blocks = list(permuted_blocks(city_cohort, n_perm, rng))
     return np.vstack(blocks) if blocks else np.empty((0, len(city_cohort)), city_cohort.dtype)
+
+
+def _overlapped(
+    model: Callable[[np.ndarray], np.ndarray], blocks: Iterator[np.ndarray]
+) -> np.ndarray:
+    """model(block) of every block, in order, each evaluated in a second thread while this
+    one draws the next block (both release the interpreter lock: the generator's shuffle,
+    numpy's gathers and BLAS), with at most two blocks waiting. The values do not depend on
+    the overlap: the same blocks, the same arithmetic."""
+    done: list[np.ndarray] = [np.empty(0)]
+    waiting: deque[Future[np.ndarray]] = deque()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for block in blocks:
+            waiting.append(pool.submit(model, block))
+            if len(waiting) > 2:
+                done.append(waiting.popleft().result())
+        done += [f.result() for f in waiting]
+    return np.concatenate(done)
 
 
 def randomization_test(
@@ -237,8 +266,7 @@ def randomization_test(
     observed = observed.astype(np.intp)
     model = Balanced(y, values, idx, observed) if idx.balanced else General(y, values, idx)
     actual = float(model(observed[None, :])[0])
-    draws = np.concatenate(
-        [np.empty(0), *(model(block) for block in permuted_blocks(observed, n_perm, rng))]
-    )
+    with threadpool_limits(limits=1):  # the drawing thread and the evaluating one share the cores
+        draws = _overlapped(model, permuted_blocks(observed, n_perm, rng))
     p = (1 + int(np.sum(np.abs(draws) >= abs(actual) - 1e-15))) / (1 + n_perm)
     return Placebo(actual, draws, p)

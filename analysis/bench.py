@@ -32,7 +32,7 @@ from analysis.estimators.randomization import (
 )
 from analysis.exhibit import Context
 from analysis.exhibits import baseline
-from analysis.pipeline import MAIN_THREADS, prepare
+from analysis.pipeline import prepare
 
 REPEATS = 5
 SLOW = ("dml_plr", "dml_did", "mechanisms", "heterogeneity")
@@ -61,10 +61,9 @@ def main() -> int:
     print(f"{'data (load+panel)':<28}{t_data:>18.3f}")
     for ex in exhibits():
         # A fresh context each time: shared fits are not reused across repetitions. The
-        # main process's BLAS threads as in the pipeline (analysis.pipeline.MAIN_THREADS).
+        # main process's BLAS threads as in the pipeline (Exhibit.produce).
         def once(ex: Any = ex) -> object:
-            with threadpool_limits(limits=MAIN_THREADS):
-                return ex.run(fresh())
+            return ex.produce(fresh())
 
         if ex.id in SLOW:  # timed once: minutes each, and their parts are timed below
             print(f"{ex.id:<28}{_median_seconds(once, 1):>18.3f}  (one run)")

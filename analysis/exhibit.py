@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from analysis.config import Config
 from analysis.estimates import Estimate
@@ -21,6 +22,11 @@ from analysis.inference import VcovSpec
 from analysis.prepare.panel import PanelInfo
 
 T = TypeVar("T")
+# BLAS / OpenMP threads of the main process while an exhibit runs: its own linear algebra is
+# small (the study's regressions, HonestDiD's optimizer, the mediation bootstrap) and the
+# cores belong to the DML pool ([dml] n_jobs processes, one thread each), which a second
+# BLAS thread here would compete with (README, Benchmark).
+MAIN_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,11 @@ class Exhibit:
     needs: Needs = field(default_factory=Needs)
     # Runs on every run, also when `--only` names other exhibits (the data audit).
     always: bool = False
+
+    def produce(self, ctx: Context) -> Output:
+        """The exhibit's Output, computed with MAIN_THREADS BLAS / OpenMP threads here."""
+        with threadpool_limits(limits=MAIN_THREADS):
+            return self.run(ctx)
 
     def check(self, out: Output) -> None:
         """The exhibit wrote exactly what it declares (so the README map cannot drift)."""

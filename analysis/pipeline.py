@@ -17,10 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from analysis.catalogue import exhibits
 from analysis.config import DATA_DIR, DEFAULT_PANEL, Config, load_config
@@ -28,6 +27,7 @@ from analysis.errors import PARTIAL, AnalysisError, InputError, choices, describ
 from analysis.estimates import Estimate, to_frame
 from analysis.exhibit import Context, Exhibit, Output
 from analysis.manifest import git_state, inputs, machine, r_version, versions
+from analysis.panel_record import log_panel, panel_manifest
 from analysis.precision import round_frame, write_csv, write_json
 from analysis.prepare.loading import LoadInfo, load, read_table
 from analysis.prepare.panel import PanelInfo, build_panel
@@ -38,7 +38,6 @@ from analysis.truth import comparison, load_truth
 
 log = logging.getLogger("analysis")
 T = TypeVar("T")
-MAIN_THREADS = 1  # BLAS / OpenMP threads of the main process while the exhibits run
 SIMULATED_LABEL = "SIMULATED DATA"
 SIMULATED_NOTE = "SIMULATED DATA (the embedded default panel; see analysis/simulate.py)."
 
@@ -196,7 +195,7 @@ def run(
             raw, loaded = _load(data, cfg)
             panel, info = _build(raw, loaded, cfg, data)
             truth = load_truth(data)
-            _log_data(panel, info)
+            log_panel(panel, info)
         ctx = Context(
             panel=panel,
             cfg=cfg,
@@ -208,27 +207,22 @@ def run(
         estimates: list[Estimate] = []
         exhibits_meta = []
         selected = select(only)
-        # One BLAS / OpenMP thread in this process: its linear algebra is small (the study's
-        # regressions, HonestDiD's optimizer, the mediation bootstrap) and the cores are the
-        # DML pool's ([dml] n_jobs processes, one thread each), which a second BLAS thread
-        # here would compete with (README, Benchmark).
-        with threadpool_limits(limits=MAIN_THREADS):
-            for ex in selected:
-                result = _run_exhibit(ex, ctx, only, strict, timer, not_run, failed)
-                if result is None:
-                    continue
-                estimates += result.estimates
-                _write_exhibit(ex, result, tmp, truth is not None, strict, failed)
-                exhibits_meta.append(
-                    {
-                        "id": ex.id,
-                        "title": ex.title,
-                        "module": ex.module,
-                        "tables": sorted(result.tables),
-                        "figures": sorted(result.figures),
-                        **({"details": result.manifest} if result.manifest else {}),
-                    }
-                )
+        for ex in selected:
+            result = _run_exhibit(ex, ctx, only, strict, timer, not_run, failed)
+            if result is None:
+                continue
+            estimates += result.estimates
+            _write_exhibit(ex, result, tmp, truth is not None, strict, failed)
+            exhibits_meta.append(
+                {
+                    "id": ex.id,
+                    "title": ex.title,
+                    "module": ex.module,
+                    "tables": sorted(result.tables),
+                    "figures": sorted(result.figures),
+                    **({"details": result.manifest} if result.manifest else {}),
+                }
+            )
         # The data audit runs on every run; an error when none of the exhibits asked for ran.
         wanted = {ex.id for ex in selected if not ex.always}
         if wanted and not wanted & {m["id"] for m in exhibits_meta}:
@@ -264,7 +258,7 @@ def run(
                 }
             ),
             "config": cfg.to_dict(),
-            "panel": _panel_manifest(panel, info),
+            "panel": panel_manifest(panel, info),
             "exhibits": exhibits_meta,
             "not_run": [{"exhibit": k, "reasons": v} for k, v in not_run.items()],
             "failed": [{"part": k, "error": v} for k, v in failed.items()],
@@ -312,7 +306,7 @@ def _run_exhibit(
         with timer.stage(ex.id):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                result = ex.run(ctx)
+                result = ex.produce(ctx)
             _log_warnings(ex.id, caught)
             ex.check(result)
         return result
@@ -347,59 +341,3 @@ def _write_exhibit(
         for name, writer in result.figures.items():
             draw = partial(writer, tmp / "figures" / f"{name}.png")
             _attempt(f"figure {name}", draw, failed, strict)
-
-
-def _log_data(panel: pd.DataFrame, info: PanelInfo) -> None:
-    log.info(
-        "panel: %d units x %d years, %d rows; %d cells interpolated; %d unit-years dropped "
-        "as incomplete; units not in the sample: %d",
-        panel["city_code"].nunique(),
-        panel["year"].nunique(),
-        len(panel),
-        info.interpolated_cells,
-        info.dropped_city_years,
-        len(info.dropped_cities),
-    )
-    loaded = info.load
-    if loaded is None:
-        return
-    if loaded.years_outside:
-        log.warning(
-            "dropped %d rows of years outside [panel]: %s",
-            sum(loaded.years_outside.values()),
-            ", ".join(f"{y} ({n})" for y, n in loaded.years_outside.items()),
-        )
-    if loaded.unknown_units:
-        log.warning(
-            "dropped %d rows of %d unit keys that name no prefecture-level unit in their year: %s",
-            sum(loaded.unknown_units.values()),
-            len(loaded.unknown_units),
-            "; ".join(
-                f"{v!r} ({loaded.unknown_reasons[v]})" for v in list(loaded.unknown_units)[:10]
-            ),
-        )
-    for value, unit, how in loaded.readings:
-        log.info("read %r as %s (%s)", value, unit, how)
-    for variable, reason in info.unavailable.items():
-        log.info("not built: %s %s", variable, reason)
-
-
-def _panel_manifest(panel: pd.DataFrame, info: PanelInfo) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "rows": len(panel),
-        "cities": int(panel["city_code"].nunique()),
-        "interpolated_cells": info.interpolated_cells,
-        "dropped_city_years": info.dropped_city_years,
-        "cities_outside_sample": list(info.dropped_cities),
-        "pre_period_end": info.pre_end,
-        "not_built": dict(info.unavailable),
-    }
-    if info.load is not None:
-        out["rows_in_file"] = info.load.rows_in_file
-        out["years_outside_panel"] = {str(k): v for k, v in info.load.years_outside.items()}
-        out["unknown_units"] = [
-            {"value": v, "rows": n, "reason": info.load.unknown_reasons[v]}
-            for v, n in info.load.unknown_units.items()
-        ]
-        out["units_read_as"] = [{"value": v, "unit": u, "how": h} for v, u, h in info.load.readings]
-    return out

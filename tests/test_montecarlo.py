@@ -527,3 +527,15 @@ def test_reps_per_design_run_that_many(tmp_path: Path) -> None:
         "constant": 2,
         "study": 1,
     }
+
+
+def test_a_rerun_that_runs_nothing_keeps_the_record_of_the_run(tmp_path: Path) -> None:
+    out = tmp_path / "rerun"
+    _mc(out, "--reps", "1", "--design", "constant", "--workers", "0")
+    first = json.loads((out / "manifest.json").read_text())
+    _mc(out, "--reps", "1", "--design", "constant", "--workers", "0", "--chunk-size", "5")
+    again = json.loads((out / "manifest.json").read_text())
+    assert first["seconds"]["replications_run_by_this_command"] == 1
+    for key in ("command", "git", "cluster"):
+        assert again[key] == first[key]
+    assert again["seconds"] == first["seconds"]

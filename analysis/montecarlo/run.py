@@ -13,6 +13,7 @@ command again after an interruption resumes; a larger N adds replications.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -185,14 +186,22 @@ def run(req: Request) -> Path:
             where = info.describe()
             run_all(runner, chunks, keep)
     wall = round(time.perf_counter() - t0, 1)
+    made_by: dict[str, Any] = {
+        "command": " ".join(["python -m analysis", *sys.argv[1:]]),
+        "git": git_state(),
+        "cluster": where,
+        "seconds": {"this_command": wall, "replications_run_by_this_command": todo},
+    }
+    if not chunks:  # nothing ran: the manifest keeps the command that made the replications
+        made_by = _made_by(req.out / "manifest.json", made_by)
     manifest = {
         "data": {"simulated": True},
-        "command": " ".join(["python -m analysis", *sys.argv[1:]]),
+        "command": made_by["command"],
         "base_seed": base_seed,
         "seed_rule": SEED_RULE,
         "stores": {str(s.folder.relative_to(req.out)): s.spec() for _, s in stores(req.out)},
         "monte_carlo_configuration": describe(cfg, req.settings),
-        "git": git_state(),
+        "git": made_by["git"],
         "versions": versions(EXTRA_PACKAGES),
         "inputs": _in_repository(
             inputs(
@@ -203,16 +212,33 @@ def run(req: Request) -> Path:
                 }
             )
         ),
-        "cluster": where,
+        "cluster": made_by["cluster"],
         "seconds": {
-            "this_command": wall,
-            "replications_run_by_this_command": todo,
+            **made_by["seconds"],
             "per_store (wall seconds of each replication on its worker)": _seconds(req.out),
         },
     }
     outputs.write(req.out, cfg.inference.level, describe(cfg, req.settings), manifest)
     log.info("Monte Carlo: %d replications run in %.1f s; outputs in %s", todo, wall, req.out)
     return req.out
+
+
+def _made_by(previous: Path, current: dict[str, Any]) -> dict[str, Any]:
+    """The command, commit, cluster and seconds of the run that made the stored
+    replications, from the manifest it wrote (`current` when there is none)."""
+    try:
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        seconds = old["seconds"]
+        return {
+            "command": old["command"],
+            "git": old["git"],
+            "cluster": old["cluster"],
+            "seconds": {
+                k: seconds[k] for k in ("this_command", "replications_run_by_this_command")
+            },
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        return current
 
 
 def from_args(args: Any) -> Path:

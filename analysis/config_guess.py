@@ -22,9 +22,9 @@ import pandas as pd
 from analysis.config import DEFAULT_CONFIG
 from analysis.errors import InputError
 from analysis.prepare.cities import registry
+from analysis.prepare.keys import plain
 from analysis.prepare.units import (
     KIND_LABELS,
-    ZERO_WIDTH,
     Resolution,
     resolve_codes,
     resolve_names,
@@ -38,7 +38,6 @@ CITY_SHARE = 0.5
 # Share of a role column's non-empty sampled cells that must be numbers.
 NUMERIC_SHARE = 0.9
 BLANKS = frozenset({"", "nan", "NaN", "NA", "N/A", ".", "-", "--", "—", "…", "..."})
-_INVISIBLE = {ord(char): None for char in ZERO_WIDTH}
 NO_ROLE = "no role of the study has this name"
 
 
@@ -108,12 +107,6 @@ class _Cells:
         return self.value.where(self.value % 1 == 0)
 
 
-def _plain(text: str) -> str:
-    """The text without what key matching ignores: width, invisible characters, spaces."""
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
-    return "".join(text.split())
-
-
 def _fallback(text: str) -> float:
     try:
         return float(unicodedata.normalize("NFKC", text).strip().replace(",", ""))
@@ -132,7 +125,7 @@ def _cells(series: pd.Series) -> _Cells:
     value = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").astype(float)
     blank = series.isna()
     unread = value.isna() & ~blank
-    blank[unread] = text[unread].map(_plain).isin(BLANKS)
+    blank[unread] = text[unread].map(plain).isin(BLANKS)
     retry = value.isna() & ~blank
     if retry.any():
         value[retry] = text[retry].map(_fallback)
@@ -207,7 +200,7 @@ def _city_key(sample: pd.DataFrame, year: str, headers: dict[str, Header], syn: 
     read: list[str] = []
     for row in res.readings().to_dict("records"):
         value, how = str(row["value"]), str(row["kind"])
-        odd = _plain(value) != value
+        odd = plain(value) != value
         if how in ("code", "name") and not odd:
             continue
         label = KIND_LABELS[how] + (", full-width or invisible characters" if odd else "")

@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 from analysis.config_schema import DATA_DIR
-from analysis.prepare.units import ZERO_WIDTH
+from analysis.prepare.keys import visible
 
 SYNONYMS_FILE = DATA_DIR / "synonyms.toml"
 
@@ -39,7 +38,6 @@ ROLE_TABLES = ("columns", "outcome", "components", "inputs", "treatment", "unuse
 KEY_KINDS = ("code", "name", "any")
 SCOPES = ("全市", "市辖区")
 
-_DROP_INVISIBLE = {ord(char): None for char in ZERO_WIDTH}
 _BRACKETED = re.compile(r"[(\[{【〔《「]([^()\[\]{}【】〔〕《》「」]*)[)\]}】〕》」]")
 _UNIT_LABEL = re.compile(r"单位[:：]?\s*([^\s,;，；]+)")
 _SEPARATORS = re.compile(r"[_\-/:：,，;；\s]+")
@@ -94,7 +92,7 @@ class Match:
 
 
 def _clean(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).translate(_DROP_INVISIBLE).strip()
+    return visible(text).strip()
 
 
 def _unit_key(text: str) -> str:

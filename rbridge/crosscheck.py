@@ -23,18 +23,10 @@ import pandas as pd
 
 from analysis.config import load_config
 from analysis.errors import CrosscheckFailure, InputError
-from rbridge.engines import (
-    ENGINES,
-    MINIMUM,
-    PREFERENCE,
-    VALIDATED,
-    Engine,
-    RResult,
-    label,
-    version_tuple,
-)
+from rbridge.engines import ENGINES, PREFERENCE, Engine, RResult, label
 from rbridge.inputs import attach_columns, attached
 from rbridge.matrix import Check, ModelPlan
+from rbridge.packages import MINIMUM, VALIDATED, version_tuple
 from rbridge.planners import plan
 from rbridge.session import RError, RInfo, RSession, chatter, detect, rpy2_log
 from rbridge.tolerances import TOLERANCES, tolerance

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from rbridge.crosscheck import load_run, run_plans
-from rbridge.engines import ENGINES, MINIMUM, PREFERENCE, Engine
+from rbridge.engines import ENGINES, PREFERENCE, Engine
 from rbridge.matrix import Check, ModelPlan
+from rbridge.packages import MINIMUM
 from rbridge.session import R_DIR, R_FILES
 from rbridge.tolerances import TOLERANCES
 

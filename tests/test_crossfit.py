@@ -19,17 +19,9 @@ from threadpoolctl import threadpool_limits
 
 from analysis.engines.options import call
 from analysis.estimators.crossfit import Job, NuisanceCache, crossfit
-from analysis.estimators.dml_core import (
-    child_rng,
-    child_seed,
-    city_folds,
-    design,
-    fit_learner,
-    grouped_splits,
-    model,
-    row_cities,
-)
+from analysis.estimators.dml_core import design, fit_learner, model, row_cities
 from analysis.estimators.dml_did import PS_CLIPPING, fit_did
+from analysis.estimators.dml_folds import child_rng, child_seed, city_folds, grouped_splits
 from analysis.estimators.dml_runs import Spec, run_plrs
 from analysis.estimators.learners import make_learner
 

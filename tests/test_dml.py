@@ -21,13 +21,12 @@ from analysis.bench import bench_dml
 from analysis.config import Config, load_config
 from analysis.estimators.dml_core import (
     aggregate_median_adjusted,
-    city_folds,
     design,
     fit_learner,
     fit_learners,
-    grouped_splits,
     row_cities,
 )
+from analysis.estimators.dml_folds import city_folds, grouped_splits
 from analysis.estimators.dml_runs import run_plr
 from analysis.estimators.learners import LEARNER_NAMES, describe, make_learner, stack_weights
 from analysis.exhibit import Context

@@ -10,14 +10,13 @@ import pytest
 
 from analysis.config_schema import SampleConfig
 from analysis.prepare.cities import registry, study_cities
+from analysis.prepare.keys import normalize_name, parse_code
 from analysis.prepare.units import (
     AMBIGUOUS,
     CODE_KINDS,
     KIND_ORDER,
     Resolution,
     aliases,
-    normalize_name,
-    parse_code,
     resolve_codes,
     resolve_names,
 )

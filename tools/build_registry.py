@@ -59,12 +59,8 @@ from pypinyin import Style, lazy_pinyin
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The matching key must be the resolver's own, and this checkout's (not an installed copy).
 sys.path.insert(0, str(REPO_ROOT))
-from analysis.prepare.units import (  # noqa: E402
-    AMBIGUOUS,
-    CODE_KINDS,
-    KIND_ORDER,
-    normalize_name,
-)
+from analysis.prepare.keys import normalize_name  # noqa: E402
+from analysis.prepare.units import AMBIGUOUS, CODE_KINDS, KIND_ORDER  # noqa: E402
 
 DEFAULT_CROSSWALK = REPO_ROOT.parent / "shared" / "reference" / "crosswalk"
 DEFAULT_OUT = REPO_ROOT / "data" / "cities.csv"

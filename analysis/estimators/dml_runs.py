@@ -27,16 +27,12 @@ from analysis.estimators.dml_core import (
     Design,
     Fit,
     Request,
-    Splits,
-    child_rng,
-    child_seed,
-    city_folds,
     design,
     fit_many,
     fit_stack,
-    grouped_splits,
     row_cities,
 )
+from analysis.estimators.dml_folds import Splits, child_rng, child_seed, city_folds, grouped_splits
 from analysis.estimators.learners import STACK, make_learner
 
 

@@ -13,8 +13,9 @@ import pandas as pd
 from analysis.config import Config
 from analysis.engines.doubleml_adapter import did_info
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
-from analysis.estimators.dml_core import aggregate_median_adjusted, child_seed
+from analysis.estimators.dml_core import aggregate_median_adjusted
 from analysis.estimators.dml_did import PS_CLIPPING, fit_did
+from analysis.estimators.dml_folds import child_seed
 from analysis.estimators.learners import describe
 from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.render.figures import event_study_figure

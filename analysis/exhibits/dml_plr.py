@@ -145,7 +145,7 @@ def manifest(
         "learners": {n: describe(n, s) for n, s in learner_seeds(names, cfg.seed).items()},
         "learner_seeds": learner_seeds(names, cfg.seed),
         "fold_seeds": "np.random.default_rng([seed, crc32('dml-folds'), crc32(str(n_folds)), "
-        "crc32(tag) ...]) over cities (analysis.estimators.dml_core.child_rng)",
+        "crc32(tag) ...]) over cities (analysis.estimators.dml_folds.child_rng)",
         "aggregation": {
             "dml_plr (and every model id)": "DoubleML 0.11: median estimate; SE from the median "
             "of the upper bounds estimate + 1.96 SE",

@@ -23,7 +23,7 @@ from analysis.engines import pyfixest_adapter as fx
 from analysis.engines.doubleml_adapter import plr_rows
 from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
-from analysis.estimators.dml_core import child_rng
+from analysis.estimators.dml_folds import child_rng
 from analysis.estimators.dml_runs import Spec, run_plrs
 from analysis.estimators.mediation import DEMEAN_TOL, Indirect, bootstrap_indirect
 from analysis.exhibit import Context, Exhibit, Needs, Output

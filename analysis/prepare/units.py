@@ -22,8 +22,6 @@ raises for a user's bad value: unresolved rows are returned with the reason.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -32,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.config_schema import DATA_DIR
+from analysis.prepare.keys import normalize_name, parse_code, plain
 
 REGISTRY_FILE = DATA_DIR / "cities.csv"
 ALIASES_FILE = DATA_DIR / "city_aliases.csv"
@@ -52,62 +51,6 @@ KIND_LABELS = {
     "variant": "variant name",
     AMBIGUOUS: "ambiguous alias",
 }
-
-# Invisible characters pasted along with names from web pages and PDFs.
-ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
-_DROP_INVISIBLE = {ord(char): None for char in ZERO_WIDTH}
-# Punctuation inside romanized names: apostrophes (Xi'an), hyphens (Ma-anshan), periods and
-# middle dots. Chinese names never contain these.
-_ROMAN_PUNCT = re.compile("['\u2018\u2019`\u00b4\\-\u2010\u2011\u2013\u2014.\u00b7\u30fb]")
-_CODE_TEXT = re.compile(r"\+?(\d+)(?:\.0*)?")
-
-
-def _clean(text: str) -> str:
-    """NFKC (full-width to half-width), without invisible characters and any whitespace."""
-    text = unicodedata.normalize("NFKC", text).translate(_DROP_INVISIBLE)
-    return "".join(text.split())
-
-
-def normalize_name(text: object) -> str:
-    """The matching key of a unit name (aliases and user values go through the same steps).
-
-    1. Unicode NFKC: full-width letters, digits and spaces become half-width (``Ｂｅｉｊｉｎｇ``
-       -> ``Beijing``), compatibility forms are folded.
-    2. Zero-width characters are removed: U+200B, U+200C, U+200D, U+2060 and U+FEFF.
-    3. All whitespace is removed, inside the name too (``北 京`` -> ``北京``,
-       ``Xi an`` -> ``Xian``).
-    4. Case is folded and ``ü`` becomes ``v`` (``Lüliang`` -> ``lvliang``).
-    5. Apostrophes, hyphens, periods and middle dots are removed (``Lu'an`` -> ``luan``).
-    6. Exactly one trailing ``市`` is dropped (``北京市`` -> ``北京``), or else one trailing
-       ``city`` (``Beijing City`` -> ``beijing``), unless nothing would be left. Nothing
-       else is dropped: ``地区``, ``盟``, ``自治州`` and ethnic designations stay, and are
-       matched through the ``name_short`` aliases.
-
-    Because of step 6, a county-level city named like its prefecture (大理市 in 大理州)
-    gets the prefecture's key.
-    """
-    key = _clean(str(text)).casefold().replace("ü", "v")
-    key = _ROMAN_PUNCT.sub("", key)
-    if key.endswith("市") and len(key) > 1:
-        return key[:-1]
-    if key.endswith("city") and len(key) > 4:
-        return key[:-4]
-    return key
-
-
-def parse_code(value: object) -> int | None:
-    """A code as an int: from an int, an integral float, or text such as ``"110000"``,
-    ``" 110100.0 "`` or full-width ``"１１０１００"``; None for anything else (missing,
-    fractional, non-numeric, bool)."""
-    if value is None or value is pd.NA or isinstance(value, bool | np.bool_):
-        return None
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        return int(number) if math.isfinite(number) and number.is_integer() else None
-    match = _CODE_TEXT.fullmatch(_clean(str(value)))
-    return int(match.group(1)) if match else None
 
 
 class _Alias(NamedTuple):
@@ -250,7 +193,7 @@ class Resolution:
 
 def _years(years: pd.Series) -> list[int | None]:
     numbers = pd.to_numeric(
-        years.map(lambda v: _clean(v) if isinstance(v, str) else v), errors="coerce"
+        years.map(lambda v: plain(v) if isinstance(v, str) else v), errors="coerce"
     )
     return [
         int(y) if pd.notna(y) and math.isfinite(float(y)) and float(y).is_integer() else None
@@ -284,7 +227,7 @@ def _lookup(
     def best(candidates: list[_Alias]) -> _Alias:
         return min(
             candidates,
-            key=lambda a: (_clean(a.alias).casefold() != exact, KIND_ORDER.index(a.kind)),
+            key=lambda a: (plain(a.alias).casefold() != exact, KIND_ORDER.index(a.kind)),
         )
 
     valid = [a for a in found if a.first_year <= year <= a.last_year]
@@ -328,7 +271,7 @@ def _is_missing(value: object) -> bool:
         return True
     if isinstance(value, float | np.floating):
         return math.isnan(float(value))
-    return isinstance(value, str) and not _clean(value)
+    return isinstance(value, str) and not plain(value)
 
 
 def _resolve(
@@ -348,7 +291,7 @@ def _resolve(
     memo: dict[tuple[Key, str, int], tuple[int, str] | str] = {}
     for pos, (value, year) in enumerate(zip(values.to_numpy(dtype=object), year_list, strict=True)):
         key: Key | None
-        exact = "" if _is_missing(value) else _clean(str(value)).casefold()
+        exact = "" if _is_missing(value) else plain(str(value)).casefold()
         if by_code:
             key = parse_code(value)
         elif exact:

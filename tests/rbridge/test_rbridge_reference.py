@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rbridge.engines import VALIDATED
+from rbridge.packages import VALIDATED
 from rbridge.tolerances import tolerance
 from tests._regen import assert_panel_is_reference
 

@@ -4,6 +4,8 @@ set to 1e-13), and permutation p-values are uniform under a simulated null."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -105,6 +107,28 @@ def test_general_route_on_repeated_cells_and_a_missing_year_block() -> None:
     panel = panel[~((panel["city_code"] == 20) & (panel["year"] != 3))]  # one row only
     panel = pd.concat([panel, panel.iloc[[10]]], ignore_index=True)  # a repeated row
     assert_equals_loop(panel, False, 8, rng)
+
+
+def test_randomization_test_on_an_unbalanced_panel_equals_refits() -> None:
+    """The whole test on a panel with units that enter late and leave early: the actual
+    coefficient, every draw and the p-value equal pyfixest refits on the same permutations
+    (drawn again from the same seed), with blocks of one permutation each."""
+    rng = np.random.default_rng(6)
+    panel = null_panel(rng, n=26, periods=8, effect=0.5)
+    gone = ((panel["city_code"] % 4 == 0) & (panel["year"] <= 2)) | (
+        (panel["city_code"] % 5 == 0) & (panel["year"] >= 7)
+    )
+    panel = panel[~gone].reset_index(drop=True)
+    assert not pl.index(panel).balanced
+    with mock.patch.object(pl, "PRODUCT_CELLS", 1):
+        res = pl.randomization_test(panel, 19, np.random.default_rng(2))
+    city_cohort = panel.groupby("city_code", sort=True)["first_treat"].first().to_numpy()
+    values, observed = np.unique(city_cohort, return_inverse=True)
+    perms = pl.permuted_cohorts(observed, 19, np.random.default_rng(2))
+    refits = loop_of_fits(panel, values[np.vstack([observed, perms])])
+    np.testing.assert_allclose([res.actual, *res.draws], refits, rtol=0, atol=TOL)
+    beaten = np.sum(np.abs(refits[1:]) >= abs(refits[0]) - 1e-15)
+    assert res.p_value == (1 + beaten) / 20
 
 
 def test_balanced_and_general_routes_agree() -> None:

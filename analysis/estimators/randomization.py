@@ -16,7 +16,9 @@ unbalanced panel, one matrix product per treated cohort for v), whatever the num
 rows. On a balanced panel v is the same for every assignment that keeps the cohort sizes, so
 d' M d is a constant and d' M y a gather over the two-way demeaned outcome
 (`Balanced`). Assignments are drawn and evaluated in blocks of a few million cells, so
-memory does not grow with the number of permutations.
+memory does not grow with the number of permutations; a block is evaluated in a second
+thread while the next one is drawn. The alternating projections of `demean` are the
+reference the tests hold the closed forms to.
 """
 
 from __future__ import annotations
@@ -211,13 +213,15 @@ class Placebo:
 
 
 def permuted_blocks(
-    city_cohort: np.ndarray, n_perm: int, rng: np.random.Generator, cells: int = PRODUCT_CELLS
+    city_cohort: np.ndarray, n_perm: int, rng: np.random.Generator, cells: int | None = None
 ) -> Iterator[np.ndarray]:
     """n_perm random reassignments of the cohort vector across cities, in blocks of about
-    `cells` cells (rows of blocks x n_units). Each row is shuffled on its own, one after the
-    other, as `Generator.permuted(..., axis=1)` does with the rows of one matrix, so the
-    blocks together are exactly its draws (tested); shuffling one contiguous row that stays
-    in the cache is about twice as fast as `permuted` along an axis of a large matrix."""
+    `cells` cells (PRODUCT_CELLS unless given; rows of blocks x n_units). Each row is
+    shuffled on its own, one after the other, as `Generator.permuted(..., axis=1)` does with
+    the rows of one matrix, so the blocks together are exactly its draws (tested); shuffling
+    one contiguous row that stays in the cache is about twice as fast as `permuted` along an
+    axis of a large matrix."""
+    cells = PRODUCT_CELLS if cells is None else cells
     rows = max(1, cells // max(len(city_cohort), 1))
     row = city_cohort.copy()  # one row shuffled in place stays in the cache
     for start in range(0, n_perm, rows):

@@ -118,7 +118,7 @@ def _bench_placebo(panel: pd.DataFrame) -> None:
     b = bench_placebo(panel)
     print()
     print(f"placebo: {b['permutations']} permutations of the TWFE (same panel):")
-    print(f"{'vectorized (one matrix op)':<28}{b['vectorized_s']:>10.4f} s")
+    print(f"{'vectorized (city tables)':<28}{b['vectorized_s']:>10.4f} s")
     print(
         f"{'loop of pyfixest fits':<28}{b['pyfixest_loop_s']:>10.4f} s  (timed on {b['pyfixest_loop_timed_fits']} fits, scaled)"
     )

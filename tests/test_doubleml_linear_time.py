@@ -113,3 +113,11 @@ def test_a_clustered_fit_is_identical_with_and_without() -> None:
     with_, without = fit(True), fit(False)
     np.testing.assert_array_equal(with_[0], without[0])
     np.testing.assert_array_equal(with_[1], without[1])
+
+
+def test_the_library_functions_are_back_after_the_block_also_on_an_error() -> None:
+    with pytest.raises(RuntimeError), fast.linear_time():
+        assert doubleml.double_ml._var_est is fast.var_est
+        raise RuntimeError
+    assert doubleml.double_ml._var_est is _var_est
+    assert doubleml.utils._checks._check_smpl_split_tpl is _check_smpl_split_tpl

@@ -19,9 +19,9 @@ checked against (`VERIFIED`); with any other version doubleml runs its own code.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
-from unittest import mock
 
 import doubleml
 import doubleml.double_ml
@@ -103,15 +103,25 @@ def check_split(
 
 
 @contextmanager
+def _replaced(module: ModuleType, name: str, value: object) -> Iterator[None]:
+    """module.name is value within the block, and what it was after (also on an error)."""
+    original = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, original)
+
+
+@contextmanager
 def linear_time() -> Iterator[bool]:
     """Within the block, doubleml (of the verified version) uses `var_est` and
     `check_split`; yields whether it does."""
     if doubleml.__version__ != VERIFIED:
         yield False
         return
-    with ExitStack() as stack:
-        stack.enter_context(mock.patch.object(doubleml.double_ml, "_var_est", var_est))
-        stack.enter_context(
-            mock.patch.object(doubleml.utils._checks, "_check_smpl_split_tpl", check_split)
-        )
+    with (
+        _replaced(doubleml.double_ml, "_var_est", var_est),
+        _replaced(doubleml.utils._checks, "_check_smpl_split_tpl", check_split),
+    ):
         yield True

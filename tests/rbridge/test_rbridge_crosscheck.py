@@ -3,6 +3,7 @@ Debian's R (base R + sandwich) the pass, the failures (exit 3) and R's errors an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main as cli
-from rbridge import engines
+from rbridge import crosscheck
 from rbridge.crosscheck import COLUMNS
 from rbridge.session import RError, RInfo, RSession, chatter
 
@@ -31,11 +32,19 @@ def edit_estimate(folder: Path, model: str, term: str, column: str, value: float
     est.to_csv(path, index=False, float_format="%.12g", lineterminator="\n")
 
 
+# R packages that Debian packages (r-cran-*): all that the CI machine's R has of rbridge's list
+DEBIAN = ("sandwich", "data.table")
+
+
 @pytest.fixture
 def base_r_only(base_r: RInfo, monkeypatch: pytest.MonkeyPatch) -> RInfo:
-    """The Debian-only depth even where fixest is installed: regressions go to base R."""
-    monkeypatch.setitem(engines.PREFERENCE, "regression", ("base-r",))
-    return base_r
+    """The Debian-only depth also where the full library is installed: the cross-check sees
+    only the packages Debian has, so the regressions go to base R and every family that
+    needs fixest, did or the others is skipped, as on CI."""
+    packages = {k: v for k, v in base_r.packages.items() if k in DEBIAN}
+    debian = dataclasses.replace(base_r, packages=packages)
+    monkeypatch.setattr(crosscheck, "detect", lambda: debian)
+    return debian
 
 
 def test_skip_path_without_r(

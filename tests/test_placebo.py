@@ -109,6 +109,18 @@ def test_general_route_on_repeated_cells_and_a_missing_year_block() -> None:
     assert_equals_loop(panel, False, 8, rng)
 
 
+def test_general_route_on_a_disconnected_panel() -> None:
+    """Two groups of cities observed in years that do not overlap (the year effects of one
+    group are not tied to the other's): G has a second null direction, and the coefficients
+    still equal pyfixest's."""
+    rng = np.random.default_rng(12)
+    panel = null_panel(rng, n=30, periods=8, effect=0.4, cohorts=(3, 3, 3, 6, 6, 6, 6, 7))
+    late = panel["city_code"] > 15
+    panel = panel[(late & (panel["year"] >= 5)) | (~late & (panel["year"] <= 4))]
+    panel = panel.reset_index(drop=True)
+    assert_equals_loop(panel, False, 8, rng)
+
+
 def test_randomization_test_on_an_unbalanced_panel_equals_refits() -> None:
     """The whole test on a panel with units that enter late and leave early: the actual
     coefficient, every draw and the p-value equal pyfixest refits on the same permutations

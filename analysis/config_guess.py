@@ -1,43 +1,29 @@
 """The guesses of `python -m analysis init-config` (analysis/init_config.py): a proposed
 mapping of a user's table to the configuration's roles.
 
-``propose(frame, source)`` is a pure function of the table: it finds the year column
-(integers in 1900-2100 in every sampled row, a column named like 年份/year first), the unit
-key (a column of 6-digit codes or of names that resolve to units of ``data/cities.csv``
-through ``analysis.prepare.units``, else ids of any kind), and maps every other column
-whose normalized name is a synonym of a role (``analysis.synonyms``); what it cannot map is
-left out with the reason. ``analysis.config_text`` writes the proposal as TOML and as the
+``propose(frame, source)`` is a pure function of the table: it finds the year column and
+the unit key (``analysis.config_keys``), and maps every other column whose normalized name
+is a synonym of a role (``analysis.synonyms``); what it cannot map is left out with the
+reason. ``analysis.config_text`` writes the proposal as TOML and as the
 terminal summary.
 """
 
 from __future__ import annotations
 
 import tomllib
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from analysis.config import DEFAULT_CONFIG
+from analysis.config_keys import YEAR_RANGE, city_key, read_cells, year_column
 from analysis.errors import InputError
-from analysis.prepare.cities import registry
-from analysis.prepare.keys import plain
-from analysis.prepare.units import (
-    KIND_LABELS,
-    Resolution,
-    resolve_codes,
-    resolve_names,
-)
 from analysis.synonyms import Header, Role, Synonyms, scale_note, synonyms
 
 SAMPLE_ROWS = 20_000
-YEAR_RANGE = (1900, 2100)
-# Share of sampled rows whose key resolves to registry units for the panel to be "cities".
-CITY_SHARE = 0.5
 # Share of a role column's non-empty sampled cells that must be numbers.
 NUMERIC_SHARE = 0.9
-BLANKS = frozenset({"", "nan", "NaN", "NA", "N/A", ".", "-", "--", "—", "…", "..."})
 NO_ROLE = "no role of the study has this name"
 
 
@@ -92,170 +78,9 @@ class Proposal:
         return next((m.column for m in self.mapped if (m.table, m.role) == (table, role)), None)
 
 
-@dataclass(frozen=True)
-class _Cells:
-    """A column's cells read as numbers: ``value`` (NaN where blank or not a number),
-    ``blank`` and ``bad`` (a cell that is neither blank nor a number)."""
-
-    value: pd.Series
-    blank: pd.Series
-    bad: pd.Series
-
-    @property
-    def integral(self) -> pd.Series:
-        """Values that are whole numbers, NaN otherwise."""
-        return self.value.where(self.value % 1 == 0)
-
-
-def _fallback(text: str) -> float:
-    try:
-        return float(unicodedata.normalize("NFKC", text).strip().replace(",", ""))
-    except ValueError:
-        return np.nan
-
-
-def _cells(series: pd.Series) -> _Cells:
-    """Numbers of a column (thousands separators, full-width digits and '2009.0' allowed);
-    vectorized, with a per-cell NFKC pass only for the cells that need it."""
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        value = series.astype(float)
-        blank = value.isna()
-        return _Cells(value, blank, pd.Series(False, index=series.index))
-    text = series.astype(str).str.strip()
-    value = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").astype(float)
-    blank = series.isna()
-    unread = value.isna() & ~blank
-    blank[unread] = text[unread].map(plain).isin(BLANKS)
-    retry = value.isna() & ~blank
-    if retry.any():
-        value[retry] = text[retry].map(_fallback)
-    return _Cells(value, blank, value.isna() & ~blank)
-
-
-def _year_column(sample: pd.DataFrame, headers: dict[str, Header], syn: Synonyms) -> str | None:
-    lo, hi = YEAR_RANGE
-    named: list[tuple[int, int, str]] = []
-    plain: list[tuple[int, int, str]] = []
-    for pos, col in enumerate(sample.columns):
-        years = _cells(sample[col]).integral
-        if years.isna().any() or not years.between(lo, hi).all():
-            continue
-        match = syn.match(headers[col])
-        if match is not None and match.role.ident == "columns.year":
-            named.append((match.priority, pos, col))
-        elif years.nunique() >= 2:
-            plain.append((-int(years.nunique()), pos, col))
-    found = sorted(named) or sorted(plain)
-    return found[0][2] if found else None
-
-
-def _resolution(column: pd.Series, years: pd.Series) -> tuple[str, Resolution] | None:
-    """The column read as codes (mostly 6-digit integers) or as names (mostly text)."""
-    cells = _cells(column)
-    if cells.integral.between(100000, 999999).mean() >= 0.5:
-        return "code", resolve_codes(column, years)
-    if cells.value.notna().mean() < 0.5:
-        return "name", resolve_names(column, years)
-    return None
-
-
-@dataclass(frozen=True)
-class _Key:
-    column: str
-    kind: str
-    units: str
-    note: str
-    readings: tuple[str, ...] = ()
-    unresolved: tuple[str, ...] = ()
-
-
-def _city_key(sample: pd.DataFrame, year: str, headers: dict[str, Header], syn: Synonyms) -> _Key:
-    best: tuple[float, int, int, int] | None = None
-    chosen: tuple[str, str, Resolution] | None = None
-    for pos, col in enumerate(sample.columns):
-        if col == year:
-            continue
-        found = _resolution(sample[col], sample[year])
-        if found is None:
-            continue
-        kind, res = found
-        share = float(res.admin_code.notna().mean())
-        match = syn.match(headers[col])
-        named = int(match is not None and match.role.role == "city")
-        score = (share, int(kind == "code"), named, -pos)
-        if best is None or score > best:
-            best, chosen = score, (col, kind, res)
-    if chosen is None or best is None or best[0] < CITY_SHARE:
-        return _any_key(sample, year, headers, syn, best[0] if best else 0.0)
-    col, kind, res = chosen
-    done = res.admin_code.notna()
-    units = {int(c) for c in res.admin_code[done]}
-    reg = registry()
-    study = {int(c) for c in reg.loc[reg["in_study_sample"] == 1, "admin_code"]}
-    note = (
-        f"{int(done.sum()):,} of {len(done):,} sampled rows are units of data/cities.csv, "
-        f"read by {'6-digit code' if kind == 'code' else 'name'}: {len(units)} units, "
-        f"{len(units & study)} of the study's {len(study)} cities"
-    )
-    read: list[str] = []
-    for row in res.readings().to_dict("records"):
-        value, how = str(row["value"]), str(row["kind"])
-        odd = plain(value) != value
-        if how in ("code", "name") and not odd:
-            continue
-        label = KIND_LABELS[how] + (", full-width or invisible characters" if odd else "")
-        read.append(
-            f"{value!r} -> {row['name_zh']} {row['name_en']} {row['admin_code']} ({label}), "
-            f"{row['rows']} rows"
-        )
-    counts: dict[tuple[str, str], int] = {}
-    for cell, why in zip(res.unresolved_values, res.unresolved_reasons, strict=True):
-        counts[repr(cell), why] = counts.get((repr(cell), why), 0) + 1
-    unresolved = tuple(f"{v} ({n} rows): {why}" for (v, why), n in counts.items())
-    return _Key(col, kind, "cities", note, tuple(read), unresolved)
-
-
-def _any_key(
-    sample: pd.DataFrame, year: str, headers: dict[str, Header], syn: Synonyms, share: float
-) -> _Key:
-    """Ids of units of any kind: a column named like one whose values, with the year, identify
-    the sampled rows; among unnamed columns only integers or text that repeat over years."""
-    named: list[tuple[int, int, str]] = []
-    plain: list[tuple[int, str]] = []
-    for pos, col in enumerate(sample.columns):
-        cells = _cells(sample[col])
-        if col == year or cells.blank.any():
-            continue
-        if sample.duplicated([col, year]).any():
-            continue
-        match = syn.match(headers[col])
-        if match is not None and match.role.role == "city":
-            named.append((match.priority, pos, col))
-            continue
-        integral = cells.integral.notna().all()
-        text = cells.bad.all()
-        if (integral or text) and sample[col].nunique() <= len(sample) / 2:
-            plain.append((pos, col))
-    found = [c for *_, c in sorted(named)] + [c for _, c in plain]
-    if not found:
-        looked = ", ".join(syn.role("columns.city:any").names[:6])
-        raise InputError(
-            f"no unit column found: looked for a column of 6-digit city codes or city names "
-            f"(at most {share:.0%} of sampled rows matched data/cities.csv), one named like "
-            f"{looked}, or one whose values, with the year, identify the rows"
-        )
-    col = found[0]
-    numeric = not _cells(sample[col]).bad.any()
-    note = (
-        f"ids of units of any kind ({sample[col].nunique():,} in the sampled rows); at most "
-        f"{share:.0%} of sampled rows matched data/cities.csv"
-    )
-    return _Key(col, "code" if numeric else "name", "any", note)
-
-
 def _check(column: pd.Series, role: Role, frame: pd.DataFrame, key: str, year: str) -> str:
     """Why the column's values cannot serve the role ('' if they can)."""
-    cells = _cells(column)
+    cells = read_cells(column)
     if cells.blank.all():
         return "it has no values"
     if cells.bad[~cells.blank].mean() > 1 - NUMERIC_SHARE:
@@ -271,8 +96,8 @@ def _check(column: pd.Series, role: Role, frame: pd.DataFrame, key: str, year: s
         if not numbers.isin([0, 1]).all():
             return "its values are not 0/1"
         whole = frame[[key, year, column.name]].copy()
-        whole["v"] = _cells(whole[column.name]).value
-        whole["t"] = _cells(whole[year]).value
+        whole["v"] = read_cells(whole[column.name]).value
+        whole["t"] = read_cells(whole[year]).value
         steps = whole.sort_values("t").groupby(key)["v"].diff()
         if not steps.gt(0).any():
             return "it never switches from 0 to 1 within a unit (a group flag, not treated x post)"
@@ -312,7 +137,7 @@ def propose(frame: pd.DataFrame, source: str) -> Proposal:
     frame.columns = [str(c) for c in frame.columns]
     sample = _sample(frame)
     headers = {col: syn.parse_header(col) for col in frame.columns}
-    year = _year_column(sample, headers, syn)
+    year = year_column(sample, headers, syn)
     if year is None:
         looked = ", ".join(syn.role("columns.year").names)
         raise InputError(
@@ -320,10 +145,10 @@ def propose(frame: pd.DataFrame, source: str) -> Proposal:
             f"holding integer years {YEAR_RANGE[0]}-{YEAR_RANGE[1]} in every sampled row"
         )
     try:
-        key = _city_key(sample, year, headers, syn)
+        key = city_key(sample, year, headers, syn)
     except InputError as exc:
         raise InputError(f"{source}: {exc}") from None
-    years = _cells(frame[year]).integral.dropna()
+    years = read_cells(frame[year]).integral.dropna()
     data_years = (int(years.min()), int(years.max()))
     # The study's window where the file covers part of it, else the file's own years.
     first, last = _study_years()

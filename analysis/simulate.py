@@ -65,11 +65,10 @@ import pandas as pd
 from analysis.config import Config, load_config
 from analysis.precision import write_json
 from analysis.prepare.cities import study_cities
-from analysis.prepare.panel import build_panel
 from analysis.prepare.treatment import add_treatment, pilot_cohorts
 from analysis.prepare.variables import digital_economy_index, moderators
+from analysis.simulated_truth import true_effects
 
-MECHANISMS = ("tech_innovation", "digital_infra", "rationalization")
 COMPONENT_SPEC = {
     # role: (mean, scale, loading on development a_i, loading on cycle u_it)
     "ind_output_growth": (0.10, 0.04, 0.3, 1.0),
@@ -297,68 +296,8 @@ def _round(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _mean_by(diff: pd.Series, keys: pd.Series) -> dict[str, float]:
-    means = diff.groupby(keys.to_numpy()).mean()
-    return {
-        str(int(k)): float(v) for k, v in zip(means.index.to_numpy(), means.to_numpy(), strict=True)
-    }
-
-
-def _effects(diff: pd.Series, panel: pd.DataFrame) -> dict[str, object]:
-    post = panel["treat_post"] == 1
-    d, p = diff[post], panel[post]
-    return {
-        "att": float(d.mean()),
-        "by_cohort": _mean_by(d, p["first_treat"]),
-        "by_event_time": _mean_by(d, p["rel_time"]),
-        "by_cohort_year": {
-            str(int(g)): _mean_by(d[p["first_treat"] == g], p.loc[p["first_treat"] == g, "year"])
-            for g in sorted(p["first_treat"].unique())
-        },
-    }
-
-
 def _recorded(dgp: DGP) -> dict[str, object]:
     return {k: v for k, v in asdict(dgp).items() if v not in ((), 0.0) or k not in OPTIONAL_FIELDS}
-
-
-def truth(
-    observed: pd.DataFrame, untreated: pd.DataFrame, cfg: Config, dgp: DGP
-) -> dict[str, object]:
-    """True effects: the project's own pipeline on both potential outcomes, weights fixed
-    from the observed data; ATTs average over treated post-treatment city-years."""
-    obs, info = build_panel(observed, cfg, "simulated panel")
-    cf, _ = build_panel(untreated, cfg, "simulated panel", fits=info.fits)
-    if not obs[["city_code", "year"]].equals(cf[["city_code", "year"]]):
-        raise RuntimeError("potential-outcome panels are not aligned")
-    out: dict[str, object] = {
-        "note": "SIMULATED DATA: true effects of the data-generating process in analysis/simulate.py",
-        "dgp": _recorded(dgp),
-        "outcome": "resilience",
-        "resilience": _effects(obs["resilience"] - cf["resilience"], obs),
-        "mechanisms": {m: _effects(obs[m] - cf[m], obs) for m in MECHANISMS},
-        "index_weights": dict(
-            zip(
-                info.fits.resilience["pooled"].columns,
-                info.fits.resilience["pooled"].weights,
-                strict=True,
-            )
-        )
-        if "pooled" in info.fits.resilience
-        else {},
-    }
-    diff = obs["resilience"] - cf["resilience"]
-    post = obs["treat_post"] == 1
-    hetero = {}
-    for mod in ("east_coastal", "high_marketization", "high_digital_economy"):
-        groups = diff[post].groupby(obs.loc[post, mod].to_numpy()).mean()
-        hetero[mod] = {
-            "att_1": float(groups.get(1, np.nan)),
-            "att_0": float(groups.get(0, np.nan)),
-            "difference": float(groups.get(1, np.nan) - groups.get(0, np.nan)),
-        }
-    out["heterogeneity"] = hetero
-    return out
 
 
 RAW_KEYS = ("city_code", "year")
@@ -388,7 +327,7 @@ def simulate(dgp: DGP, cfg: Config | None = None) -> tuple[pd.DataFrame, dict[st
     panel = obs.copy()
     panel.insert(1, "city_name", obs["city_code"].map(names))
     panel.insert(0, "simulated", 1)
-    return panel, truth(obs, cf, cfg, dgp)
+    return panel, true_effects(obs, cf, cfg, _recorded(dgp))
 
 
 def write_simulation(out: str | Path, seed: int, cfg: Config | None = None) -> tuple[Path, Path]:

@@ -1,4 +1,5 @@
-"""The true value of every Monte Carlo estimate, from a replication's truth (simulate.truth).
+"""The true value of every Monte Carlo estimate, from a replication's truth
+(analysis.simulated_truth).
 
 analysis.truth.truth_of covers the study's rows (ATTs, event times inside the window,
 group-time cells, mechanisms, moderator groups). The Monte Carlo adds what it leaves out,

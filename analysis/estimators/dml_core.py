@@ -320,8 +320,6 @@ def fit_stack(des: Design, base: Mapping[str, Fit], splits: Splits) -> Fit:
     predictions on the same folds."""
     t0 = time.perf_counter()
     obj = model(des, LinearRegression(), LinearRegression(), splits.n_folds)
-    with linear_time():
-        obj.set_sample_splitting(splits.smpls, splits.smpls_cluster)
     data = _used_data(obj)
     targets = {"ml_l": np.asarray(data.y, dtype=float), "ml_m": np.asarray(data.d, dtype=float)}
     names = list(base)
@@ -333,6 +331,7 @@ def fit_stack(des: Design, base: Mapping[str, Fit], splits: Splits) -> Fit:
         weights[key] = w
         stacked[key] = np.einsum("nrp,rp->nr", preds, w)
     with linear_time():
+        obj.set_sample_splitting(splits.smpls, splits.smpls_cluster)
         _external(obj, stacked)
     seconds = time.perf_counter() - t0 + sum(f.seconds for f in base.values())
     return _finish(obj, STACK, seconds, weights)

@@ -174,10 +174,9 @@ def run(req: Request) -> Path:
     chunks.sort(key=lambda c: (c.start, list(DESIGNS).index(c.design)))
     todo = sum(c.stop - c.start for c in chunks)
     where: dict[str, Any] = {"kind": "none (nothing to run)"}
+    commit = git_state()
     if chunks:
         log.info("Monte Carlo: %d replications to run in %d chunks", todo, len(chunks))
-
-        commit = git_state()
 
         def keep(result: ChunkResult) -> None:
             by_design[result.chunk.design].write(result, {"git": commit})
@@ -188,7 +187,7 @@ def run(req: Request) -> Path:
     wall = round(time.perf_counter() - t0, 1)
     made_by: dict[str, Any] = {
         "command": " ".join(["python -m analysis", *sys.argv[1:]]),
-        "git": git_state(),
+        "git": commit,
         "cluster": where,
         "seconds": {"this_command": wall, "replications_run_by_this_command": todo},
     }

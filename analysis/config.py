@@ -130,6 +130,9 @@ def _merge(base: dict[str, Any], user: dict[str, Any], path: Path) -> dict[str, 
     return merged
 
 
+AUTO_KEYS = {("honest_did", "m")}  # keys that take a list or "auto"
+
+
 def _check_types(raw: dict[str, Any], defaults: dict[str, Any], path: Path) -> None:
     for table in (
         "panel",
@@ -145,6 +148,8 @@ def _check_types(raw: dict[str, Any], defaults: dict[str, Any], path: Path) -> N
         for key, value in raw[table].items():
             expected = type(defaults[table][key])
             ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
+            if (table, key) in AUTO_KEYS and value == "auto":
+                ok = True
             if expected is int and isinstance(value, bool):
                 ok = False
             if not ok:
@@ -219,6 +224,10 @@ def load_config(path: str | Path | None = None, seed: int | None = None) -> Conf
     user = {} if path is None else _read_toml(src)
     raw = defaults if path is None else _merge(defaults, user, src)
     _check_types(raw, defaults, src)
+    if raw["panel"].get("units") == "any" and "m" not in user.get("honest_did", {}):
+        # the study's M grid is in the units of its index; on another panel the grid follows
+        # the data (HonestDiD's default) unless the user sets one
+        raw["honest_did"] = {**raw["honest_did"], "m": "auto"}
     p, o, m, i, t, s = (
         raw[k] for k in ("panel", "outcome", "model", "inference", "treatment", "sample")
     )
@@ -271,6 +280,19 @@ def load_config(path: str | Path | None = None, seed: int | None = None) -> Conf
     )
 
 
+def _m_grid(value: Any, src: Path) -> tuple[float, ...] | None:
+    """[honest_did] m: a list of M values in outcome units, or "auto" (None): HonestDiD's
+    own default grid from the pre-period coefficients, which follows the outcome's scale."""
+    if value == "auto":
+        return None
+    if not isinstance(value, list) or not all(isinstance(x, int | float) for x in value):
+        raise InputError(
+            f"{src}: [honest_did] m = {value!r} must be a list of numbers (outcome units per "
+            'period squared) or "auto"'
+        )
+    return tuple(float(x) for x in value)
+
+
 def _suite(raw: dict[str, Any], src: Path) -> dict[str, Any]:
     """The staggered-DID suite's tables ([callaway_santanna], [placebo], [honest_did], [psm],
     [robustness]) as frozen dataclasses, with their range checks."""
@@ -280,8 +302,11 @@ def _suite(raw: dict[str, Any], src: Path) -> dict[str, Any]:
             f"{src}: [callaway_santanna] bootstrap_reps must be >= 0 and [placebo] "
             "permutations >= 1"
         )
-    if not 0 < cs["pscore_trim"] < 0.5:
-        raise InputError(f"{src}: [callaway_santanna] pscore_trim must be in (0, 0.5)")
+    if not 0.5 < cs["trim_level"] <= 1:
+        raise InputError(
+            f"{src}: [callaway_santanna] trim_level = {cs['trim_level']} must be in (0.5, 1] "
+            "(R's DRDID default 0.995; 1 trims no control unit)"
+        )
     if ps["neighbours"] < 1 or ps["caliper"] <= 0:
         raise InputError(f"{src}: [psm] neighbours must be >= 1 and caliper > 0")
     lo, hi = (float(q) for q in rb["winsorize"])
@@ -295,13 +320,13 @@ def _suite(raw: dict[str, Any], src: Path) -> dict[str, Any]:
             base_periods=tuple(cs["base_periods"]),
             covariates=tuple(cs["covariates"]),
             covariate_methods=tuple(cs["covariate_methods"]),
-            pscore_trim=float(cs["pscore_trim"]),
+            trim_level=float(cs["trim_level"]),
             bootstrap_reps=int(cs["bootstrap_reps"]),
             bootstrap_weights=cs["bootstrap_weights"],
         ),
         "placebo": PlaceboConfig(permutations=int(pl["permutations"])),
         "honest_did": HonestDiDConfig(
-            mbar=tuple(float(x) for x in hd["mbar"]), m=tuple(float(x) for x in hd["m"])
+            mbar=tuple(float(x) for x in hd["mbar"]), m=_m_grid(hd["m"], src)
         ),
         "psm": PSMConfig(
             neighbours=int(ps["neighbours"]),

@@ -93,7 +93,7 @@ class CallawaySantAnnaConfig:
     base_periods: tuple[str, ...] = ("varying", "universal")
     covariates: tuple[str, ...] = ("ln_gdp_pc", "urbanization")
     covariate_methods: tuple[str, ...] = ("dr", "reg", "ipw")
-    pscore_trim: float = 1e-6
+    trim_level: float = 0.995  # R DRDID's trim.level: controls with a score >= it get weight 0
     bootstrap_reps: int = 999
     bootstrap_weights: str = "rademacher"
 
@@ -106,7 +106,7 @@ class PlaceboConfig:
 @dataclass(frozen=True)
 class HonestDiDConfig:
     mbar: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
-    m: tuple[float, ...] = (0.0, 0.0025, 0.005, 0.01, 0.02)
+    m: tuple[float, ...] | None = (0.0, 0.0025, 0.005, 0.01, 0.02)  # None: "auto"
 
 
 @dataclass(frozen=True)

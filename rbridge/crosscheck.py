@@ -144,15 +144,19 @@ def requirement_problem(check: Check, info: RInfo) -> str:
     return ""
 
 
-def verdict(py: float, r: float, tol: float) -> tuple[str, str]:
-    """pass or fail, and why it failed: |py - r| <= tol; two NaNs agree (e.g. no breakdown
-    value on either side)."""
+def verdict(py: float, r: float, tol: float, scale: float = 0.0) -> tuple[str, str]:
+    """pass or fail, and why it failed: |py - r| <= tol x max(|py|, |r|, scale) (relative,
+    so a check holds at any scale of the outcome); two NaNs agree (e.g. no breakdown value in
+    the search range on either side)."""
     if np.isnan(py) and np.isnan(r):
         return "pass", ""
     diff = abs(py - r)
-    if np.isfinite(diff) and diff <= tol:
+    bound = tol * max(abs(py), abs(r), abs(scale)) if np.isfinite(diff) else np.nan
+    if np.isfinite(diff) and diff <= bound:
         return "pass", ""
-    return "fail", "not finite" if not np.isfinite(diff) else f"|diff| {diff:.3g} > {tol:g}"
+    if not np.isfinite(diff):
+        return "fail", "not finite"
+    return "fail", f"|diff| {diff:.3g} > {tol:g} x {max(abs(py), abs(r), abs(scale)):.3g}"
 
 
 def compare(
@@ -176,7 +180,7 @@ def compare(
                     )
                 )
             continue
-        status, reason = verdict(c.python_value, r, tol)
+        status, reason = verdict(c.python_value, r, tol, c.scale)
         rows.append(_row(c.name, c.python_value, r, tol, status, tag, reason))
     return rows
 

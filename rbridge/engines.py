@@ -324,6 +324,8 @@ class HonestEngine(Engine):
                 "honest_ref": spec.honest_ref,
                 "post_max": spec.post_max,
                 "breakdown": spec.breakdown,
+                "breakdown_max": spec.breakdown_max,
+                "breakdown_tol": spec.breakdown_tol,
             },
         )
 

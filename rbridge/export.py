@@ -117,6 +117,7 @@ def _checks(p: ModelPlan, w: Writer) -> str:
         "python": [float(c.python_value) for c in cs],
         "skip": [c.skip for c in cs],
         "tolerance": [c.tolerance for c in cs],
+        "scale": [float(c.scale) for c in cs],
         "needs_package": [c.needs.package if c.needs else "" for c in cs],
         "needs_version": [c.needs.version if c.needs else "" for c in cs],
         "needs_reason": [c.needs.reason if c.needs else "" for c in cs],

@@ -79,6 +79,7 @@ class Check:
     skip: str = ""  # a known reason not to compare (reported as skipped)
     tolerance: str = ""
     needs: Requirement | None = None
+    scale: float = 0.0  # the value's natural scale (its row's SE for an estimate or a bound)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,12 @@ def term_checks(
         if term == WALD_TERM and not key_prefix:
             checks.append(Check(f"{model}/{term}/statistic", "statistic", est, key))
             continue
-        checks.append(Check(f"{model}/{term}/estimate", "estimate", est, key, tolerance=tolerance))
+        scale = se if np.isfinite(se) else 0.0
+        checks.append(
+            Check(
+                f"{model}/{term}/estimate", "estimate", est, key, tolerance=tolerance, scale=scale
+            )
+        )
         if np.isfinite(se):
             checks.append(
                 Check(f"{model}/{term}/std_error", "std_error", se, key, tolerance=tolerance)

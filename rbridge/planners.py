@@ -4,11 +4,13 @@ any other pyfixest regression is planned from its fixest formula."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
 import pandas as pd
 
+from analysis.estimators.drdid import TRIM_LEVEL as R_TRIM_LEVEL
 from rbridge.inputs import dml_reference, placebo_draws
 from rbridge.matrix import (
     Check,
@@ -98,6 +100,12 @@ def plan_regression(model: str, rows: pd.DataFrame, facts: RunFacts) -> list[Mod
     return [ModelPlan(model, "regression", spec, tuple(checks))]
 
 
+def _r_trim_level(ssc: str) -> bool:
+    """Whether a covariate variant used DRDID's own trimming level (R's did passes no other)."""
+    found = re.search(r"trim\.level=([0-9.eE+-]+)", ssc)
+    return found is None or float(found.group(1)) == R_TRIM_LEVEL
+
+
 def plan_did(model: str, rows: pd.DataFrame, facts: RunFacts) -> list[ModelPlan]:
     _full_panel(rows, model, facts)
     parsed = parse_did(
@@ -108,7 +116,12 @@ def plan_did(model: str, rows: pd.DataFrame, facts: RunFacts) -> list[ModelPlan]
     )
     spec, agg = parsed.spec, parsed.aggregation
     check_columns(spec.columns(), facts.panel, facts.file, model)
-    family = "did:dr-covariates" if spec.est_method == "dr" and spec.covariates else ""
+    family = "did:covariates" if spec.covariates else ""
+    if spec.covariates and not _r_trim_level(one(rows, "ssc", model)):
+        raise Unsupported(
+            "the covariate variants were estimated with a trim.level other than DRDID's 0.995, "
+            "which R's did cannot be told ([callaway_santanna] trim_level)"
+        )
     checks = []
     for c in term_checks(rows, model, key_prefix=f"{agg}/", tolerance=family):
         if c.quantity == "std_error" and parsed.bootstrap:
@@ -124,7 +137,12 @@ def _plan_event(kind: str, parse: Callable[[str], object]) -> Callable[..., list
         _full_panel(rows, model, facts)
         spec = parse(one(rows, "formula", model))
         check_columns(spec.columns(), facts.panel, facts.file, model)  # type: ignore[attr-defined]
-        return [ModelPlan(model, kind, spec, tuple(term_checks(rows, model)))]
+        checks = term_checks(rows, model)
+        if kind == "did2s":  # an iterative first stage: its error scales with the outcome
+            outcome = spec.outcome  # type: ignore[attr-defined]
+            sd = float(facts.panel[outcome].astype(float).std())
+            checks = [replace(c, scale=max(c.scale, sd)) for c in checks]
+        return [ModelPlan(model, kind, spec, tuple(checks))]
 
     return planner
 
@@ -166,8 +184,8 @@ def plan_honest(model: str, rows: pd.DataFrame, facts: RunFacts) -> list[ModelPl
     family = f"HonestDiD:{spec.method}"
     target = (float(rows["estimate"].iloc[0]), float(rows["std_error"].iloc[0]))
     checks = [
-        Check(f"{model}/target/{q}", q, value, "target", tolerance="fixest")
-        for q, value in zip(("estimate", "std_error"), target, strict=True)
+        Check(f"{model}/target/{q}", q, value, "target", tolerance="fixest", scale=scale)
+        for q, value, scale in zip(("estimate", "std_error"), target, (target[1], 0.0), strict=True)
     ]
     numbers = rows[["estimate", "conf_low", "conf_high"]].astype(float).to_numpy()
     for term, (estimate, low, high) in zip(terms, numbers, strict=True):
@@ -183,7 +201,11 @@ def plan_honest(model: str, rows: pd.DataFrame, facts: RunFacts) -> list[ModelPl
             )
             continue
         for q, value in (("conf_low", low), ("conf_high", high)):
-            checks.append(Check(f"{model}/{term}/{q}", q, float(value), term, tolerance=family))
+            checks.append(
+                Check(
+                    f"{model}/{term}/{q}", q, float(value), term, tolerance=family, scale=target[1]
+                )
+            )
     return [ModelPlan(model, "honest", spec, tuple(checks))]
 
 

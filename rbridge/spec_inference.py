@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from analysis.estimators import honest_sd
 from rbridge.spec import (
     INT,
     NAME,
@@ -83,6 +84,8 @@ class HonestSpec:
     honest_ref: int
     post_max: int
     breakdown: bool
+    breakdown_max: float = 10.0  # the search range of the breakdown value, as the project's
+    breakdown_tol: float = 1e-6  # (analysis.exhibits.honest_did, analysis.estimators.honest_sd)
 
     def columns(self) -> list[str]:
         return self.event.columns()
@@ -119,15 +122,19 @@ def parse_honest(
     unknown = [t for t in terms if t not in keys and t != "breakdown"]
     if unknown:
         raise Unsupported(f"terms {unknown} are not {prefix}<value> or breakdown")
+    grid = tuple(float(k.removeprefix(prefix)) for k in keys)
+    upper, tol = honest_sd.breakdown_range(grid) if method == "FLCI" else (10.0, 1e-6)
     return HonestSpec(
         event,
         method,
         keys,
-        tuple(float(k.removeprefix(prefix)) for k in keys),
+        grid,
         round(1 - level, 12),
         honest_ref,
         post_max,
         "breakdown" in terms,
+        upper,
+        tol,
     )
 
 

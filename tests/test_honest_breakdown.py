@@ -1,55 +1,65 @@
-"""The smoothness breakdown value: the project's replay of diff-diff's bisection, which skips
-the fits the sensitivity grid answers, gives diff-diff's own `breakdown_value` with fewer
-fits."""
+"""Breakdown values whatever the sign of the effect: the smallest parameter whose robust set
+covers zero, or '> upper' (never a number) when none in the search range does. Planted on
+event studies with a positive and a negative effect (the same study mirrored)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import diff_diff as dd
 import numpy as np
-import pandas as pd
 import pytest
 
-from analysis.config import Config
-from analysis.engines import diff_diff_adapter as adapter
-from analysis.estimators.event_time import EventStudyFit
-from analysis.exhibit import Context
-from analysis.exhibits.honest_did import BREAKDOWN_TOL_SD, HONEST_REF, twfe_event_study
+from analysis.estimators import honest_rm, honest_sd
+
+# A small event study: 3 pre-periods (the reference omitted), 3 post; an effect of 0.3
+# with a mild pre-trend.
+BETA = np.array([0.02, -0.01, 0.01, 0.28, 0.31, 0.33])
+ROOT = np.diag([0.04, 0.035, 0.03, 0.04, 0.045, 0.05])
+SIGMA = ROOT @ (np.eye(6) * 0.7 + 0.3) @ ROOT
+LVEC = np.ones(3) / 3
+ALPHA = 0.05
 
 
-def _diff_diffs_own(fit: EventStudyFit, alpha: float) -> float:
-    lvec, _, _ = fit.target()
-    honest = dd.HonestDiD(method="smoothness", alpha=alpha, l_vec=lvec)
-    with adapter._quiet():
-        value = honest.breakdown_value(adapter._event_study_results(fit), tol=BREAKDOWN_TOL_SD)
-    return np.nan if value is None else float(value)
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_smoothness_breakdown_is_the_coverage_boundary(sign: float) -> None:
+    upper, tol = honest_sd.breakdown_range((0.0, 0.05))
+    found = honest_sd.breakdown(sign * BETA, SIGMA, 3, LVEC, ALPHA, upper, tol)
+    assert found.value is not None and 0 < found.value < upper
+    at = honest_sd.flci(sign * BETA, SIGMA, 3, LVEC, found.value, ALPHA)
+    below = honest_sd.flci(sign * BETA, SIGMA, 3, LVEC, found.value - 2 * tol, ALPHA)
+    assert at.conf_low <= 0 <= at.conf_high
+    assert not below.conf_low <= 0 <= below.conf_high
+    # the sign does not matter: the mirrored study breaks down at the same M
+    mirrored = honest_sd.breakdown(-sign * BETA, SIGMA, 3, LVEC, ALPHA, upper, tol)
+    assert mirrored.value == pytest.approx(found.value, abs=tol)
 
 
-@pytest.mark.slow
-def test_breakdown_with_the_grid_equals_diff_diffs_search(
-    default_panel: pd.DataFrame, cfg: Config, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fit = twfe_event_study(Context(panel=default_panel, cfg=cfg)).renormalized(HONEST_REF)
-    alpha = 1 - cfg.inference.level
-    grid = adapter.honest_sensitivity(fit, "smoothness", cfg.honest_did.m, alpha)
-    fits: list[Any] = []
-    original = dd.HonestDiD.fit
-
-    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        fits.append(kwargs.get("M"))
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(dd.HonestDiD, "fit", counted)
-    ours = adapter.honest_breakdown(fit, "smoothness", alpha, BREAKDOWN_TOL_SD, known=grid)
-    ours_fits = len(fits)
-    fits.clear()
-    theirs = _diff_diffs_own(fit, alpha)
-    assert np.isfinite(theirs) and ours == theirs
-    assert ours_fits < len(fits)
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_above_the_range_is_not_a_number(sign: float) -> None:
+    upper = 1e-4  # far too small a range for this effect
+    found = honest_sd.breakdown(sign * BETA, SIGMA, 3, LVEC, ALPHA, upper, upper * 1e-3)
+    assert found.value is None and found.text() == "> 0.0001"
 
 
-def test_an_undefined_set_counts_as_covering_zero_and_the_bounds_are_inclusive() -> None:
-    assert adapter._covers_zero(np.nan, 0.08) and adapter._covers_zero(-0.02, np.inf)
-    assert adapter._covers_zero(0.0, 0.05) and adapter._covers_zero(-0.05, 0.0)
-    assert not adapter._covers_zero(0.01, 0.05) and not adapter._covers_zero(-0.05, -0.01)
+def test_covered_at_zero_is_zero() -> None:
+    small = BETA * np.array([1, 1, 1, 0.05, 0.05, 0.05])
+    found = honest_sd.breakdown(small, SIGMA, 3, LVEC, ALPHA, 1.0, 1e-6)
+    assert found.value == 0.0 and found.text() == "0"
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_relative_magnitudes_breakdown_either_sign(sign: float) -> None:
+    found = honest_rm.rm_breakdown(sign * BETA, SIGMA, 3, 3, LVEC, ALPHA, "c-lf", tol=1e-4)
+    assert found.value is not None and found.value > 0
+    other = honest_rm.rm_breakdown(-sign * BETA, SIGMA, 3, 3, LVEC, ALPHA, "c-lf", tol=1e-4)
+    assert other.value == pytest.approx(found.value, abs=2e-4)
+
+
+def test_default_m_grid_follows_the_outcome_scale() -> None:
+    """HonestDiD's default grid scales with the coefficients: an outcome 1e-4 times smaller
+    gets a grid 1e-4 times smaller, and the same sets in its units."""
+    grid = honest_sd.default_m_grid(BETA, SIGMA, 3)
+    small = honest_sd.default_m_grid(BETA * 1e-4, SIGMA * 1e-8, 3)
+    assert len(grid) == 10 and grid[0] == 0 and grid[-1] > 0
+    np.testing.assert_allclose(small, np.array(grid) * 1e-4, rtol=1e-12)
+    a = honest_sd.flci(BETA, SIGMA, 3, LVEC, grid[3], ALPHA)
+    b = honest_sd.flci(BETA * 1e-4, SIGMA * 1e-8, 3, LVEC, small[3], ALPHA)
+    assert b.conf_low == pytest.approx(a.conf_low * 1e-4, rel=1e-6)

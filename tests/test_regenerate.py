@@ -67,6 +67,11 @@ GENERATED = {
         "tools/r_reference_did.R on the golden panel (needs R with did)",
         "tests/test_regenerate.py::test_r_references_are_for_the_committed_golden_panel",
     ),
+    "tests/reference/drdid_reference.csv": (
+        "rbridge/R/drdid_reference.R on the panels of tests/_drdid_panel.py (needs R with did "
+        "and DRDID; tests/test_drdid.py::test_live_r writes them and runs it)",
+        "tests/test_drdid.py::test_committed_r_reference",
+    ),
     "tests/reference/honest_reference.csv": (
         "rbridge/R/honest_reference.R on honest_input.json (needs R with HonestDiD)",
         "tests/test_honest_rm.py::test_reference_is_for_the_committed_input",

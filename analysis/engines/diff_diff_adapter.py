@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.engines.options import call
+from analysis.engines.scaling import unit_scale
 from analysis.estimators.event_time import EventCoefs, EventStudyFit
 
 ENGINE = "diff-diff"
@@ -46,14 +47,14 @@ def callaway_santanna(
     control_group: str,
     base_period: str,
     method: str,
-    covariates: tuple[str, ...],
-    pscore_trim: float,
     bootstrap_reps: int = 0,
     bootstrap_weights: str = "rademacher",
     seed: int | None = None,
     alpha: float = 0.05,
 ) -> CSResult:
-    """ATT(g,t) of one specification (R did's vocabulary for control group and base period)."""
+    """ATT(g,t) of one specification without covariates (R did's vocabulary for control
+    group and base period). With covariates diff-diff's doubly robust estimator is not the
+    one R's did computes: analysis.estimators.attgt_covariates computes those."""
     import diff_diff as dd
 
     est = call(
@@ -69,28 +70,35 @@ def callaway_santanna(
         rank_deficient_action="warn",
         base_period=base_period,
         cband=bootstrap_reps > 0,
-        pscore_trim=pscore_trim,
+        pscore_trim=0.01,  # unused: no propensity score without covariates
         panel=True,
         allow_unbalanced_panel=False,
         pscore_fallback="error",
         vcov_type="hc1",
     )
     with _quiet() as caught:
-        res = call(est.fit, data, outcome=outcome, **KEYS, covariates=list(covariates) or None)
+        res = call(est.fit, data, outcome=outcome, **KEYS, covariates=None)
     notes = tuple(dict.fromkeys(str(w.message).split(". ")[0] for w in caught))
     return CSResult(res, notes)
 
 
 def imputation(panel: pd.DataFrame, outcome: str) -> EventCoefs:
-    """Borusyak-Jaravel-Spiess imputation with pre-period horizons (their reference period is
-    diff-diff's fixed -1) and the conservative clustered variance of their Theorem 3."""
+    """Borusyak-Jaravel-Spiess imputation. Post-period effects and the overall ATT: diff-diff's
+    ImputationDiD with the conservative clustered variance of their Theorem 3 (per city).
+    Pre-period coefficients: the pre-trend regression of R's didimputation (pretrends), on
+    the untreated city-years, relative to -1 (diff-diff's fixed reference, and the lead
+    fixest drops in didimputation when it detects their collinearity with the city effects)."""
     import diff_diff as dd
+    import pyfixest as pf
+
+    from analysis.estimators.event_time import column
+    from analysis.inference import FIXEF_RM
 
     est = call(
         dd.ImputationDiD,
         anticipation=0,
         alpha=0.05,
-        cluster=None,
+        cluster=KEYS["unit"],
         vcov_type="hc1",
         n_bootstrap=0,
         pretrends=True,
@@ -98,18 +106,68 @@ def imputation(panel: pd.DataFrame, outcome: str) -> EventCoefs:
         df_convention="normal",
         aux_partition="cohort_horizon",
     )
+    # diff-diff demeans until an absolute change of 1e-10: on an outcome of order 1e-5 that
+    # is a few digits. The fit runs on the outcome scaled by a power of two to a standard
+    # deviation in [0.5, 1) (exact: estimates and SEs are proportional to the outcome, and a
+    # power of two changes no bit of a product) and is scaled back.
+    scale = unit_scale(panel[outcome])
     with _quiet():
+        data = panel[["city_code", "year", "first_treat", outcome]]
         res = call(
-            est.fit, panel[["city_code", "year", "first_treat", outcome]], outcome=outcome, **KEYS
+            est.fit, data.assign(**{outcome: data[outcome] * scale}), outcome=outcome, **KEYS
         )
         es = res.aggregate("event_study").to_dataframe()
     es = es[~es["is_reference"]]
+    post = es[es["event_time"] >= 0].assign(
+        att=lambda d: d["att"] / scale, se=lambda d: d["se"] / scale
+    )
+
+    # The pre-trend regression as didimputation runs it (fixest's feols on the untreated
+    # observations: never-treated cities and the years before treatment of the others): the
+    # outcome on one dummy per lead but -1, city and year effects, clustered by city with
+    # fixest 0.14's default small-sample correction, stated here: G/(G-1) * (n-1)/(n-K),
+    # K = leads + year effects + 1 (K.fixef "nonnested": the city effects, nested in the
+    # cluster, do not count). The city effects are absorbed (one-way demeaning is exact in
+    # one sweep) and the year effects are dummies (the first year omitted), so the solution
+    # is exact on any outcome scale; diff-diff's own lead regression (reported by the fit
+    # above and replaced here) demeans both ways until an absolute change of 1e-10, off by
+    # 5e-6 of the standard errors on an outcome of order 1e-5.
+    first, year = panel["first_treat"], panel["year"]
+    data = panel.loc[(first == 0) | (year < first), ["city_code", "year", "first_treat", outcome]]
+    rel = (data["year"] - data["first_treat"]).where(data["first_treat"] != 0)
+    leads = sorted(int(k) for k in rel.dropna().unique() if k != -1)
+    expected = sorted(int(k) for k in es["event_time"] if k < 0)
+    if leads != expected:  # a defect: both must report the same pre-period horizons
+        raise RuntimeError(f"pre-period horizons {leads} differ from diff-diff's {expected}")
+    coef = pd.Series(np.nan, index=[column("lead", k) for k in leads])
+    se = coef.copy()
+    if leads:
+        # the year dummies first: a lead collinear with the effects is the one dropped, as
+        # when fixest absorbs them (e.g. all leads of a single cohort without never-treated
+        # cities; without never-treated cities the last lead, the trend across cohorts)
+        years = sorted(int(y) for y in data["year"].unique())[1:]
+        dummies = {column("year", y): (data["year"] == y).astype(float) for y in years}
+        dummies |= {column("lead", k): (rel == k).astype(float) for k in leads}
+        with _quiet():
+            fit: Any = call(
+                pf.feols,
+                f"{outcome} ~ {' + '.join(dummies)} | city_code",
+                data=data.assign(**dummies),
+                vcov={"CRV1": "city_code"},
+                ssc=call(pf.ssc, k_adj=True, k_fixef="nonnested", G_adj=True, G_df="min"),
+                fixef_rm=FIXEF_RM,
+                copy_data=True,
+                store_data=False,
+            )
+        # a dropped lead is reported as NaN, as diff-diff does
+        coef = fit.coef().reindex(coef.index)
+        se = fit.se().reindex(coef.index)
     return EventCoefs(
-        tuple(int(k) for k in es["event_time"]),
-        tuple(es["att"].astype(float)),
-        tuple(es["se"].astype(float)),
-        float(res.overall_att),
-        float(res.overall_se),
+        (*leads, *(int(k) for k in post["event_time"])),
+        (*coef.astype(float), *post["att"].astype(float)),
+        (*se.astype(float), *post["se"].astype(float)),
+        float(res.overall_att) / scale,
+        float(res.overall_se) / scale,
         np.inf,
     )
 
@@ -211,61 +269,3 @@ def honest_sensitivity(
                 }
             )
     return pd.DataFrame(rows)
-
-
-def _covers_zero(low: float, high: float) -> bool:
-    """diff-diff's rule: a robust set covers zero, and an undefined one counts as covering."""
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return True
-    return bool(low <= 0 <= high)
-
-
-def honest_breakdown(
-    fit: EventStudyFit,
-    method: str,
-    alpha: float,
-    tol: float = 1e-4,
-    known: pd.DataFrame | None = None,
-) -> float:
-    """The smallest parameter at which HonestDiD's robust set includes zero (NaN if none even
-    at 10), by diff-diff's own search (`HonestDiD.breakdown_value`: 0, then 10, then bisection
-    of [0, 10] to `tol`, the midpoint of the last bracket), step for step.
-
-    `known` (rows of `honest_sensitivity`: parameter, conf_low, conf_high) spares the fits
-    whose answer the grid already gives, under the assumption the bisection itself rests on
-    (that coverage of zero does not return once the set covers it, as the parameter grows):
-    a midpoint above a grid value whose set covers zero is taken to cover it, one below a grid
-    value whose set excludes zero to exclude it. Where the assumption holds the brackets, and
-    so the value, are diff-diff's; tests/test_honest_breakdown.py checks the value against
-    diff-diff's own search on the study's panel."""
-    import diff_diff as dd
-
-    lvec, _, _ = fit.target()
-    res = _event_study_results(fit)
-    honest = call(dd.HonestDiD, method=method, alpha=alpha, l_vec=lvec)
-    rows = () if known is None else known[["parameter", "conf_low", "conf_high"]].to_numpy()
-    grid = [(float(m), float(lo), float(hi)) for m, lo, hi in rows]
-    covering = [m for m, lo, hi in grid if _covers_zero(lo, hi)]
-    excluding = [m for m, lo, hi in grid if not _covers_zero(lo, hi)]
-
-    def covers(m: float) -> bool:
-        if any(g <= m for g in covering):
-            return True
-        if any(g >= m for g in excluding):
-            return False
-        with _quiet():
-            r = honest.fit(res, M=m)
-        return _covers_zero(r.ci_lb, r.ci_ub)
-
-    if covers(0.0):
-        return 0.0
-    if not covers(10.0):
-        return np.nan
-    lo, hi = 0.0, 10.0
-    while hi - lo > tol:
-        mid = (lo + hi) / 2
-        if covers(mid):
-            hi = mid
-        else:
-            lo = mid
-    return (lo + hi) / 2

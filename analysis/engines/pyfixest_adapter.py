@@ -7,6 +7,8 @@ turn it into estimate rows."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.engines.options import call
+from analysis.engines.scaling import unit_scale
 from analysis.errors import InputError
 from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators.event_time import EventCoefs, column
@@ -57,11 +60,17 @@ def feols(data: pd.DataFrame, formula: str, spec: VcovSpec) -> Regression:
     """pyfixest's feols with every inference setting passed explicitly."""
     import pyfixest as pf
 
+    lhs, _, rhs = formula.partition("~")
+    outcome = lhs.strip()
+    # demeaning stops on an absolute change: fit the outcome at order one (exact, see
+    # analysis.engines.scaling) and scale back every number, each linear in the outcome
+    scale = unit_scale(data[outcome]) if outcome in data.columns else 1.0
+    scaled = data if scale == 1.0 else data.assign(**{outcome: data[outcome] * scale})
     try:
         fit: Any = call(
             pf.feols,
             formula,
-            data=data,
+            data=scaled,
             vcov=spec.pyfixest_vcov(),
             ssc=spec.pyfixest_ssc(),
             fixef_rm=FIXEF_RM,
@@ -71,18 +80,17 @@ def feols(data: pd.DataFrame, formula: str, spec: VcovSpec) -> Regression:
     except ValueError as exc:  # pyfixest's way of saying the data cannot identify the model
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"`{formula}` cannot be estimated on these data: {first}") from None
-    coef = fit.coef()
+    coef = fit.coef() / scale
     n_obs = int(fit._N)
     n_clusters = int(np.min(fit._G)) if spec.cfg.vcov == "CRV1" else 0
-    lhs, _, rhs = formula.partition("~")
     fixef = rhs.split("|")[1].strip() if "|" in rhs else ""
     return Regression(
         formula=formula,
-        outcome=lhs.strip(),
+        outcome=outcome,
         fixef=fixef,
         coef=coef,
-        se=fit.se(),
-        vcov=pd.DataFrame(fit._vcov, index=coef.index, columns=coef.index),
+        se=fit.se() / scale,
+        vcov=pd.DataFrame(fit._vcov / scale**2, index=coef.index, columns=coef.index),
         n_obs=n_obs,
         n_clusters=n_clusters,
         spec=spec,
@@ -136,6 +144,32 @@ def rows(
     ]
 
 
+# pyfixest 0.60's did2s recovers the first stage's fixed effects with scipy's lsqr at its
+# default tolerances (atol = btol = 1e-6) and has no option for them: the imputed untreated
+# outcomes then carry an error of ~4e-6 of the outcome's SD on a 33-year state panel. Within
+# the block they are recovered to 1e-14, the exact solution (R's did2s mirror, run with
+# fixest's fixef.tol at 1e-10, then agrees to 4e-16 there).
+FIXEF_LSQR_TOL = 1e-14
+
+
+@contextmanager
+def _exact_fixef() -> Iterator[None]:
+    """Within the block, pyfixest's Feols.fixef solves to FIXEF_LSQR_TOL (the library's own
+    method, restored after the block, also on an error)."""
+    from pyfixest.estimation.models.feols_ import Feols
+
+    original = Feols.fixef
+
+    def fixef(self: Any, atol: float = FIXEF_LSQR_TOL, btol: float = FIXEF_LSQR_TOL) -> Any:
+        return original(self, atol=atol, btol=btol)
+
+    Feols.fixef = fixef
+    try:
+        yield
+    finally:
+        Feols.fixef = original
+
+
 def did2s(panel: pd.DataFrame, outcome: str, ref: int) -> EventCoefs:
     """Gardner's two-stage DID (pyfixest's did2s): first stage city and year fixed effects on
     the untreated city-years; second stage the residualized outcome on event-time dummies
@@ -149,7 +183,7 @@ def did2s(panel: pd.DataFrame, outcome: str, ref: int) -> EventCoefs:
     data = panel.assign(**{n: (rel == k).astype(float) for n, k in zip(names, times, strict=True)})
     first = "~ 0 | city_code + year"
     common = dict(yname=outcome, first_stage=first, treatment="treat_post", cluster="city_code")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _exact_fixef():
         warnings.simplefilter("ignore", category=UserWarning)
         es: Any = call(pf.did2s, data, second_stage="~ " + " + ".join(names), **common)
         att: Any = call(pf.did2s, data, second_stage="~ treat_post", **common)

@@ -33,6 +33,8 @@ from analysis.engines import diff_diff_adapter as dd
 from analysis.errors import InputError
 from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators import cs_aggregate as agg
+from analysis.estimators import drdid
+from analysis.estimators.attgt_covariates import attgt_with_covariates
 from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.render.tables import fmt
 
@@ -41,6 +43,8 @@ EVENT_TABLE = "table4b_cs_event_time"
 OUTCOME = "resilience"
 ENGINE = "diff-diff"
 ENGINE_OWN = "diff-diff+analysis.estimators.cs_aggregate"
+ENGINE_COV = "analysis.estimators.drdid+cs_aggregate"
+TRIM_LEVEL = drdid.TRIM_LEVEL
 VCOV = "analytical:influence-function,cluster=city_code"
 ESTIMAND = {
     "simple": "att",
@@ -89,7 +93,8 @@ class CSSpec:
 
 @dataclass(frozen=True)
 class CSFit:
-    """A fitted specification: the library's result, its cells and the data sizes."""
+    """A fitted specification: the library's result (None for the covariate variants, which
+    the project computes as R's did does), its cells and the data sizes."""
 
     spec: CSSpec
     results: Any
@@ -97,19 +102,22 @@ class CSFit:
     n_obs: int
     n_cities: int
     warnings: tuple[str, ...]
+    missing: tuple[tuple[int, int, str], ...] = ()  # cells left missing (g, t, why)
 
 
 def fit(
     panel: pd.DataFrame,
     spec: CSSpec,
-    pscore_trim: float,
+    trim_level: float = TRIM_LEVEL,
     outcome: str = OUTCOME,
     bootstrap_reps: int = 0,
     bootstrap_weights: str = "rademacher",
     seed: int | None = None,
     alpha: float = 0.05,
 ) -> CSFit:
-    """ATT(g,t) of one specification, every option passed explicitly."""
+    """ATT(g,t) of one specification, every option passed explicitly. Without covariates
+    diff-diff computes them; with covariates analysis.estimators.attgt_covariates does, with
+    DRDID's estimators (diff-diff's doubly robust estimator is another one)."""
     missing = [c for c in (outcome, *spec.covariates) if c not in panel.columns]
     if missing:
         raise InputError(
@@ -117,14 +125,32 @@ def fit(
             f"panel; allowed: {', '.join(repr(c) for c in panel.columns[:60])}"
         )
     data = panel[["city_code", "year", "first_treat", outcome, *spec.covariates]]
+    if spec.covariates:
+        cov = attgt_with_covariates(
+            data,
+            outcome,
+            spec.covariates,
+            spec.method,
+            spec.control_group,
+            spec.base_period,
+            trim_level,
+        )
+        notes = [f"{n} control units trimmed in cell {g}:{t}" for (g, t), n in cov.trimmed.items()]
+        return CSFit(
+            spec,
+            None,
+            cov.cells,
+            cov.n_obs,
+            cov.n_units,
+            tuple(notes),
+            tuple((g, t, why) for (g, t), why in sorted(cov.missing.items())),
+        )
     res = dd.callaway_santanna(
         data,
         outcome,
         control_group=spec.control_group,
         base_period=spec.base_period,
         method=spec.method,
-        covariates=spec.covariates,
-        pscore_trim=pscore_trim,
         bootstrap_reps=bootstrap_reps,
         bootstrap_weights=bootstrap_weights,
         seed=seed,
@@ -139,19 +165,27 @@ def fit(
 def default_fit(ctx: Context) -> CSFit:
     """The default specification (never-treated controls, varying base period, no
     covariates), fitted once per run: Table 4 and Figure 2 read it."""
-    trim = ctx.cfg.callaway_santanna.pscore_trim
-    return ctx.shared("callaway_santanna", lambda: fit(ctx.panel, CSSpec(), trim))
+    return ctx.shared("callaway_santanna", lambda: fit(ctx.panel, CSSpec()))
 
 
 def aggregations(f: CSFit) -> dict[tuple[str, str], tuple[float, float, str]]:
     """(model, term) -> (estimate, SE, engine) for every aggregation of a fit."""
     s, res, cells = f.spec, f.results, f.cells
     out: dict[tuple[str, str], tuple[float, float, str]] = {}
+    if s.covariates:
+        assert cells is not None
+        for j in np.flatnonzero(np.isfinite(cells.att)):
+            term = f"attgt::{int(cells.groups[j])}:{int(cells.times[j])}"
+            out[(s.model("attgt"), term)] = (cells.att[j], cells.se[j], ENGINE_COV)
+        if not f.missing:  # R's aggte refuses missing cells (na.rm = FALSE)
+            simple = agg.simple(cells)
+            out[(s.model("simple"), "ATT")] = (simple.estimate, simple.se, ENGINE_COV)
+        return out
     for (g, t), v in sorted(res.group_time_effects.items()):
         out[(s.model("attgt"), f"attgt::{int(g)}:{int(t)}")] = (v["effect"], v["se"], ENGINE)
     simple = res.aggregate("simple").to_dataframe().iloc[0]
     out[(s.model("simple"), "ATT")] = (float(simple["att"]), float(simple["se"]), ENGINE)
-    if s.covariates or cells is None:
+    if cells is None:
         return out
     for row in res.aggregate("event_study").to_dataframe().itertuples():
         out[(s.model("dynamic"), f"event_time::{int(row.event_time)}")] = (
@@ -213,12 +247,44 @@ def _se(se: float) -> float:
     return float(se) if np.isfinite(se) and se > 0 else np.nan
 
 
-def estimates(f: CSFit, level: float, sample: str) -> list[Estimate]:
+def pscore_settings(trim_level: float) -> str:
+    """The propensity-score settings of the covariate variants, recorded in `ssc`."""
+    return (
+        f"none; pscore: logit by IRLS (fastglm's steps, tol {drdid.LOGIT_TOL:g}), capped at "
+        f"1-1e-6, control units with score >= trim.level={trim_level:g} weighted 0; cells "
+        f"with a score >= {drdid.OVERLAP_LIMIT:g} left missing"
+    )
+
+
+def estimates(
+    f: CSFit, level: float, sample: str, trim_level: float = TRIM_LEVEL
+) -> list[Estimate]:
+    ssc = pscore_settings(trim_level) if f.spec.covariates else "none"
     rows = []
     for (model, term), (est, se, engine) in aggregations(f).items():
         aggregation = model.removeprefix("cs_").split("_")[0]
-        rows.append(info(f, model, aggregation, engine, sample, level).row(term, est, _se(se)))
+        row = info(f, model, aggregation, engine, sample, level, ssc=ssc)
+        rows.append(row.row(term, est, _se(se)))
     return rows
+
+
+def missing_notes(f: CSFit) -> list[str]:
+    """One note per reason of the cells left missing, naming the cells, and the simple
+    aggregation that is therefore not reported."""
+    by: dict[str, list[str]] = {}
+    for g, t, why in f.missing:
+        by.setdefault(why, []).append(f"{g}:{t}")
+    notes = [
+        f"{f.spec.label}: ATT(g,t) not estimated for cells {', '.join(c)} ({why}), as R's did "
+        "leaves them missing"
+        for why, c in by.items()
+    ]
+    if notes:
+        notes.append(
+            f"{f.spec.label}: simple ATT not reported, since it would average over missing "
+            "cells (R's aggte stops there with na.rm = FALSE)"
+        )
+    return notes
 
 
 def bootstrap_estimates(
@@ -292,15 +358,15 @@ def run(ctx: Context) -> Output:
     notes: list[str] = []
     fits = []
     for spec in specs(c, ctx.panel.columns):
-        f = default_fit(ctx) if spec == CSSpec() else fit(ctx.panel, spec, c.pscore_trim)
+        f = default_fit(ctx) if spec == CSSpec() else fit(ctx.panel, spec, c.trim_level)
         fits.append(f)
-        rows += estimates(f, level, ctx.sample)
+        rows += estimates(f, level, ctx.sample, c.trim_level)
         notes += [f"{spec.label}: {w}" for w in f.warnings]
+        notes += missing_notes(f)
     if c.bootstrap_reps > 0:
         f = fit(
             ctx.panel,
             CSSpec(),
-            c.pscore_trim,
             bootstrap_reps=c.bootstrap_reps,
             bootstrap_weights=c.bootstrap_weights,
             seed=ctx.cfg.seed,

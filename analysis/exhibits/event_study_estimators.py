@@ -10,8 +10,10 @@
   GMM-corrected clustered variance pyfixest implements (its only option; recorded in `ssc`).
 - Borusyak-Jaravel-Spiess (2024) imputation (model `imputation`): diff-diff's ImputationDiD
   with the conservative clustered variance of their Theorem 3 (per city). Its post-period
-  effects are not relative to a reference period; its pre-period coefficients are relative
-  to -1 whatever the configuration (diff-diff's fixed convention), as the table note says.
+  effects are not relative to a reference period; its pre-period coefficients are those of
+  the pre-trend regression R's didimputation runs (the outcome on every lead but -1 with city
+  and year effects on the untreated city-years, clustered by city; their rows record that
+  vcov), relative to -1 whatever the configuration, as the table note says.
 
 Relative times are not binned here (every observed relative time has its own coefficient).
 Each estimator's normalization is stated in the note, since they need not agree.
@@ -121,10 +123,27 @@ def infos(ctx: Context, reg: fx.Regression) -> dict[str, ModelInfo]:
     }
 
 
+# Imputation's pre-period coefficients come from its pre-trend regression (on the untreated
+# city-years, clustered by city; analysis.engines.diff_diff_adapter.imputation), not from the
+# imputation's variance: their rows say so.
+PRETREND_SSC = "K.adj=TRUE;K.fixef=nonnested;G.adj=TRUE;G.df=min;t.df=min;fixef.rm=none"
+
+
+def pretrend_info(described: ModelInfo) -> ModelInfo:
+    return replace(
+        described,
+        engine="pyfixest",
+        vcov="CRV1:city_code (pre-trend regression on untreated city-years)",
+        ssc=PRETREND_SSC,
+        df=float(described.n_clusters - 1),
+    )
+
+
 def rows(described: ModelInfo, c: EventCoefs) -> list[Estimate]:
     """Event-time rows and the overall ATT of one estimator."""
+    pre = pretrend_info(described) if described.model == "imputation" else described
     out = [
-        described.row(f"event_time::{k}", e, s)
+        (pre if k < 0 else described).row(f"event_time::{k}", e, s)
         for k, e, s in zip(c.times, c.estimate, c.std_error, strict=True)
     ]
     return [*out, described.row("ATT", c.att, c.att_se)]

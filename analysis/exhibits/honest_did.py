@@ -33,9 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.engines import diff_diff_adapter as dd
 from analysis.estimates import ModelInfo
-from analysis.estimators import honest_rm
+from analysis.estimators import honest_rm, honest_sd
 from analysis.estimators.event_time import EventStudyFit
 from analysis.exhibit import Context, Exhibit, Output
 from analysis.exhibits import event_study
@@ -45,7 +44,7 @@ TABLE = "table8_honest_did"
 FIGURE = "figure5_honest_did"
 HONEST_REF = -1  # the restrictions are stated for coefficients normalised to t = -1
 BREAKDOWN_TOL = 1e-6  # Mbar bisection tolerance (the endpoints themselves: 1e-7 relative)
-BREAKDOWN_TOL_SD = 1e-4  # diff-diff's smoothness breakdown search tolerance
+RM_BREAKDOWN_MAX = 10.0  # honest_rm.rm_breakdown's search range of Mbar
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ def twfe_event_study(ctx: Context) -> EventStudyFit:
 
 def relative_magnitudes(
     fit: EventStudyFit, method: honest_rm.Method, grid: tuple[float, ...], alpha: float
-) -> tuple[pd.DataFrame, float]:
+) -> tuple[pd.DataFrame, honest_sd.Breakdown]:
     """The Andrews-Roth-Pakes sets over the Mbar grid and the breakdown value."""
     lvec, _, _ = fit.target()
     num_pre = int(np.sum(~fit.post))
@@ -103,16 +102,34 @@ def relative_magnitudes(
         }
     )
     found = honest_rm.rm_breakdown(*args, alpha, method, tol=BREAKDOWN_TOL)
-    return frame, np.nan if found.value is None else float(found.value)
+    value = None if found.value is None else float(found.value)
+    return frame, honest_sd.Breakdown(value, RM_BREAKDOWN_MAX, BREAKDOWN_TOL)
+
+
+def m_grid(fit: EventStudyFit, configured: tuple[float, ...] | None) -> tuple[float, ...]:
+    """The smoothness grid: the configured one, or HonestDiD's default ("auto")."""
+    if configured is not None:
+        return configured
+    return honest_sd.default_m_grid(fit.coef, fit.vcov, int(np.sum(~fit.post)))
 
 
 def smoothness(
     fit: EventStudyFit, grid: tuple[float, ...], alpha: float
-) -> tuple[pd.DataFrame, float]:
-    """diff-diff's FLCI over the M grid and its breakdown value."""
-    frame = dd.honest_sensitivity(fit, "smoothness", grid, alpha)
-    frame = frame[["parameter", "conf_low", "conf_high", "bound_low", "bound_high"]]
-    return frame, dd.honest_breakdown(fit, "smoothness", alpha, BREAKDOWN_TOL_SD, known=frame)
+) -> tuple[pd.DataFrame, honest_sd.Breakdown]:
+    """The FLCI over the M grid (as R's HonestDiD computes it) and its breakdown value."""
+    lvec, _, _ = fit.target()
+    num_pre = int(np.sum(~fit.post))
+    rows = []
+    for m in grid:
+        r = honest_sd.flci(fit.coef, fit.vcov, num_pre, lvec, m, alpha)
+        lo, hi = honest_sd.identified_set(fit.coef, num_pre, lvec, m)
+        rows.append((m, r.conf_low, r.conf_high, lo, hi))
+    frame = pd.DataFrame(
+        rows, columns=["parameter", "conf_low", "conf_high", "bound_low", "bound_high"]
+    )
+    upper, tol = honest_sd.breakdown_range(grid)
+    found = honest_sd.breakdown(fit.coef, fit.vcov, num_pre, lvec, alpha, upper, tol)
+    return frame, found
 
 
 def run(ctx: Context) -> Output:
@@ -122,15 +139,22 @@ def run(ctx: Context) -> Output:
     alpha = 1 - ctx.level
     _, att, se = fit.target()
     window, ref = ctx.cfg.model.event_window, ctx.reference_period
-    grids = {"relative_magnitude": ctx.cfg.honest_did.mbar, "smoothness": ctx.cfg.honest_did.m}
-    frames, rows, breakdowns = [], [], {}
+    grids = {
+        "relative_magnitude": ctx.cfg.honest_did.mbar,
+        "smoothness": m_grid(fit, ctx.cfg.honest_did.m),
+    }
+    frames: list[pd.DataFrame] = []
+    rows = []
+    breakdowns: dict[str, honest_sd.Breakdown] = {}
 
     def info(m: Method) -> ModelInfo:
         return ModelInfo(
             exhibit=TABLE,
             model=m.model,
             estimator=f"honest_did:{m.label.split(' ')[0]}",
-            engine="analysis.estimators.honest_rm" if m.model in RM_METHOD else dd.ENGINE,
+            engine="analysis.estimators.honest_rm"
+            if m.model in RM_METHOD
+            else "analysis.estimators.honest_sd",
             outcome="resilience",
             n_obs=len(ctx.panel),
             n_clusters=int(ctx.panel["city_code"].nunique()),
@@ -157,7 +181,7 @@ def run(ctx: Context) -> Output:
         for r in frame.to_dict("records"):
             rows.append(
                 described.row(
-                    f"{m.parameter}::{r['parameter']:g}",
+                    f"{m.parameter}::{r['parameter']:.10g}",
                     att,
                     se,
                     p_value=np.nan,
@@ -168,7 +192,7 @@ def run(ctx: Context) -> Output:
         rows.append(
             described.row(
                 "breakdown",
-                breakdowns[m.model],
+                breakdowns[m.model].estimate,
                 se,
                 p_value=np.nan,
                 statistic=np.nan,
@@ -191,9 +215,16 @@ def run(ctx: Context) -> Output:
         f"Target: mean of the post-treatment event-study coefficients, {att:.4f} (SE {se:.4f}); "
         f"original interval [{original[0]:.4f}, {original[1]:.4f}] ({int(round(100 * ctx.level))}%, "
         "normal critical value, as the robust sets). Breakdown values: "
-        f"Mbar = {breakdowns['honest_rm']:.4g} (relative magnitudes, C-LF), "
-        f"{breakdowns['honest_rm_conditional']:.4g} (Conditional), found to {BREAKDOWN_TOL:g} in "
-        f"Mbar; M = {breakdowns['honest_sd']:.3g} (smoothness, FLCI, to {BREAKDOWN_TOL_SD:g}). "
+        f"Mbar = {breakdowns['honest_rm'].text()} (relative magnitudes, C-LF), "
+        f"{breakdowns['honest_rm_conditional'].text()} (Conditional), found to "
+        f"{BREAKDOWN_TOL:g} in Mbar; M = {breakdowns['honest_sd'].text()} (smoothness, FLCI, "
+        f"to {breakdowns['honest_sd'].tol:.3g}; searched up to {breakdowns['honest_sd'].upper:g})"
+        ". A breakdown value is the smallest parameter whose set covers zero, whichever the "
+        "sign of the effect; '> x' means the set excludes zero over the whole search range. "
+        "Smoothness: HonestDiD 0.2.6's FLCI, reproduced step for step (ECOS, R's simulated "
+        "folded-normal quantile); M grid "
+        + ("configured" if ctx.cfg.honest_did.m is not None else "HonestDiD's default (auto)")
+        + ". "
         "Relative magnitudes: Andrews-Roth-Pakes test inversion as R's HonestDiD 0.2.6; "
         "bound_low/bound_high: the identified set at the point estimates. End points of the "
         "event window are binned."

@@ -131,10 +131,14 @@ rb_feols_fit <- function(data, outcome, regressors, interactions, event_var, eve
   } else {
     vcov_type
   }
+  # fixest's demeaning stops on an absolute change (fixef.tol): 1e-10 in units of an outcome
+  # of order one, scaled down with a smaller outcome (a rate of order 1e-5 would otherwise be
+  # demeaned to five digits), down to fixest's floor of 100 x machine epsilon
+  tol <- max(1e-10 * min(1, stats::sd(data[[outcome]], na.rm = TRUE)), 2.3e-12)
   fit <- fixest::feols(
     fml, data = data, vcov = vc,
     ssc = fixest::ssc(K.adj = K.adj, K.fixef = K.fixef, G.adj = G.adj, G.df = G.df, t.df = t.df),
-    fixef.rm = fixef.rm, fixef.tol = 1e-10, nthreads = 1
+    fixef.rm = fixef.rm, fixef.tol = tol, nthreads = 1
   )
   list(fit = fit, data = data)
 }

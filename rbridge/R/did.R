@@ -21,9 +21,15 @@ rb_did <- function(data, yname, tname, idname, gname, covariates = NULL, control
     alp = 0.05, bstrap = FALSE, cband = FALSE, clustervars = NULL,
     est_method = est_method, base_period = base_period
   )
-  out <- rb_terms(paste0("attgt/attgt::", mp$group, ":", mp$t), mp$att, mp$se)
+  ok <- !is.na(mp$att)
+  out <- rb_terms(paste0("attgt/attgt::", mp$group[ok], ":", mp$t[ok]), mp$att[ok], mp$se[ok])
   prefixes <- c(simple = "", dynamic = "event_time::", group = "cohort::", calendar = "year::")
+  # With covariates did may leave cells missing (its overlap guard); aggte then stops
+  # (na.rm = FALSE), and so does the project: the aggregations are not reported on either side
+  # and the cells that were estimated are still compared.
+  missing_cells <- anyNA(mp$att)
   for (type in names(prefixes)) {
+    if (missing_cells) break
     a <- did::aggte(mp, type = type, balance_e = NULL, min_e = -Inf, max_e = Inf,
                     na.rm = FALSE, bstrap = FALSE, cband = FALSE, alp = 0.05,
                     clustervars = NULL)
@@ -46,6 +52,15 @@ rb_did <- function(data, yname, tname, idname, gname, covariates = NULL, control
 rb_did2s <- function(data, yname, fixef, event_var, event_ref, cohort, never, treatment,
                      cluster, term_prefix = "event_time") {
   data[[event_var]] <- ifelse(data[[cohort]] == never, Inf, data[[event_var]])
+  # fixest's demeaning and fixed-effect recovery stop on absolute changes: as in
+  # rb_imputation, fixef.tol is 1e-10 here and the outcome is scaled by a power of two (exact)
+  # to a standard deviation in [0.5, 1), the results scaled back (they are proportional to it)
+  old <- getOption("fixest_estimation")
+  on.exit(options(fixest_estimation = old), add = TRUE)
+  fixest::setFixest_estimation(fixef.tol = 1e-10)
+  scale <- 2^-(floor(log2(stats::sd(data[[yname]], na.rm = TRUE))) + 1)
+  if (!is.finite(scale)) scale <- 1
+  data[[yname]] <- data[[yname]] * scale
   first <- stats::as.formula(call("~", call("|", 0, rb_sum(rb_fixef_terms(fixef)))),
                              env = baseenv())
   event <- as.call(list(as.name("i"), as.name(event_var), ref = c(event_ref, Inf)))
@@ -60,15 +75,32 @@ rb_did2s <- function(data, yname, fixef, event_var, event_ref, cohort, never, tr
   es <- fit(event)
   att <- fit(as.name(treatment))
   term <- sub("^[^:]*::", paste0(term_prefix, "::"), rownames(es))
-  out <- rb_terms(c(term, "ATT"), c(es[, 1], att[treatment, 1]), c(es[, 2], att[treatment, 2]))
+  out <- rb_terms(c(term, "ATT"), c(es[, 1], att[treatment, 1]) / scale,
+                  c(es[, 2], att[treatment, 2]) / scale)
   rb_append(out, rb_values("", "n_obs", nrow(data)))
 }
 
-# Borusyak, Jaravel and Spiess (didimputation::did_imputation): every horizon and every
-# pre-trend coefficient (horizon = TRUE, pretrends = TRUE), and the static ATT (horizon and
-# pretrends NULL); the first stage is unit and time fixed effects, clustered by unit.
+# Borusyak, Jaravel and Spiess (didimputation::did_imputation): every horizon (horizon = TRUE),
+# the pre-trend coefficients, and the static ATT (horizon and pretrends NULL); the first stage
+# is unit and time fixed effects, clustered by unit.
+# The leads are passed by value without -1: pretrends = TRUE would include every lead, whose
+# sum is the unit effect of the eventually treated, and leave dropping one (-1, the last
+# level of i(), diff-diff's reference) to fixest's collinearity check, which misses it when
+# the demeaning has not converged: on the divorce panel (an outcome of order 1e-5) all leads
+# were kept, shifted by an arbitrary constant, with standard errors ~1e5 too large.
+# fixest stops demeaning on an absolute change, so fixef.tol is 1e-10 for these calls (the
+# session's setting is restored on exit) and the outcome is scaled by a power of two (exact)
+# to a standard deviation in [0.5, 1); estimates and standard errors, proportional to the
+# outcome, are scaled back.
 # Terms "<term_prefix>::k" and "ATT".
 rb_imputation <- function(data, yname, gname, tname, idname, term_prefix = "event_time") {
+  cohort <- data[[gname]]
+  lead <- data[[tname]] - cohort
+  treated <- !is.na(cohort) & is.finite(cohort) & cohort > 0
+  leads <- sort(unique(lead[treated & lead < -1]))
+  old <- getOption("fixest_estimation")
+  on.exit(options(fixest_estimation = old), add = TRUE)
+  fixest::setFixest_estimation(fixef.tol = 1e-10)
   call_imputation <- function(horizon, pretrends) {
     didimputation::did_imputation(
       data = data, yname = yname, gname = gname, tname = tname, idname = idname,
@@ -76,10 +108,14 @@ rb_imputation <- function(data, yname, gname, tname, idname, term_prefix = "even
       cluster_var = idname
     )
   }
-  es <- as.data.frame(call_imputation(TRUE, TRUE))
+  scale <- 2^-(floor(log2(stats::sd(data[[yname]], na.rm = TRUE))) + 1)
+  if (!is.finite(scale)) scale <- 1
+  data[[yname]] <- data[[yname]] * scale
+  es <- as.data.frame(call_imputation(TRUE, if (length(leads) > 0) leads else NULL))
   static <- as.data.frame(call_imputation(NULL, NULL))
   out <- rb_terms(c(paste0(term_prefix, "::", es$term), "ATT"),
-                  c(es$estimate, static$estimate), c(es$std.error, static$std.error))
+                  c(es$estimate, static$estimate) / scale,
+                  c(es$std.error, static$std.error) / scale)
   rb_append(out, rb_values("", "n_obs", nrow(data)))
 }
 

@@ -105,17 +105,23 @@ rb_rm_breakdown <- function(common, method, upper, tol) {
   hi
 }
 
-# The smoothness breakdown value: the M at which the FLCI's lower end reaches 0 (it falls
-# continuously as M grows), by stats::uniroot to tol on [0, upper]; 0 if the interval covers
-# 0 at M = 0, NA if not at upper. (Each FLCI is an optimisation of its own: a bisection would
-# cost several times as many.)
+# The smoothness breakdown value: the smallest M in [0, upper] whose FLCI covers zero, whatever
+# the sign of the effect, by bisection to tol (the upper end of the last bracket, as the project
+# reports it); 0 if the interval covers 0 at M = 0, NA if not at upper (reported as "> upper").
 rb_sd_breakdown <- function(sd_set, upper, tol) {
-  low <- function(m) sd_set(m)[1]
-  at0 <- low(0)
-  if (at0 <= 0) return(0)
-  at_upper <- low(upper)
-  if (at_upper > 0) return(NA_real_)
-  stats::uniroot(low, c(0, upper), f.lower = at0, f.upper = at_upper, tol = tol)$root
+  covers <- function(m) {
+    ends <- sd_set(m)
+    ends[1] <= 0 && 0 <= ends[2]
+  }
+  if (covers(0)) return(0)
+  if (!covers(upper)) return(NA_real_)
+  lo <- 0
+  hi <- upper
+  while (hi - lo > tol) {
+    mid <- (lo + hi) / 2
+    if (covers(mid)) hi <- mid else lo <- mid
+  }
+  hi
 }
 
 # HonestDiD's robust confidence sets for the mean of the post-period coefficients 0..post_max
@@ -123,14 +129,15 @@ rb_sd_breakdown <- function(sd_set, upper, tol) {
 # "Conditional") or M (smoothness; "FLCI"), and the breakdown value. Relative-magnitudes ends
 # are accepted points of HonestDiD's grid, refined as rbridge/R/honest_reference.R does
 # (COARSE_POINTS over the identified set +/- BRACKET_SES SE, then REFINE_POINTS across the
-# step outside each end until the step is below target_step); the breakdown is a bisection on
-# Mbar over [0, breakdown_max] to breakdown_tol (rb_rm_breakdown), and for FLCI the root of the
-# lower end in M (rb_sd_breakdown).
+# step outside each end until the step is below target_step_se times the target's SE); the
+# breakdown is a bisection on
+# Mbar over [0, breakdown_max] to breakdown_tol (rb_rm_breakdown), and for FLCI a bisection on M
+# of whether the FLCI covers zero, whatever the sign (rb_sd_breakdown).
 # Keys: the grid's terms with conf_low / conf_high, "breakdown" and "target" (estimate and
 # standard error of l'b).
 rb_honest <- function(data, event_args, method, keys, grid, alpha, honest_ref, post_max,
                       breakdown, breakdown_tol = 1e-6, breakdown_max = 10,
-                      target_step = 1e-6, coarse_points = 401, refine_points = 101,
+                      target_step_se = 1e-4, coarse_points = 401, refine_points = 101,
                       bracket_ses = 20) {
   fit <- do.call(rb_feols_fit, c(list(data = data), event_args))$fit
   es <- rb_event_coefs(fit, event_args$event_var, event_args$event_ref[1], honest_ref)
@@ -145,6 +152,7 @@ rb_honest <- function(data, event_args, method, keys, grid, alpha, honest_ref, p
   post <- (num_pre + 1):(num_pre + num_post)
   target <- sum(l_vec * es$b[post])
   se <- sqrt(as.numeric(t(l_vec) %*% es$V[post, post] %*% l_vec))
+  target_step <- target_step_se * se
   common <- list(betahat = es$b, sigma = es$V, numPrePeriods = num_pre,
                  numPostPeriods = num_post, l_vec = l_vec, alpha = alpha)
   rm_run <- function(mbar, lb, ub, points) {
@@ -175,10 +183,16 @@ rb_honest <- function(data, event_args, method, keys, grid, alpha, honest_ref, p
     step <- (ub - lb) / (coarse_points - 1)
     c(refine(mbar, ends[1], step, -1), refine(mbar, ends[2], step, 1))
   }
+  # The FLCI on the outcome rescaled by the power of two closest to 1 / SE (HonestDiD's cone
+  # programs have absolute tolerances and fail on an outcome of order 1e-5); the FLCI is
+  # equivariant in the scale and a power of two changes no bit (as analysis.estimators.
+  # honest_sd.target_scale).
+  unit <- 2^round(-log2(se))
+  scaled <- utils::modifyList(common, list(betahat = es$b * unit, sigma = es$V * unit^2))
   sd_set <- function(m) {
     res <- suppressWarnings(do.call(HonestDiD::createSensitivityResults,
-                                    c(common, list(method = "FLCI", Mvec = m))))
-    c(res$lb[1], res$ub[1])
+                                    c(scaled, list(method = "FLCI", Mvec = m * unit))))
+    c(res$lb[1], res$ub[1]) / unit
   }
   smoothness <- method == "FLCI"
   sets <- lapply(grid, if (smoothness) sd_set else rm_set)

@@ -53,12 +53,15 @@ rb_row <- function(model, term, quantity, check, py, r, tol, status, engine, rea
              verdict = status, r_engine = engine, reason = reason, stringsAsFactors = FALSE)
 }
 
-# The verdict of one comparison, as rbridge.crosscheck.verdict.
-rb_verdict <- function(py, r, tol) {
+# The verdict of one comparison, as rbridge.crosscheck.verdict: relative to the larger of the
+# two values and the value's scale (its row's SE), so it holds at any scale of the outcome.
+rb_verdict <- function(py, r, tol, scale = 0) {
   if (is.na(py) && is.na(r)) return(c("pass", ""))
   diff <- abs(py - r)
-  if (is.finite(diff) && diff <= tol) return(c("pass", ""))
-  c("fail", if (!is.finite(diff)) "not finite" else sprintf("|diff| %.3g > %g", diff, tol))
+  if (!is.finite(diff)) return(c("fail", "not finite"))
+  size <- max(abs(py), abs(r), abs(scale))
+  if (diff <= tol * size) return(c("pass", ""))
+  c("fail", sprintf("|diff| %.3g > %g x %.3g", diff, tol, size))
 }
 
 # Compare every check of a model with R's values (a long table key / quantity / value).
@@ -91,7 +94,7 @@ rb_compare <- function(m, engine, label, res, tolerances) {
       next
     }
     r <- res$value[hit[1]]
-    v <- rb_verdict(ch$python[i], r, tol)
+    v <- rb_verdict(ch$python[i], r, tol, ch$scale[i])
     rows[[i]] <- do.call(rb_row, c(base, list(r, tol, v[1], label, v[2])))
   }
   do.call(rbind, rows)

@@ -18,10 +18,9 @@ import pandas as pd
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from analysis.catalogue import exhibits
+from analysis.catalogue import exhibit, exhibits
 from analysis.config import DEFAULT_PANEL, Config, load_config
-from analysis.estimators.dml_core import Fit, fit_learner, fit_stack
-from analysis.estimators.dml_runs import factories, splits_for
+from analysis.engines.doubleml_plr import Fit, fit_learner, fit_stack
 from analysis.estimators.learners import STACK
 from analysis.estimators.randomization import (
     OUTCOME,
@@ -31,7 +30,8 @@ from analysis.estimators.randomization import (
     treatment_matrix,
 )
 from analysis.exhibit import Context
-from analysis.exhibits import baseline
+from analysis.models import twfe
+from analysis.models.dml import factories, splits_for
 from analysis.pipeline import prepare
 
 REPEATS = 5
@@ -71,14 +71,14 @@ def main() -> int:
         seconds = _median_seconds(once, 3)
         print(f"{ex.id:<28}{seconds:>18.3f}")
 
-    formulas = list(baseline.formulas(cfg.model.controls).values())
+    formulas = list(twfe.formulas(cfg.model.controls).values())
 
     def bare() -> None:
         for f in formulas:
             fit = pf.feols(f, data=panel, vcov={"CRV1": "city_code"})
             fit.se()
 
-    t_pipe = _median_seconds(lambda: baseline.run(fresh()))
+    t_pipe = _median_seconds(lambda: exhibit("baseline").run(fresh()))
     t_bare = _median_seconds(bare)
     print()
     print("baseline stage (2 TWFE regressions, same panel), median of 5:")

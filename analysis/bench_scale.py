@@ -51,10 +51,10 @@ def _stages(n_rows: int) -> dict[str, Callable[[], object]]:
     from analysis.config import load_config
     from analysis.engines import diff_diff_adapter as dd
     from analysis.engines import pyfixest_adapter as fx
-    from analysis.estimators.dml_runs import run_plr
     from analysis.estimators.randomization import randomization_test
     from analysis.exhibit import Context
-    from analysis.exhibits import callaway_santanna, event_study
+    from analysis.models import callaway_santanna, twfe
+    from analysis.models.dml import run_plr
     from analysis.scale_panel import CONTROLS, OUTCOME, scale_panel
 
     cfg = load_config()
@@ -69,7 +69,7 @@ def _stages(n_rows: int) -> dict[str, Callable[[], object]]:
     dml_cfg = dataclasses.replace(cfg.dml, n_rep=1, n_jobs=1)
 
     def cs_pipeline() -> object:
-        f = callaway_santanna.fit(panel, callaway_santanna.CSSpec(), 1e-6)
+        f = callaway_santanna.fit(panel, callaway_santanna.CSSpec())
         return callaway_santanna.aggregations(f)
 
     def cs_bare() -> object:
@@ -89,7 +89,7 @@ def _stages(n_rows: int) -> dict[str, Callable[[], object]]:
     return {
         "baseline": lambda: fx.feols(panel, formula, ctx.spec),
         "baseline_bare": lambda: pf.feols(formula, data=panel, vcov={"CRV1": "city_code"}).se(),
-        "event_study": lambda: event_study._fit(ctx),
+        "event_study": lambda: twfe._event_study(ctx),
         "callaway_santanna": cs_pipeline,
         "callaway_santanna_bare": cs_bare,
         "imputation": lambda: dd.imputation(panel, OUTCOME),

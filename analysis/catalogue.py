@@ -49,6 +49,15 @@ def exhibits() -> list[Exhibit]:
     return list(EXHIBITS)
 
 
+def exhibit(exhibit_id: str) -> Exhibit:
+    """One exhibit by its id (the Monte Carlo and bench run exhibits through this, so that no
+    module but this one imports an exhibit)."""
+    for ex in EXHIBITS:
+        if ex.id == exhibit_id:
+            return ex
+    raise KeyError(f"no exhibit {exhibit_id!r}; allowed: {', '.join(e.id for e in EXHIBITS)}")
+
+
 def markdown_map() -> str:
     """The README's exhibit map: exhibit, output files, model ids, code."""
     rows = ["| exhibit | output files | model ids in estimates.csv | code |", "|---|---|---|---|"]

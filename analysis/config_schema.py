@@ -213,7 +213,7 @@ ALLOWED: dict[str, tuple[Any, ...]] = {
     "treatment.shenyang_scope": ("city", "liaoning"),
     "sample.cities": ("registry", "all"),
     "callaway_santanna.bootstrap_weights": ("rademacher", "mammen", "webb"),
-    # Names of analysis/estimators/learners.py (LEARNER_NAMES) and dml_core.py (FE_APPROACH).
+    # Names of analysis/estimators/learners.py (LEARNER_NAMES) and analysis/engines/doubleml_plr.py (FE_APPROACH).
     "dml.learner": ("lasso", "random_forest", "boosting", "neural_net", "linear", "stack"),
     "dml.fe": ("within", "dummies", "first_difference"),
     "dml.aux_learner": ("lasso", "random_forest", "boosting", "neural_net", "linear", "stack"),

@@ -6,7 +6,7 @@ data and randomness of the run (never re-drawn in R):
   analysis panel has no such column and the registry knows every city;
 - `placebo_draws`: the permuted cohort assignments of the placebo exhibit, drawn as
   analysis.estimators.randomization draws them (np.random.default_rng(seed));
-- `dml_reference`: the folds of the DML partially linear model (analysis.estimators.dml_runs,
+- `dml_reference`: the folds of the DML partially linear model (analysis.models.dml,
   the seed of the run) and a check-only Python fit on them with the project's "linear"
   learner (OLS), which R's DoubleML repeats with OLS: the configured learners have no
   deterministic R counterpart.
@@ -74,9 +74,9 @@ def dml_reference(panel: pd.DataFrame, spec: DmlSpec, tags: tuple[str, ...] = ()
     """The run's folds of this specification and the check-only fit with OLS learners."""
     from threadpoolctl import threadpool_limits
 
-    from analysis.estimators.dml_core import fit_learner
-    from analysis.estimators.dml_runs import splits_for
+    from analysis.engines.doubleml_plr import fit_learner
     from analysis.estimators.learners import make_learner
+    from analysis.models.dml import splits_for
 
     if spec.unit != "city_code" or spec.time != "year":
         raise ValueError("the project's DML folds are drawn over city_code")

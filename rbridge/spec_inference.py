@@ -85,7 +85,7 @@ class HonestSpec:
     post_max: int
     breakdown: bool
     breakdown_max: float = 10.0  # the search range of the breakdown value, as the project's
-    breakdown_tol: float = 1e-6  # (analysis.exhibits.honest_did, analysis.estimators.honest_sd)
+    breakdown_tol: float = 1e-6  # (analysis.models.honest, analysis.estimators.honest_sd)
 
     def columns(self) -> list[str]:
         return self.event.columns()

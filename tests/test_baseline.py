@@ -9,6 +9,7 @@ import pytest
 
 from analysis.exhibit import Context
 from analysis.exhibits import baseline, event_study
+from analysis.models import twfe
 from tests._bruteforce import dummy_ols
 
 TOL = 1e-8  # both sides solve the same least-squares problem; 1e-8 leaves room for demeaning tolerance
@@ -52,7 +53,7 @@ def test_event_study_and_pretrend_wald(ctx: Context) -> None:
     out = event_study.run(ctx)
     lo, hi = ctx.cfg.model.event_window
     ref_period = ctx.cfg.model.reference_period
-    data, times = event_study.design(ctx.panel, (lo, hi), ref_period)
+    data, times = twfe.design(ctx.panel, (lo, hi), ref_period)
     cols = [f"ev_{k}".replace("-", "m") for k in times]
     ref = dummy_ols(data, "resilience", cols, ["city_code", "year"], "city_code")
     est = {e.term: e for e in out.estimates}

@@ -22,7 +22,8 @@ import pytest
 
 from analysis.config import DEFAULT_PANEL, load_config
 from analysis.estimators import cs_aggregate as agg
-from analysis.exhibits import callaway_santanna as cs
+from analysis.exhibits import callaway_santanna as cs_exhibit
+from analysis.models import callaway_santanna as cs
 from analysis.pipeline import prepare
 from analysis.precision import write_csv
 from tests._regen import assert_panel_is_reference
@@ -239,7 +240,7 @@ def test_covariate_column_checked() -> None:
 def test_bootstrap_is_seeded() -> None:
     panel = small_panel(seed=1, n=30)
     runs = [cs.fit(panel, cs.CSSpec(), 1e-6, bootstrap_reps=199, seed=s) for s in (7, 7, 8)]
-    rows = [cs.bootstrap_estimates(f, 0.95, "s", 199, "rademacher", 7) for f in runs]
+    rows = [cs_exhibit.bootstrap_estimates(f, 0.95, "s", 199, "rademacher", 7) for f in runs]
     assert [r.conf_high for r in rows[0]] == [r.conf_high for r in rows[1]]
     assert [r.conf_high for r in rows[0]] != [r.conf_high for r in rows[2]]
     band = [r for r in rows[0] if r.model == "cs_dynamic_boot"]

@@ -17,13 +17,13 @@ import pytest
 from doubleml.utils import PSProcessorConfig
 from threadpoolctl import threadpool_limits
 
+from analysis.engines.doubleml_did import PS_CLIPPING, fit_did
+from analysis.engines.doubleml_plr import design, fit_learner, model, row_cities
 from analysis.engines.options import call
 from analysis.estimators.crossfit import Job, NuisanceCache, crossfit
-from analysis.estimators.dml_core import design, fit_learner, model, row_cities
-from analysis.estimators.dml_did import PS_CLIPPING, fit_did
 from analysis.estimators.dml_folds import child_rng, child_seed, city_folds, grouped_splits
-from analysis.estimators.dml_runs import Spec, run_plrs
 from analysis.estimators.learners import make_learner
+from analysis.models.dml import Spec, run_plrs
 
 CONTROLS = ("ln_gdp_pc", "urbanization", "fiscal", "finance", "fdi_share", "human_capital")
 

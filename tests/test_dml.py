@@ -19,7 +19,7 @@ from sklearn.linear_model import Lasso, LinearRegression, Ridge
 
 from analysis.bench import bench_dml
 from analysis.config import Config, load_config
-from analysis.estimators.dml_core import (
+from analysis.engines.doubleml_plr import (
     aggregate_median_adjusted,
     design,
     fit_learner,
@@ -27,10 +27,10 @@ from analysis.estimators.dml_core import (
     row_cities,
 )
 from analysis.estimators.dml_folds import city_folds, grouped_splits
-from analysis.estimators.dml_runs import run_plr
 from analysis.estimators.learners import LEARNER_NAMES, describe, make_learner, stack_weights
 from analysis.exhibit import Context
 from analysis.exhibits import dml_plr as dml
+from analysis.models.dml import run_plr
 from tests._manual_plr import design_matrices, manual_plr, median_rules, theta_se
 
 TOL_EXACT = 1e-9

@@ -12,7 +12,7 @@ from doubleml.utils._checks import _check_smpl_split_tpl
 from doubleml.utils._estimation import _var_est
 from sklearn.linear_model import LinearRegression
 
-from analysis.estimators import doubleml_linear_time as fast
+from analysis.engines import doubleml_linear_time as fast
 
 
 def clustered_folds(rng: np.random.Generator, n_clusters: int, n_folds: int):

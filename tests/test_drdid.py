@@ -124,7 +124,8 @@ def test_logit_is_the_maximum_likelihood() -> None:
 def test_missing_cells_are_named_and_no_simple_att() -> None:
     """A cell did leaves missing is reported with its reason; the simple ATT, which would
     average over it, is not reported (R's aggte stops there)."""
-    from analysis.exhibits import callaway_santanna as cs
+    from analysis.exhibits import callaway_santanna as cs_exhibit
+    from analysis.models import callaway_santanna as cs
 
     panel = near_separation_panel().rename(
         columns={"unit": "city_code", "cohort": "first_treat", "y": "resilience"}
@@ -136,5 +137,5 @@ def test_missing_cells_are_named_and_no_simple_att() -> None:
     assert ("cs_simple_dr_cov", "ATT") not in values
     assert ("cs_attgt_dr_cov", "attgt::2015:2013") in values
     assert ("cs_attgt_dr_cov", "attgt::2015:2012") not in values
-    notes = cs.missing_notes(f)
+    notes = cs_exhibit.missing_notes(f)
     assert "2015:2012" in notes[0] and "simple ATT not reported" in notes[1]

@@ -21,8 +21,8 @@ import pytest
 from analysis.config import load_config
 from analysis.engines import diff_diff_adapter as dd
 from analysis.engines.pyfixest_adapter import feols
-from analysis.exhibits import callaway_santanna as cs
 from analysis.inference import VcovSpec
+from analysis.models import callaway_santanna as cs
 from analysis.prepare.panel import build_panel
 from analysis.simulate import DGP, own_cohort_config, simulate, write_simulation
 from tests._regen import assert_regenerates

@@ -18,6 +18,7 @@ from analysis.estimates import Estimate
 from analysis.estimators.event_time import EventStudyFit
 from analysis.exhibit import Context, Output
 from analysis.exhibits import honest_did
+from analysis.models import twfe
 from tests.test_honest_rm import REFERENCE, REGENERATE
 
 # R's grid is refined to a step below 1e-7 and reports the accepted point just inside the
@@ -93,8 +94,8 @@ def test_sets_do_not_depend_on_the_omitted_period(cfg: Config, default_panel: pd
     the HonestDiD input, and hence every set, is the same."""
     ctx = Context(panel=default_panel, cfg=cfg)
     other = replace(cfg, model=replace(cfg.model, reference_period=-2))
-    a = honest_did.twfe_event_study(ctx)
-    b = honest_did.twfe_event_study(Context(panel=default_panel, cfg=other))
+    a = twfe.event_study_fit(ctx)
+    b = twfe.event_study_fit(Context(panel=default_panel, cfg=other))
     assert b.ref == -2 and -1 in b.times and -2 not in b.times
     renormalised = b.renormalized(-1)
     assert renormalised.times == a.times

@@ -19,6 +19,7 @@ from analysis.estimators import mediation
 from analysis.exhibit import Context
 from analysis.exhibits import dml_did, heterogeneity, mechanisms
 from analysis.inference import VcovSpec
+from analysis.models import twfe
 from analysis.truth import truth_of
 
 Z_TRUTH = 3.0
@@ -61,7 +62,7 @@ def test_indirect_effect_equals_product_of_feols_coefficients(sim_constant) -> N
     panel, cfg = sim_constant.panel, sim_constant.cfg
     spec = VcovSpec(cfg.inference)
     m = "digital_infra"
-    forms = mechanisms.formulas(m, CONTROLS)
+    forms = twfe.mechanism_formulas(m, CONTROLS)
     a = feols(panel, forms[f"mechanism_{m}"], spec).coef["treat_post"]
     b = feols(panel, forms[f"mechanism_direct_{m}"], spec).coef[m]
     data = panel.sort_values(["city_code", "year"])

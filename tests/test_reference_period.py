@@ -16,6 +16,7 @@ from analysis.config import Config
 from analysis.exhibit import Context, Output
 from analysis.exhibits import event_study, event_study_estimators
 from analysis.inference import VcovSpec
+from analysis.models import twfe
 from rbridge.spec import SunabTerm, parse_formula
 
 REF = -2
@@ -49,7 +50,7 @@ def test_event_study_table_and_rows(outputs: dict[str, Output], tmp_path: Path) 
 
 def test_twfe_coefficients_are_the_reparametrisation(contexts: tuple[Context, Context]) -> None:
     """b^(-2)_k = b^(-1)_k - b^(-1)_-2 for every k, and b^(-2)_-1 = -b^(-1)_-2."""
-    base, other = (event_study.fit(c)[0].coef for c in contexts)
+    base, other = (twfe.event_study(c)[0].coef for c in contexts)
     shift = base["event_time::-2"]
     for term, value in other.items():
         expected = -shift if term == "event_time::-1" else base[term] - shift

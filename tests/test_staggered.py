@@ -16,9 +16,9 @@ from analysis.config import load_config
 from analysis.engines import diff_diff_adapter as dd
 from analysis.engines import pyfixest_adapter as fx
 from analysis.estimators.event_time import sunab_cells
-from analysis.exhibits import callaway_santanna as cs
 from analysis.exhibits import event_study_estimators as staggered
 from analysis.inference import VcovSpec
+from analysis.models import callaway_santanna as cs
 from analysis.prepare.panel import event_time
 
 

@@ -6,7 +6,7 @@ Usage (from the repository root)::
     python tools/honest_input.py [--out tests/reference/honest_input.json]
 
 The coefficients and their covariance come from the project's own event study
-(analysis.exhibits.honest_did.twfe_event_study) on the default panel with the default
+(analysis.models.twfe.event_study_fit) on the default panel with the default
 configuration: num_pre pre-period coefficients (earliest first, reference period omitted) then
 num_post post-period ones. The file is written under the project's precision policy
 (analysis/precision.py: canonical JSON, 10 significant digits), so it regenerates to the same
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from analysis.config import DEFAULT_PANEL, load_config
 from analysis.exhibit import Context
-from analysis.exhibits.honest_did import twfe_event_study
+from analysis.models.twfe import event_study_fit
 from analysis.pipeline import prepare
 from analysis.precision import canonical_json
 
@@ -33,7 +33,7 @@ OUT = REPO / "tests" / "reference" / "honest_input.json"
 def build() -> str:
     cfg = load_config()
     panel, _ = prepare(DEFAULT_PANEL, cfg)
-    fit = twfe_event_study(Context(panel=panel, cfg=cfg))
+    fit = event_study_fit(Context(panel=panel, cfg=cfg))
     lvec, _, _ = fit.target()
     num_pre = sum(k < 0 for k in fit.times)
     doc = {

@@ -1,17 +1,16 @@
 """doubleml: rows of the partially linear model (one learner's repeated cross-fits,
 aggregated over repetitions by a stated rule) and of the staggered DID (DoubleMLDIDMulti).
 
-The models themselves are built and fitted in analysis.estimators.dml_core and dml_did
+The models themselves are built and fitted in analysis.engines.doubleml_plr and dml_did
 (folds drawn by the project, learners seeded by the project, constructors called through
 analysis.engines.options.call); this module only describes them and makes their rows."""
 
 from __future__ import annotations
 
 from analysis.config import Config
+from analysis.engines.doubleml_did import OUTCOME, DIDResult
+from analysis.engines.doubleml_plr import AGGREGATIONS, FIXEF, VCOV, PLRRun, formula, ssc
 from analysis.estimates import NORMAL_DF, Estimate, ModelInfo
-from analysis.estimators.dml_core import AGGREGATIONS, FIXEF, VCOV, formula, ssc
-from analysis.estimators.dml_did import OUTCOME, DIDResult
-from analysis.estimators.dml_runs import PLRRun
 
 ENGINE = "doubleml"
 

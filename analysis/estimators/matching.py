@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import PSMConfig
-from analysis.render.labels import label
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,8 @@ def match(cov: pd.DataFrame, cfg: PSMConfig) -> Matching:
 
 
 def balance(m: Matching, controls: tuple[str, ...]) -> pd.DataFrame:
-    """Standardized differences before and after matching, with variance ratios."""
+    """Standardized differences before and after matching, with variance ratios; one row per
+    control by its name, and `score` for the logit propensity score."""
     cov = m.covariates
     t, c = cov[cov["treated"] == 1], cov[cov["treated"] == 0]
     matched_t = cov.loc[sorted({a for a, _ in m.pairs})]
@@ -90,7 +90,7 @@ def balance(m: Matching, controls: tuple[str, ...]) -> pd.DataFrame:
         after_c = float(np.average(matched_c[v], weights=w.to_numpy()))
         rows.append(
             {
-                "variable": "logit propensity score" if v == "score" else label(v),
+                "variable": v,
                 "mean_treated": float(t[v].mean()),
                 "mean_control": float(c[v].mean()),
                 "std_diff_before": float((t[v].mean() - c[v].mean()) / sd),

@@ -1,5 +1,5 @@
 """Table 12 and Figure 7: staggered DML, group-time ATTs with machine-learned nuisances
-(analysis.estimators.dml_did) and their aggregations.
+(analysis.engines.doubleml_did) and their aggregations.
 
 Model ids: `dml_did_simple` (term `ATT`: post-treatment cells weighted by cohort size, as
 `did::aggte(type = "simple")`), `dml_did_dynamic` (terms `event_time::k`, doubleml's
@@ -12,9 +12,9 @@ import pandas as pd
 
 from analysis.config import Config
 from analysis.engines.doubleml_adapter import did_info
+from analysis.engines.doubleml_did import PS_CLIPPING, fit_did
+from analysis.engines.doubleml_plr import aggregate_median_adjusted
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
-from analysis.estimators.dml_core import aggregate_median_adjusted
-from analysis.estimators.dml_did import PS_CLIPPING, fit_did
 from analysis.estimators.dml_folds import child_seed
 from analysis.estimators.learners import describe
 from analysis.exhibit import Context, Exhibit, Needs, Output

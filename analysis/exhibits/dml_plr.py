@@ -22,10 +22,12 @@ import pandas as pd
 
 from analysis.config import Config, DMLConfig
 from analysis.engines.doubleml_adapter import plr_rows
+from analysis.engines.doubleml_plr import AGGREGATIONS, FE_LABELS
 from analysis.estimates import Estimate
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
-from analysis.estimators.dml_core import AGGREGATIONS, FE_LABELS
-from analysis.estimators.dml_runs import (
+from analysis.estimators.learners import LABELS, STACK, describe
+from analysis.exhibit import Context, Exhibit, Needs, Output
+from analysis.models.dml import (
     PLRRun,
     Spec,
     learner_seeds,
@@ -33,8 +35,6 @@ from analysis.estimators.dml_runs import (
     run_plrs,
     timing,
 )
-from analysis.estimators.learners import LABELS, STACK, describe
-from analysis.exhibit import Context, Exhibit, Needs, Output
 from analysis.render.figures_dml import dml_comparison_figure
 
 TABLE = "table11_dml_plr"

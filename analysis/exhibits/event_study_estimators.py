@@ -33,8 +33,8 @@ from analysis.engines import pyfixest_adapter as fx
 from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators.event_time import EventCoefs, interaction_weighted, sunab_cells
 from analysis.exhibit import Context, Exhibit, Needs, Output
-from analysis.exhibits import callaway_santanna, event_study
 from analysis.inference import VcovSpec
+from analysis.models import callaway_santanna, twfe
 from analysis.render.figures_did import event_estimators_figure
 from analysis.render.tables import fmt
 
@@ -158,9 +158,9 @@ def run(ctx: Context) -> Output:
     described = infos(ctx, reg)
     coefs = {"sunab": sa, "did2s": d2, "imputation": imp}
     estimates = [e for model, c in coefs.items() for e in rows(described[model], c)]
-    twfe = event_study.coefficient_table(event_study.fit(ctx)[0], window, ref, level)
+    twfe_table = twfe.coefficient_table(twfe.event_study(ctx)[0], window, ref, level)
     series = {
-        "TWFE event study (binned)": twfe[["event_time", "estimate", "std_error"]],
+        "TWFE event study (binned)": twfe_table[["event_time", "estimate", "std_error"]],
         "Callaway-Sant'Anna": callaway_santanna.dynamic_coefs(ctx),
         "Sun-Abraham": sa.frame(),
         "Imputation / two-stage": imp.frame(),

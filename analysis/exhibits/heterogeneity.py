@@ -28,8 +28,8 @@ from analysis.engines import pyfixest_adapter as fx
 from analysis.engines.doubleml_adapter import plr_rows
 from analysis.estimates import NORMAL_DF, Estimate
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
-from analysis.estimators.dml_runs import Spec, run_plrs
 from analysis.exhibit import Context, Exhibit, Needs, Output
+from analysis.models.dml import Spec, run_plrs
 from analysis.render.figures_dml import forest_figure
 from analysis.render.labels import label
 

@@ -1,7 +1,7 @@
 """Table 8 and Figure 5: HonestDiD sensitivity of the TWFE event study (Rambachan-Roth 2023).
 
 The event-study coefficients and their clustered covariance come from the study's own TWFE
-event study (analysis.exhibits.event_study: pyfixest, [inference] settings, end points
+event study (analysis.models.twfe: pyfixest, [inference] settings, end points
 binned, the binned end points entering as their own periods), normalised to the period
 before treatment (-1) as the restrictions are stated (a linear map of the coefficients when
 [model] reference_period is another period). The target is the average of the
@@ -35,16 +35,19 @@ from scipy import stats
 
 from analysis.estimates import ModelInfo
 from analysis.estimators import honest_rm, honest_sd
-from analysis.estimators.event_time import EventStudyFit
 from analysis.exhibit import Context, Exhibit, Output
-from analysis.exhibits import event_study
+from analysis.models.honest import (
+    BREAKDOWN_TOL,
+    HONEST_REF,
+    m_grid,
+    relative_magnitudes,
+    smoothness,
+)
+from analysis.models.twfe import event_study_fit, recorded_formula
 from analysis.render.figures_did import honest_figure
 
 TABLE = "table8_honest_did"
 FIGURE = "figure5_honest_did"
-HONEST_REF = -1  # the restrictions are stated for coefficients normalised to t = -1
-BREAKDOWN_TOL = 1e-6  # Mbar bisection tolerance (the endpoints themselves: 1e-7 relative)
-RM_BREAKDOWN_MAX = 10.0  # honest_rm.rm_breakdown's search range of Mbar
 
 
 @dataclass(frozen=True)
@@ -70,72 +73,10 @@ RM_METHOD: dict[str, honest_rm.Method] = {
 }
 
 
-def twfe_event_study(ctx: Context) -> EventStudyFit:
-    """The study's TWFE event study (shared with Table 3) as coefficients and covariance."""
-    reg, times = event_study.fit(ctx)
-    cols = [event_study.term(k) for k in times]
-    return EventStudyFit(
-        tuple(times),
-        reg.coef[cols].to_numpy(),
-        reg.vcov.loc[cols, cols].to_numpy(),
-        reg.df,
-        ctx.reference_period,
-    )
-
-
-def relative_magnitudes(
-    fit: EventStudyFit, method: honest_rm.Method, grid: tuple[float, ...], alpha: float
-) -> tuple[pd.DataFrame, honest_sd.Breakdown]:
-    """The Andrews-Roth-Pakes sets over the Mbar grid and the breakdown value."""
-    lvec, _, _ = fit.target()
-    num_pre = int(np.sum(~fit.post))
-    num_post = len(fit.times) - num_pre
-    args = (fit.coef, fit.vcov, num_pre, num_post, lvec)
-    sets = honest_rm.rm_sensitivity(*args, list(grid), alpha, method)
-    frame = pd.DataFrame(
-        {
-            "parameter": [s.mbar for s in sets],
-            "conf_low": [s.conf_low for s in sets],
-            "conf_high": [s.conf_high for s in sets],
-            "bound_low": [s.id_low for s in sets],
-            "bound_high": [s.id_high for s in sets],
-        }
-    )
-    found = honest_rm.rm_breakdown(*args, alpha, method, tol=BREAKDOWN_TOL)
-    value = None if found.value is None else float(found.value)
-    return frame, honest_sd.Breakdown(value, RM_BREAKDOWN_MAX, BREAKDOWN_TOL)
-
-
-def m_grid(fit: EventStudyFit, configured: tuple[float, ...] | None) -> tuple[float, ...]:
-    """The smoothness grid: the configured one, or HonestDiD's default ("auto")."""
-    if configured is not None:
-        return configured
-    return honest_sd.default_m_grid(fit.coef, fit.vcov, int(np.sum(~fit.post)))
-
-
-def smoothness(
-    fit: EventStudyFit, grid: tuple[float, ...], alpha: float
-) -> tuple[pd.DataFrame, honest_sd.Breakdown]:
-    """The FLCI over the M grid (as R's HonestDiD computes it) and its breakdown value."""
-    lvec, _, _ = fit.target()
-    num_pre = int(np.sum(~fit.post))
-    rows = []
-    for m in grid:
-        r = honest_sd.flci(fit.coef, fit.vcov, num_pre, lvec, m, alpha)
-        lo, hi = honest_sd.identified_set(fit.coef, num_pre, lvec, m)
-        rows.append((m, r.conf_low, r.conf_high, lo, hi))
-    frame = pd.DataFrame(
-        rows, columns=["parameter", "conf_low", "conf_high", "bound_low", "bound_high"]
-    )
-    upper, tol = honest_sd.breakdown_range(grid)
-    found = honest_sd.breakdown(fit.coef, fit.vcov, num_pre, lvec, alpha, upper, tol)
-    return frame, found
-
-
 def run(ctx: Context) -> Output:
     """Robust confidence sets under relative magnitudes (C-LF, Conditional) and smoothness
     (FLCI), and the breakdown value of each."""
-    fit = twfe_event_study(ctx).renormalized(HONEST_REF)
+    fit = event_study_fit(ctx).renormalized(HONEST_REF)
     alpha = 1 - ctx.level
     _, att, se = fit.target()
     window, ref = ctx.cfg.model.event_window, ctx.reference_period
@@ -160,7 +101,7 @@ def run(ctx: Context) -> Output:
             n_clusters=int(ctx.panel["city_code"].nunique()),
             vcov=f"{ctx.spec.label}; robust set {m.label}, normal critical values",
             ssc=ctx.spec.ssc_label,
-            formula=f"{event_study.recorded_formula(ref)}; coefficients normalised to "
+            formula=f"{recorded_formula(ref)}; coefficients normalised to "
             f"{HONEST_REF}; target = mean of post coefficients 0..{window[1]}",
             fixef="city_code + year",
             sample=ctx.sample,

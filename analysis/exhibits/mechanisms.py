@@ -24,23 +24,13 @@ from analysis.engines.doubleml_adapter import plr_rows
 from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
 from analysis.estimators.dml_folds import child_rng
-from analysis.estimators.dml_runs import Spec, run_plrs
 from analysis.estimators.mediation import DEMEAN_TOL, Indirect, bootstrap_indirect
 from analysis.exhibit import Context, Exhibit, Needs, Output
+from analysis.models.dml import Spec, run_plrs
+from analysis.models.twfe import FIXEF, OUTCOME, mechanism_formulas
 from analysis.render.labels import label
 
 TABLE = "table13_mechanisms"
-OUTCOME = "resilience"
-FIXEF = "city_code + year"
-
-
-def formulas(mechanism: str, controls: tuple[str, ...]) -> dict[str, str]:
-    x = " + ".join(controls)
-    return {
-        f"mechanism_{mechanism}": f"{mechanism} ~ treat_post + {x} | {FIXEF}",
-        f"mechanism_link_{mechanism}": f"{OUTCOME} ~ {mechanism} + {x} | {FIXEF}",
-        f"mechanism_direct_{mechanism}": f"{OUTCOME} ~ treat_post + {mechanism} + {x} | {FIXEF}",
-    }
 
 
 def _indirect_row(
@@ -109,7 +99,7 @@ def run(ctx: Context) -> Output:
     cache = ctx.shared(SHARED_KEY, NuisanceCache)
     plrs = dict(zip(mechanisms, run_plrs(specs, d, cfg.seed, cache=cache), strict=True))
     for m in mechanisms:
-        forms = formulas(m, controls)
+        forms = mechanism_formulas(m, controls)
         regs = {model: fx.feols(ctx.panel, f, ctx.spec) for model, f in forms.items()}
         terms = {
             f"mechanism_{m}": (["treat_post"], "att"),

@@ -20,10 +20,13 @@ Steps 1-4 are analysis.estimators.matching:
 
 from __future__ import annotations
 
+import pandas as pd
+
 from analysis.engines import pyfixest_adapter as fx
-from analysis.estimators.matching import balance, psm
+from analysis.estimators.matching import Matching, balance, psm
 from analysis.exhibit import Context, Exhibit, Needs, Output
-from analysis.exhibits import baseline
+from analysis.models import twfe
+from analysis.render.labels import label
 from analysis.render.tables import inference_note, regression_table
 
 TABLE = "table9_psm_did"
@@ -36,12 +39,12 @@ def run(ctx: Context) -> Output:
     m = psm(ctx.panel, controls, ctx.cfg.psm)
     cities = sorted({a for a, _ in m.pairs} | {c for _, c in m.pairs})
     sample = ctx.panel[ctx.panel["city_code"].isin(cities)]
-    formula = baseline.formulas(controls)["baseline_twfe"]
+    formula = twfe.formulas(controls)["baseline_twfe"]
     reg = fx.feols(sample, formula, ctx.spec)
     n_t = len({a for a, _ in m.pairs})
     desc = f"PSM-matched: {n_t} treated + {len(m.control_weights)} control cities"
     estimates = fx.rows(reg, TABLE, "psm_twfe", "psm_twfe", desc, ["treat_post"], estimand="att")
-    full = baseline.fits(ctx)["baseline_twfe"]
+    full = twfe.fits(ctx)["baseline_twfe"]
     estimates_full = fx.rows(full, TABLE, "baseline_twfe", "twfe", ctx.sample, ["treat_post"])
     table = regression_table(
         estimates_full + estimates,
@@ -59,9 +62,16 @@ def run(ctx: Context) -> Output:
     )
     return Output(
         estimates=estimates,
-        tables={TABLE: table, BALANCE_TABLE: balance(m, controls)},
+        tables={TABLE: table, BALANCE_TABLE: balance_table(m, controls)},
         notes={TABLE: note, BALANCE_TABLE: note},
     )
+
+
+def balance_table(m: Matching, controls: tuple[str, ...]) -> pd.DataFrame:
+    """The balance table with the variables' labels."""
+    out = balance(m, controls)
+    names = {v: label(v) for v in controls} | {"score": "logit propensity score"}
+    return out.assign(variable=out["variable"].map(names))
 
 
 EXHIBIT = Exhibit(

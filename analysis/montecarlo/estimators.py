@@ -16,28 +16,20 @@ from dataclasses import replace
 
 import numpy as np
 
+from analysis.catalogue import exhibit
 from analysis.engines import diff_diff_adapter as dd
 from analysis.engines import pyfixest_adapter as fx
 from analysis.engines.doubleml_adapter import plr_rows
 from analysis.estimates import Estimate
-from analysis.estimators.dml_runs import run_plr
 from analysis.estimators.honest_rm import rm_confidence_set
-from analysis.exhibit import Context, Output
-from analysis.exhibits import (
-    baseline,
-    callaway_santanna,
-    dml_did,
-    dml_plr,
-    event_study,
-    event_study_estimators,
-    heterogeneity,
-    honest_did,
-    mechanisms,
-    placebo,
-)
+from analysis.exhibit import Context
 from analysis.inference import t_inference
+from analysis.models import twfe
+from analysis.models.dml import run_plr
 
 Runner = Callable[[Context], list[Estimate]]
+MECHANISMS_TABLE = exhibit("mechanisms").tables[0]
+HONEST_TABLE = exhibit("honest_did").tables[0]
 HONEST_MODELS = {"c-lf": "honest_rm_clf", "naive": "honest_rm_naive", "original": "honest_original"}
 HONEST_ENGINES = {
     "c-lf": "analysis.estimators.honest_rm",
@@ -52,13 +44,13 @@ def _mechanisms(ctx: Context) -> list[Estimate]:
     rows: list[Estimate] = []
     for m in cfg.model.mechanisms:
         model = f"mechanism_{m}"
-        reg = fx.feols(ctx.panel, mechanisms.formulas(m, controls)[model], ctx.spec)
+        reg = fx.feols(ctx.panel, twfe.mechanism_formulas(m, controls)[model], ctx.spec)
         rows += fx.rows(
-            reg, mechanisms.TABLE, model, "twfe", ctx.sample, ["treat_post"], estimand="att"
+            reg, MECHANISMS_TABLE, model, "twfe", ctx.sample, ["treat_post"], estimand="att"
         )
         plr = run_plr(ctx.panel, m, controls, d.fe, d.n_folds, (d.aux_learner,), d, cfg.seed)
         rows += plr_rows(
-            plr, d.aux_learner, mechanisms.TABLE, f"dml_mechanism_{m}", ctx.sample, ctx.level
+            plr, d.aux_learner, MECHANISMS_TABLE, f"dml_mechanism_{m}", ctx.sample, ctx.level
         )
     return rows
 
@@ -69,7 +61,7 @@ def _honest(ctx: Context) -> list[Estimate]:
     point estimates widened by the critical value times the SE), for the mean of the event
     study's post-period effects; and beside them the original t interval of that mean, which
     assumes parallel trends."""
-    fit = honest_did.twfe_event_study(ctx)
+    fit = twfe.event_study_fit(ctx)
     lvec, att, se = fit.target()
     mbar = ctx.cfg.honest_did.mbar[0]
     alpha = 1 - ctx.level
@@ -86,12 +78,12 @@ def _honest(ctx: Context) -> list[Estimate]:
         "original": (*_t_interval(att, se, fit.df, ctx.level), "none: t interval of l'beta_post"),
     }
     window, ref = ctx.cfg.model.event_window, ctx.reference_period
-    reg, _ = event_study.fit(ctx)
+    reg, _ = twfe.event_study(ctx)
     target = f"{reg.formula}; target = mean of post coefficients 0..{window[1]}"
     rows = []
     for key, (low, high, method) in sets.items():
         described = replace(
-            fx.info(reg, honest_did.TABLE, HONEST_MODELS[key], "honest_did", ctx.sample),
+            fx.info(reg, HONEST_TABLE, HONEST_MODELS[key], "honest_did", ctx.sample),
             engine=HONEST_ENGINES[key],
             vcov=f"{reg.spec.label}; robust set {method}",
             formula=target,
@@ -110,11 +102,11 @@ def _t_interval(estimate: float, se: float, df: float, level: float) -> tuple[fl
     return inf.conf_low, inf.conf_high
 
 
-def _exhibit(run: Callable[[Context], Output]) -> Runner:
+def _exhibit(exhibit_id: str) -> Runner:
     """An exhibit's estimate rows (its tables are built and dropped; figures are not drawn)."""
 
     def runner(ctx: Context) -> list[Estimate]:
-        return list(run(ctx).estimates)
+        return list(exhibit(exhibit_id).run(ctx).estimates)
 
     return runner
 
@@ -122,16 +114,16 @@ def _exhibit(run: Callable[[Context], Output]) -> Runner:
 # In run order: the event study and the default Callaway-Sant'Anna fit come before the
 # estimators that reuse them.
 ESTIMATORS: dict[str, Runner] = {
-    "baseline": _exhibit(baseline.run),
-    "event_study": _exhibit(event_study.run),
-    "callaway_santanna": _exhibit(callaway_santanna.run),
-    "event_study_estimators": _exhibit(event_study_estimators.run),
-    "placebo": _exhibit(placebo.run),
+    "baseline": _exhibit("baseline"),
+    "event_study": _exhibit("event_study"),
+    "callaway_santanna": _exhibit("callaway_santanna"),
+    "event_study_estimators": _exhibit("event_study_estimators"),
+    "placebo": _exhibit("placebo"),
     "honest_did": _honest,
-    "dml_plr": _exhibit(dml_plr.run),
-    "dml_did": _exhibit(dml_did.run),
+    "dml_plr": _exhibit("dml_plr"),
+    "dml_did": _exhibit("dml_did"),
     "mechanisms": _mechanisms,
-    "heterogeneity": _exhibit(heterogeneity.run),
+    "heterogeneity": _exhibit("heterogeneity"),
 }
 DEFAULT = tuple(ESTIMATORS)
 # Named sets for `--estimators` (and the names of their stores): the DID family is cheap (about

@@ -166,7 +166,7 @@ def test_dml_with_ols_learners_matches_doubleml_in_r(
     sidecar: dict,
     parity_run: Path,  # type: ignore[type-arg]
 ) -> None:
-    """The check-only Python fit (the project's dml_core, "linear" learner, the run's folds)
+    """The check-only Python fit (the project's doubleml_plr, "linear" learner, the run's folds)
     against R's DoubleML on the same folds, to 1e-8 per repetition."""
     from analysis.config import load_config
 

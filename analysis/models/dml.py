@@ -22,16 +22,16 @@ from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
 from analysis.config import DMLConfig
-from analysis.estimators.crossfit import NuisanceCache
-from analysis.estimators.dml_core import (
+from analysis.engines.doubleml_plr import (
     Design,
-    Fit,
+    PLRRun,
     Request,
     design,
     fit_many,
     fit_stack,
     row_cities,
 )
+from analysis.estimators.crossfit import NuisanceCache
 from analysis.estimators.dml_folds import Splits, child_rng, child_seed, city_folds, grouped_splits
 from analysis.estimators.learners import STACK, make_learner
 
@@ -43,18 +43,6 @@ def factories(names: tuple[str, ...], seed: int) -> dict[str, Callable[[str], Ba
 
 def learner_seeds(names: tuple[str, ...], seed: int) -> dict[str, int]:
     return {n: child_seed(seed, "learner", n) for n in names}
-
-
-@dataclass(frozen=True)
-class PLRRun:
-    """Fits of one specification (fixed effects, folds) for several learners."""
-
-    outcome: str
-    controls: tuple[str, ...]
-    fe: str
-    n_folds: int
-    n_rep: int
-    fits: dict[str, Fit]
 
 
 def splits_for(

@@ -34,10 +34,10 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LinearRegression
 from sklearn.utils import check_X_y
 
+from analysis.engines.doubleml_linear_time import linear_time
 from analysis.engines.options import call
 from analysis.estimators.crossfit import Job, NuisanceCache, crossfit
 from analysis.estimators.dml_folds import Splits
-from analysis.estimators.doubleml_linear_time import linear_time
 from analysis.estimators.learners import STACK, stack_weights
 
 KEYS = ("city_code", "year")
@@ -335,6 +335,18 @@ def fit_stack(des: Design, base: Mapping[str, Fit], splits: Splits) -> Fit:
         _external(obj, stacked)
     seconds = time.perf_counter() - t0 + sum(f.seconds for f in base.values())
     return _finish(obj, STACK, seconds, weights)
+
+
+@dataclass(frozen=True)
+class PLRRun:
+    """Fits of one specification (fixed effects, folds) for several learners."""
+
+    outcome: str
+    controls: tuple[str, ...]
+    fe: str
+    n_folds: int
+    n_rep: int
+    fits: dict[str, Fit]
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ from sklearn.utils import check_X_y
 from threadpoolctl import threadpool_limits
 
 from analysis.config import Config
+from analysis.engines.doubleml_linear_time import linear_time
 from analysis.engines.options import call
 from analysis.errors import InputError
 from analysis.estimators.crossfit import Job, NuisanceCache, crossfit
 from analysis.estimators.dml_folds import child_rng, child_seed, city_folds, grouped_splits
-from analysis.estimators.doubleml_linear_time import linear_time
 from analysis.estimators.learners import make_learner
 
 OUTCOME = "resilience"

@@ -11,13 +11,15 @@ setup:
 run: setup
 	$(PY) -m analysis $(ARGS)
 
+# Two pytest workers (pytest-xdist); the tests that read the session's fast run share one
+# worker (xdist_group "fast_run"), so the study runs once.
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 # The quick loop while editing: without the slow tests and those that need R (it says so).
 test-fast: setup
 	@echo "test-fast: skipping tests marked slow, r_base or r_fixest (make test runs them all)"
-	$(PY) -m pytest -q -m "not slow and not r_base and not r_fixest"
+	HYPOTHESIS_PROFILE=fast $(PY) -m pytest -q -n 2 -m "not slow and not r_base and not r_fixest"
 
 lint: setup
 	$(VENV)/bin/pre-commit run --all-files

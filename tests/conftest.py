@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from analysis.config import DEFAULT_PANEL, Config, load_config
 from analysis.pipeline import prepare
@@ -16,6 +18,15 @@ from analysis.prepare.panel import build_panel
 from analysis.simulate import DGP, simulate
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+# Hypothesis profiles of the property tests (each example runs the command line): "thorough"
+# (30 examples) for `make test` and CI, "fast" (8) for `make test-fast`; chosen by the
+# HYPOTHESIS_PROFILE environment variable, thorough when it is not set. No deadline: an
+# example is a whole command-line run.
+settings.register_profile("thorough", max_examples=30, deadline=None)
+settings.register_profile("fast", max_examples=8, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "thorough"))
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +49,17 @@ def raw_default() -> pd.DataFrame:
 
 # Small DML settings for tests that run the whole pipeline (the full specification takes
 # minutes): a TOML fragment to append to their configuration files.
+@pytest.fixture(scope="session")
+def fast_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The golden run's fast configuration (tests/reference/golden/config.toml: every exhibit,
+    small DML settings) run once per session as a user runs it, in its own process. The
+    golden, determinism, staggered-suite and browser tests read this one run instead of
+    each running the study."""
+    from tests._regen import tool
+
+    return Path(tool("golden").run_fast(tmp_path_factory.mktemp("fast") / "run"))
+
+
 SMALL_DML_TOML = """
 [dml]
 learners = ["lasso", "linear", "stack"]

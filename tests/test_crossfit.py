@@ -97,6 +97,7 @@ def test_crossfit_restricts_training_rows() -> None:
         crossfit([Job(LinearRegression(), x, y, folds, method="decision_function")])
 
 
+@pytest.mark.slow
 def test_staggered_dml_equals_doubleml_own_crossfitting(sim_constant) -> None:
     """fit_did (own cross-fitting, ml_g1 not fitted, shared propensity scores) gives
     doubleml's own group-time estimates and SEs exactly."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from analysis.cli import main
 from analysis.config import DEFAULT_PANEL, load_config
 from analysis.simulate import write_simulation
-from tests._regen import assert_regenerates
-from tests.conftest import SMALL_DML_TOML
+from tests._regen import assert_regenerates, tool
 
 
 def test_default_panel_regenerates_byte_identically(tmp_path: Path) -> None:
@@ -26,12 +27,15 @@ def test_another_seed_gives_another_panel(tmp_path: Path) -> None:
     assert panel.read_bytes() != DEFAULT_PANEL.read_bytes()
 
 
-def test_two_runs_are_byte_identical(tmp_path: Path) -> None:
-    outs = [tmp_path / "a", tmp_path / "b"]
-    config = tmp_path / "small_dml.toml"  # the full DML specification takes minutes
-    config.write_text(SMALL_DML_TOML, encoding="utf-8")
-    for out in outs:
-        assert main(["--quiet", "run", "--config", str(config), "--out", str(out)]) == 0
+@pytest.mark.slow
+@pytest.mark.xdist_group("fast_run")
+def test_two_runs_are_byte_identical(tmp_path: Path, fast_run: Path) -> None:
+    """A second run of the fast configuration, in this process (another hash seed than the
+    session's run, tests/conftest.py `fast_run`, which runs in its own): byte for byte."""
+    second = tmp_path / "b"
+    config = str(tool("golden").CONFIG)
+    assert main(["--quiet", "run", "--config", config, "--out", str(second)]) == 0
+    outs = [fast_run, second]
     files = sorted(
         p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.suffix in (".csv", ".md", ".tex")
     )
@@ -53,6 +57,7 @@ def test_verify_passes_then_catches_an_altered_table(tmp_path: Path, capsys) -> 
     assert "tables/table2_baseline.csv (exhibit baseline)" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_separate_processes_are_byte_identical(tmp_path: Path) -> None:
     """Two processes with different ambient hash seeds (pyfixest's internal order depends on
     string hashing; the command fixes PYTHONHASHSEED) write the same bytes."""

@@ -8,9 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.pipeline import run
-from tests.conftest import SMALL_DML_TOML
-
 SUITE_TABLES = (
     "table4_callaway_santanna",
     "table4b_cs_event_time",
@@ -32,14 +29,11 @@ SUITE_FIGURES = (
 
 
 @pytest.mark.slow
-def test_suite_in_full_run(tmp_path: Path) -> None:
-    config = tmp_path / "small.toml"
-    config.write_text(
-        "[callaway_santanna]\nbootstrap_reps = 99\n[placebo]\npermutations = 99\n"
-        "[honest_did]\nmbar = [0.0, 1.0]\nm = [0.0, 0.01]\n" + SMALL_DML_TOML,
-        encoding="utf-8",
-    )
-    out = run(config=config, out=tmp_path / "out").out
+@pytest.mark.xdist_group("fast_run")
+def test_suite_in_full_run(fast_run: Path) -> None:
+    """Read from the session's run of the golden fast configuration (tests/conftest.py
+    `fast_run`: 199 bootstrap replications, 500 permutations, M grid 0 and 0.005)."""
+    out = fast_run
     est = pd.read_csv(out / "estimates.csv")
     ids = set(zip(est["model"], est["term"], strict=True))
     for key in [
@@ -58,14 +52,14 @@ def test_suite_in_full_run(tmp_path: Path) -> None:
         ("bacon", "weighted_sum"),
         ("dcdh_weights", "n_negative"),
         ("honest_rm", "breakdown"),
-        ("honest_sd", "M::0.01"),
+        ("honest_sd", "M::0.005"),
         ("psm_twfe", "treat_post"),
         ("robust_timing", "treat_post"),
         ("robust_province_year_fe", "treat_post"),
     ]:
         assert key in ids, key
     placebo = est[(est["model"] == "placebo") & (est["term"] == "p_value")]["estimate"].iloc[0]
-    assert placebo == pytest.approx(1 / 100)  # the actual estimate beats all 99 placebos
+    assert placebo == pytest.approx(1 / 501)  # the actual estimate beats all 500 placebos
     for name in SUITE_TABLES:
         assert (out / "tables" / f"{name}.csv").is_file(), name
     for name in SUITE_FIGURES:

@@ -61,9 +61,10 @@ def test_every_estimator_has_a_stated_tolerance_kind() -> None:
 
 
 @pytest.mark.slow
-def test_golden_run_reproduces(tmp_path: Path, sidecar: dict[str, Any]) -> None:
-    out = tool("golden").run_fast(tmp_path / "run")
-    found = check(compare_runs(GOLDEN, out, sidecar["exhibits"], suffixes=(".csv",)), "re-run")
+@pytest.mark.xdist_group("fast_run")
+def test_golden_run_reproduces(fast_run: Path, sidecar: dict[str, Any]) -> None:
+    """The session's run of the fast configuration (tests/conftest.py `fast_run`)."""
+    found = check(compare_runs(GOLDEN, fast_run, sidecar["exhibits"], suffixes=(".csv",)), "re-run")
     assert {"estimates.csv", "analysis_panel.csv"} <= set(found) and len(found) >= 20
 
 

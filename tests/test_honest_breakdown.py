@@ -18,9 +18,10 @@ LVEC = np.ones(3) / 3
 ALPHA = 0.05
 
 
-@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("sign", [-1.0, pytest.param(1.0, marks=pytest.mark.slow)])
 def test_smoothness_breakdown_is_the_coverage_boundary(sign: float) -> None:
-    upper, tol = honest_sd.breakdown_range((0.0, 0.05))
+    upper, _ = honest_sd.breakdown_range((0.0, 0.05))
+    tol = upper * 1e-3  # a coarser bisection than the exhibit's (1e-6): the same boundary test
     found = honest_sd.breakdown(sign * BETA, SIGMA, 3, LVEC, ALPHA, upper, tol)
     assert found.value is not None and 0 < found.value < upper
     at = honest_sd.flci(sign * BETA, SIGMA, 3, LVEC, found.value, ALPHA)

@@ -518,6 +518,7 @@ def test_reps_per_design_parse_and_refuse_bad_text(capsys: pytest.CaptureFixture
     assert "design 'constant' is not run" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_reps_per_design_run_that_many(tmp_path: Path) -> None:
     out = tmp_path / "mixed"
     _mc(out, "--reps", "1,constant=2", "--design", "study,constant", "--workers", "0")
@@ -529,6 +530,7 @@ def test_reps_per_design_run_that_many(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.slow
 def test_a_rerun_that_runs_nothing_keeps_the_record_of_the_run(tmp_path: Path) -> None:
     out = tmp_path / "rerun"
     _mc(out, "--reps", "1", "--design", "constant", "--workers", "0")

@@ -105,9 +105,7 @@ def _config(renames: dict[str, str], path: Path) -> Path:
     return path
 
 
-@settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mutations=_mutations(), encoding=st.sampled_from(["utf-8", "utf-8-sig", "gbk"]))
 def test_malformed_panels(
     base: pd.DataFrame,

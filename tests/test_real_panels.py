@@ -50,6 +50,7 @@ def _write(frame: pd.DataFrame, folder: Path, name: str = "panel.csv") -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_inputs_are_optional_and_what_needs_them_is_not_run(
     raw_default: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,25 +9,22 @@ from pathlib import Path
 
 import pytest
 
-from analysis.cli import main
-from tests.conftest import SMALL_DML_TOML
-
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or DRIVER is None,
-    reason="headless Chromium and chromedriver are not installed (Debian packages chromium, chromium-driver; `make test` installs them as root)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("fast_run"),
+    pytest.mark.skipif(
+        CHROMIUM is None or DRIVER is None,
+        reason="headless Chromium and chromedriver are not installed (Debian packages chromium, chromium-driver; `make test` installs them as root)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("run")
-    config = folder / "small_dml.toml"  # the full DML specification takes minutes
-    config.write_text(SMALL_DML_TOML, encoding="utf-8")
-    out = folder / "out"
-    assert main(["--quiet", "run", "--config", str(config), "--out", str(out)]) == 0
-    return out / "report.html"
+def report(fast_run: Path) -> Path:
+    """The report of the session's run of the fast configuration (tests/conftest.py)."""
+    return fast_run / "report.html"
 
 
 def test_report_renders_without_errors(report: Path) -> None:

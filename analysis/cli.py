@@ -88,7 +88,7 @@ def _montecarlo_parser(sub: argparse._SubParsersAction) -> None:
     )
     mc.add_argument(
         "--design",
-        help="design(s), comma-separated, or 'all' (default: study); see analysis/designs.py",
+        help="design(s), comma-separated, or 'all' (default: study); see analysis/simulation/designs.py",
     )
     mc.add_argument(
         "--estimators",
@@ -135,7 +135,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"wrote {result.out}/")
         return result.status
     if command == "simulate":
-        from analysis.simulate import write_simulation
+        from analysis.simulation.dgp import write_simulation
 
         if args.out.suffix.lower() != ".csv":
             raise InputError(f"--out {args.out}: the simulated panel is written as .csv")
@@ -143,7 +143,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"wrote {panel} and {truth} (SIMULATED DATA)")
         return 0
     if command == "init-config":
-        from analysis.init_config import main as init_config
+        from analysis.initconfig.command import main as init_config
 
         return init_config(args.data, args.out, args.force)
     if command == "crosscheck":
@@ -155,7 +155,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return export_r(args.dir)
     if command == "verify":
-        from analysis.verify import main as verify
+        from analysis.verify.command import main as verify
 
         return verify(args.dir, args.against)
     if command == "exhibits":
@@ -171,10 +171,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if command == "bench":
         if args.scale:
-            from analysis.bench_scale import main as bench_scale
+            from analysis.bench.scale import main as bench_scale
 
             return bench_scale()
-        from analysis.bench import main as bench
+        from analysis.bench.stages import main as bench
 
         return bench()
     raise AssertionError(command)

@@ -34,12 +34,12 @@ from analysis.prepare.panel import PanelInfo, build_panel
 from analysis.render.figures import data_label
 from analysis.render.report import render as render_report
 from analysis.render.tables import write_table
-from analysis.truth import comparison, load_truth
+from analysis.simulation.comparison import comparison, load_truth
 
 log = logging.getLogger("analysis")
 T = TypeVar("T")
 SIMULATED_LABEL = "SIMULATED DATA"
-SIMULATED_NOTE = "SIMULATED DATA (the embedded default panel; see analysis/simulate.py)."
+SIMULATED_NOTE = "SIMULATED DATA (the embedded default panel; see analysis/simulation/dgp.py)."
 
 
 class Timer:

@@ -42,7 +42,7 @@ Files and their format
   newline, every float rounded to SIGNIFICANT_DIGITS (non-finite floats as Python's json
   writes them, NaN and Infinity).
 - The simulated raw panel keeps the data-generating process's own rounding (yearbook-like
-  decimals, analysis.simulate), coarser than this policy.
+  decimals, analysis.simulation.dgp), coarser than this policy.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
-from analysis.compare import compare_file
+from analysis.verify.compare import compare_file
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "reference" / "golden"

@@ -15,7 +15,7 @@ from analysis.config import DEFAULT_PANEL, Config, load_config
 from analysis.pipeline import prepare
 from analysis.prepare.loading import map_columns
 from analysis.prepare.panel import build_panel
-from analysis.simulate import DGP, simulate
+from analysis.simulation.dgp import DGP, simulate
 
 REPO = Path(__file__).resolve().parents[1]
 

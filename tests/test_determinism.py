@@ -9,7 +9,7 @@ import pytest
 
 from analysis.cli import main
 from analysis.config import DEFAULT_PANEL, load_config
-from analysis.simulate import write_simulation
+from analysis.simulation.dgp import write_simulation
 from tests._regen import assert_regenerates, tool
 
 

@@ -17,7 +17,7 @@ import pytest
 from scipy.optimize import minimize
 from sklearn.linear_model import Lasso, LinearRegression, Ridge
 
-from analysis.bench import bench_dml
+from analysis.bench.stages import bench_dml
 from analysis.config import Config, load_config
 from analysis.engines.doubleml_plr import (
     aggregate_median_adjusted,

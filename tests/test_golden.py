@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from analysis.compare import FileReport, compare_runs
 from analysis.precision import KIND_BY_ENGINE, KIND_BY_ESTIMAND, KIND_BY_ESTIMATOR
+from analysis.verify.compare import FileReport, compare_runs
 from tests._regen import GOLDEN, WithinTolerance, other_numerical_path, tool
 
 REGENERATE = 'if the change is intended: python tools/golden.py --reason "..."'

@@ -24,7 +24,7 @@ from analysis.engines.pyfixest_adapter import feols
 from analysis.inference import VcovSpec
 from analysis.models import callaway_santanna as cs
 from analysis.prepare.panel import build_panel
-from analysis.simulate import DGP, own_cohort_config, simulate, write_simulation
+from analysis.simulation.dgp import DGP, own_cohort_config, simulate, write_simulation
 from tests._regen import assert_regenerates
 
 REPO = Path(__file__).resolve().parents[1]

@@ -140,14 +140,14 @@ def test_the_layer_rules_of_the_architecture_page_hold() -> None:
 def test_a_planted_violation_is_found() -> None:
     rules = layer_rules()
     graph = {
-        "analysis.bench": {"analysis.exhibits.baseline"},
+        "analysis.bench.stages": {"analysis.exhibits.baseline"},
         "analysis.estimators.matching": {"analysis.render.labels"},
         "analysis.exhibits.honest_did": {"analysis.exhibits.event_study", "analysis.models"},
         "analysis.catalogue": {"analysis.exhibits.baseline"},
         "analysis.cli": {"rbridge.crosscheck"},
     }
     assert violations(graph, rules) == [
-        "analysis.bench -> analysis.exhibits.baseline",
+        "analysis.bench.stages -> analysis.exhibits.baseline",
         "analysis.estimators.matching -> analysis.render.labels",
         "analysis.exhibits.honest_did -> analysis.exhibits.event_study",
     ]

@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import analysis.config_text as config_text
+import analysis.initconfig.text as config_text
 from analysis.cli import main
 from analysis.config import DEFAULT_CONFIG, DEFAULT_PANEL, load_config
-from analysis.config_guess import Proposal, propose
+from analysis.initconfig.guess import Proposal, propose
+from analysis.initconfig.synonyms import synonyms
 from analysis.prepare.loading import read_table
-from analysis.synonyms import synonyms
 from tests import messy_panel as mp
 from tests.conftest import SMALL_DML_TOML
 

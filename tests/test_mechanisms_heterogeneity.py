@@ -20,7 +20,7 @@ from analysis.exhibit import Context
 from analysis.exhibits import dml_did, heterogeneity, mechanisms
 from analysis.inference import VcovSpec
 from analysis.models import twfe
-from analysis.truth import truth_of
+from analysis.simulation.comparison import truth_of
 
 Z_TRUTH = 3.0
 TOL_DEMEAN = 1e-8

@@ -20,7 +20,6 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.designs import DESIGNS
 from analysis.errors import InputError
 from analysis.estimates import ModelInfo
 from analysis.montecarlo.acceptance import evaluate
@@ -28,6 +27,7 @@ from analysis.montecarlo.replicate import replication_seed
 from analysis.montecarlo.store import DesignStore
 from analysis.montecarlo.summary import headline, summarize
 from analysis.montecarlo.targets import PanelFacts, honest_target, target
+from analysis.simulation.designs import DESIGNS
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--design", "study", "--estimators", "baseline,placebo", "--placebo-permutations", "19"]
@@ -308,7 +308,7 @@ def test_a_resume_with_other_settings_is_refused(
 
 
 def test_designs_are_documented() -> None:
-    import analysis.designs as designs
+    import analysis.simulation.designs as designs
 
     for name, d in DESIGNS.items():
         assert f"`{name}`" in (designs.__doc__ or "")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.bench import bench_placebo
+from analysis.bench.stages import bench_placebo
 from analysis.estimators import randomization as pl
 
 TOL = 1e-10

@@ -1,4 +1,4 @@
-"""The precision policy (analysis/precision.py) and verify's comparator (analysis/compare.py):
+"""The precision policy (analysis/precision.py) and verify's comparator (analysis/verify/compare.py):
 rounding and canonical JSON, tolerance kinds from the structured columns, and planted
 differences that must be reported (file, row, column, both values, tolerance; exit 3) next
 to machine-level noise that must not be."""
@@ -17,7 +17,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.cli import main
-from analysis.compare import compare_runs
 from analysis.precision import (
     KIND_BY_ESTIMATOR,
     SIGNIFICANT_DIGITS,
@@ -29,6 +28,7 @@ from analysis.precision import (
     same_number,
     write_csv,
 )
+from analysis.verify.compare import compare_runs
 from tests._regen import GOLDEN
 
 finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300)

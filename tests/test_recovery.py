@@ -12,7 +12,7 @@ from analysis.exhibit import Context
 from analysis.exhibits import baseline, event_study
 from analysis.prepare.loading import map_columns
 from analysis.prepare.panel import build_panel
-from analysis.simulate import DGP, simulate
+from analysis.simulation.dgp import DGP, simulate
 
 SEEDS = (11, 12, 13, 14)
 

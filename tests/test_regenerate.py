@@ -159,7 +159,7 @@ def test_one_ulp_in_the_raw_data_leaves_the_written_panel(tmp_path: Path) -> Non
 
 SIMULATE = """
 import json, sys
-from analysis.simulate import DGP, simulate, write_simulation
+from analysis.simulation.dgp import DGP, simulate, write_simulation
 from analysis.config import load_config
 seed = load_config().seed
 write_simulation(sys.argv[1], seed)

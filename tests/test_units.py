@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.config_schema import SampleConfig
+from analysis.config.schema import SampleConfig
 from analysis.prepare.cities import registry, study_cities
 from analysis.prepare.keys import normalize_name, parse_code
 from analysis.prepare.units import (

@@ -33,9 +33,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's analysis package, not an installed copy
 
-from analysis.compare import compare_runs  # noqa: E402
 from analysis.manifest import describe_machine, git_state, sha256  # noqa: E402
 from analysis.precision import write_json  # noqa: E402
+from analysis.verify.compare import compare_runs  # noqa: E402
 
 GOLDEN = REPO / "tests" / "reference" / "golden"
 CONFIG = GOLDEN / "config.toml"

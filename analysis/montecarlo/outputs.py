@@ -19,7 +19,6 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.designs import DESIGNS
 from analysis.montecarlo import figures
 from analysis.montecarlo.acceptance import evaluate
 from analysis.montecarlo.estimators import ESTIMATORS
@@ -28,6 +27,7 @@ from analysis.montecarlo.store import stores
 from analysis.montecarlo.summary import covers, failures, headline, rejects, summarize
 from analysis.precision import write_csv, write_json
 from analysis.render.tables import format_numbers, write_table
+from analysis.simulation.designs import DESIGNS
 
 SHOWN = [
     "design",
@@ -50,9 +50,7 @@ HONEST = {
     "honest_rm_naive": "relative magnitudes, naive (diff-diff 3.13)",
     "honest_rm_clf": "relative magnitudes, ARP C-LF",
 }
-SIMULATED = (
-    "SIMULATED DATA: Monte Carlo replications of analysis/simulate.py (analysis/designs.py)."
-)
+SIMULATED = "SIMULATED DATA: Monte Carlo replications of analysis/simulation/dgp.py (analysis/simulation/designs.py)."
 
 
 def collect(out: Path) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 A replication r of design D with base seed S: seed = the first 32-bit word of
 `np.random.SeedSequence([S, r])` (nothing else enters it: not the worker, the chunk or the
 order of completion); the design's DGP with that seed simulates a raw panel and its truth
-(analysis.simulate); the project's own data stages build the analysis panel
+(analysis.simulation.dgp); the project's own data stages build the analysis panel
 (analysis.prepare: column mapping, interpolation, indices, treatment); the estimators run
 with the Monte Carlo configuration and that seed; every estimate with a true value (and
 every test) becomes a row beside its truth. Nothing is kept between replications: a worker
@@ -25,7 +25,6 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from analysis.config import REPO_ROOT, Config
-from analysis.designs import design
 from analysis.estimates import Estimate
 from analysis.exhibit import Context
 from analysis.montecarlo.estimators import ESTIMATORS
@@ -33,7 +32,8 @@ from analysis.montecarlo.settings import MCSettings, mc_config
 from analysis.montecarlo.targets import PanelFacts, target
 from analysis.prepare.loading import map_columns
 from analysis.prepare.panel import build_panel
-from analysis.simulate import simulate
+from analysis.simulation.designs import design
+from analysis.simulation.dgp import simulate
 
 TESTS = ("joint_pre_F", "p_value")  # rows kept without a true value: tests and their p-values
 TEXT = (

@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.designs import DESIGNS
 from analysis.render.tables import format_numbers
+from analysis.simulation.designs import DESIGNS
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -74,7 +74,7 @@ def render(
         f"<style>{CSS}</style></head><body>",
         "<h1>Monte Carlo evidence for the study's estimators</h1>",
         '<p class="banner">SIMULATED DATA: replications of the documented process '
-        "(analysis/simulate.py, designs in analysis/designs.py) with known true effects.</p>",
+        "(analysis/simulation/dgp.py, designs in analysis/simulation/designs.py) with known true effects.</p>",
         f"<p>{html.escape(note)}</p>",
         f"<p>Seeds: replication r uses the first word of SeedSequence([{manifest['base_seed']}, "
         "r]) for the simulation and for every estimator (listed per row in montecarlo.csv).</p>",

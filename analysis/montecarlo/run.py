@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from analysis.config import DATA_DIR, Config, load_config
-from analysis.designs import DESIGNS, design
 from analysis.errors import InputError, choices, suggest
 from analysis.manifest import git_state, inputs, versions
 from analysis.montecarlo import outputs
@@ -31,6 +30,7 @@ from analysis.montecarlo.estimators import DEFAULT, ESTIMATORS, GROUPS
 from analysis.montecarlo.replicate import Chunk, ChunkResult
 from analysis.montecarlo.settings import MCSettings, describe
 from analysis.montecarlo.store import store_for, stores
+from analysis.simulation.designs import DESIGNS, design
 
 log = logging.getLogger("analysis")
 SEED_RULE = "seed of replication r = np.random.SeedSequence([base_seed, r]).generate_state(1)[0]"

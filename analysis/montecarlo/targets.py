@@ -1,7 +1,7 @@
 """The true value of every Monte Carlo estimate, from a replication's truth
-(analysis.simulated_truth).
+(analysis.simulation.truth).
 
-analysis.truth.truth_of covers the study's rows (ATTs, event times inside the window,
+analysis.simulation.comparison.truth_of covers the study's rows (ATTs, event times inside the window,
 group-time cells, mechanisms, moderator groups). The Monte Carlo adds what it leaves out,
 from the same truth and the panel's cohort sizes and event-time counts, always in the way the
 estimator aggregates:
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimates import Estimate
-from analysis.truth import truth_of
+from analysis.simulation.comparison import truth_of
 
 ATTGT = re.compile(r"^attgt::(\d+):(\d+)$")
 BINNED_MODELS = ("event_study",)  # the TWFE event study bins its end points

@@ -6,7 +6,7 @@ never corrected; nothing here changes the data the estimators use.
 handling of missing values) and returns an `Audit`: coverage by column and year, and one
 flag per odd cell with its unit, year, column (role), value, kind and a detail. Roles that
 are not mapped are not audited. Thresholds are the `[audit]` table of the configuration
-(analysis.config_schema.AuditConfig).
+(analysis.config.schema.AuditConfig).
 
 Rules, one kind of flag each:
 
@@ -57,7 +57,7 @@ already). A column-year where at least 10% of the units (and 5) jump is noted: r
 misaligned in that year's table, or the year in other units.
 
 Defaults (data/study.toml) and why. On the embedded default panel the audit reports its 239
-planted missing cells (0.3%, analysis/simulate.py) and no flag, with these margins: robust z
+planted missing cells (0.3%, analysis/simulation/dgp.py) and no flag, with these margins: robust z
 of changes at most 5.3 on level-scale roles against jump_z 6; on log scale the only changes
 of 2-fold or more are FDI's (its simulated noise is 20% a year; at most x3.2, at z 3.4);
 cross-sections within 1.6 orders of magnitude of their median against 2.5; sectors add up to

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from analysis.config_schema import DATA_DIR
+from analysis.config.schema import DATA_DIR
 from analysis.prepare.keys import normalize_name, parse_code, plain
 
 REGISTRY_FILE = DATA_DIR / "cities.csv"

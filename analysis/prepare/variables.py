@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import Component
-from analysis.config_schema import CONTROL_NAMES, MECHANISM_NAMES
+from analysis.config.schema import CONTROL_NAMES, MECHANISM_NAMES
 from analysis.prepare.indices import EntropyFit, entropy_apply, entropy_fit, entropy_index, theil
 
 

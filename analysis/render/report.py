@@ -237,7 +237,7 @@ def render(out: Path) -> Path:
         f"<style>{CSS}</style></head><body>",
         "<h1>Big data pilot zones and industrial chain resilience: replication report</h1>",
         '<p class="banner">SIMULATED DATA: the embedded default panel with known true effects '
-        "(analysis/simulate.py); not the study's yearbook data.</p>"
+        "(analysis/simulation/dgp.py); not the study's yearbook data.</p>"
         if simulated
         else f"<p>Data: <code>{_esc(manifest['data']['file'])}</code></p>",
         f"<nav>{nav} <a href='#data'>data</a> <a href='#crosscheck'>crosscheck</a> "

@@ -1,9 +1,9 @@
 """`python -m analysis bench --scale`: each DID stage and one DML specification on synthetic
-panels of 10^4, 10^5 and 10^6 rows (analysis.scale_panel, SIMULATED), the pipeline's call
+panels of 10^4, 10^5 and 10^6 rows (analysis.bench.scale_panel, SIMULATED), the pipeline's call
 beside the bare library call on the same panel, with the cost per 10^5 rows at each size
 (growth beyond linear shows as a rising cost per row) and the peak memory of each size.
 
-Each size runs in its own process (`python -m analysis.bench_scale ROWS`), so its peak
+Each size runs in its own process (`python -m analysis.bench.scale ROWS`), so its peak
 resident memory (getrusage) is that size's alone; it prints one JSON line the parent reads.
 Seconds are wall time (time.perf_counter) and CPU time (user + system of the process and
 its finished children), one run of each stage after a warm-up on a small panel (so JIT
@@ -48,6 +48,7 @@ def _stages(n_rows: int) -> dict[str, Callable[[], object]]:
     import diff_diff
     import pyfixest as pf
 
+    from analysis.bench.scale_panel import CONTROLS, OUTCOME, scale_panel
     from analysis.config import load_config
     from analysis.engines import diff_diff_adapter as dd
     from analysis.engines import pyfixest_adapter as fx
@@ -55,7 +56,6 @@ def _stages(n_rows: int) -> dict[str, Callable[[], object]]:
     from analysis.exhibit import Context
     from analysis.models import callaway_santanna, twfe
     from analysis.models.dml import run_plr
-    from analysis.scale_panel import CONTROLS, OUTCOME, scale_panel
 
     cfg = load_config()
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, controls=CONTROLS))
@@ -123,7 +123,7 @@ def measure(n_rows: int) -> dict[str, Any]:
 
 def _child(n_rows: int) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis.bench_scale", str(n_rows)],
+        [sys.executable, "-m", "analysis.bench.scale", str(n_rows)],
         capture_output=True,
         text=True,
         check=True,

@@ -27,7 +27,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 
-from analysis.config_schema import DATA_DIR
+from analysis.config.schema import DATA_DIR
 from analysis.prepare.keys import visible
 
 SYNONYMS_FILE = DATA_DIR / "synonyms.toml"

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from analysis.config_schema import (
+from analysis.config.schema import (
     ALLOWED,
     ALLOWED_ITEMS,
     DATA_DIR,

@@ -20,10 +20,10 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.compare.cells import json_scale, json_values, table_csv, text_lines
-from analysis.compare.frames import estimates, panel, read
-from analysis.compare.report import FileReport, Finding
 from analysis.precision import estimate_kind, looser
+from analysis.verify.compare.cells import json_scale, json_values, table_csv, text_lines
+from analysis.verify.compare.frames import estimates, panel, read
+from analysis.verify.compare.report import FileReport, Finding
 
 __all__ = ["FileReport", "Finding", "compare_file", "compare_runs", "exhibit_kinds"]
 ESTIMATES = "estimates.csv"

@@ -1,4 +1,4 @@
-"""The truth of a simulated panel (analysis/simulate.py), written beside it as
+"""The truth of a simulated panel (analysis/simulation/dgp.py), written beside it as
 FILE.truth.json: the project's own pipeline applied to the observed panel and to the
 untreated potential outcomes (the same interpolation and variable construction, entropy
 weights fitted on the observed data), and the mean difference over treated post-treatment
@@ -47,7 +47,7 @@ def true_effects(
     if not obs[["city_code", "year"]].equals(cf[["city_code", "year"]]):
         raise RuntimeError("potential-outcome panels are not aligned")
     out: dict[str, object] = {
-        "note": "SIMULATED DATA: true effects of the data-generating process in analysis/simulate.py",
+        "note": "SIMULATED DATA: true effects of the data-generating process in analysis/simulation/dgp.py",
         "dgp": dgp,
         "outcome": "resilience",
         "resilience": _effects(obs["resilience"] - cf["resilience"], obs),

@@ -2,8 +2,8 @@
 user's panel, its mappings guessed from the header and a sample of rows.
 
 Reads the file as the loader does (``analysis.prepare.loading.read_table``), proposes the
-mapping (``analysis.config_guess.propose``), writes it as TOML with the reasons as comments
-(``analysis.config_text``) atomically, checks that it loads with
+mapping (``analysis.initconfig.guess.propose``), writes it as TOML with the reasons as comments
+(``analysis.initconfig.text``) atomically, checks that it loads with
 ``analysis.config.load_config`` and prints the summary: the key and year found, every
 mapping, the units written in the headers, and what was left out.
 """
@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 
 from analysis.config import load_config
-from analysis.config_guess import propose
-from analysis.config_text import render, summary
 from analysis.errors import InputError
+from analysis.initconfig.guess import propose
+from analysis.initconfig.text import render, summary
 from analysis.prepare.loading import read_table
 
 

@@ -1,6 +1,6 @@
 """Named simulation designs for the Monte Carlo (`python -m analysis montecarlo --design NAME`).
 
-Each design is a configuration of the documented process in analysis/simulate.py (the `DGP`
+Each design is a configuration of the documented process in analysis/simulation/dgp.py (the `DGP`
 class); nothing here draws random numbers. A replication's seed replaces `DGP.seed`, so every
 design is a family of panels, one per seed. The truth of each panel (`FILE.truth.json` of
 `simulate`) is computed by the project's own pipeline on both potential outcomes.
@@ -42,7 +42,7 @@ from dataclasses import dataclass, replace
 
 from analysis.config import Config
 from analysis.errors import InputError, choices, suggest
-from analysis.simulate import DGP, own_cohort_config
+from analysis.simulation.dgp import DGP, own_cohort_config
 
 TREND_PER_YEAR = 0.04  # trend_violation: drift of the treated cities' untreated components
 

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from analysis.compare.report import FileReport, Finding, numbers
+from analysis.verify.compare.report import FileReport, Finding, numbers
 
 INTEGER = re.compile(r"[-+]?\d+")
 NUMBER = re.compile(r"([-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)")

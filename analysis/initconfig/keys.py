@@ -1,5 +1,5 @@
 """The two columns every table needs, found by `python -m analysis init-config`
-(analysis/config_guess.py): the year (integers in YEAR_RANGE in every sampled row, a column
+(analysis/initconfig/guess.py): the year (integers in YEAR_RANGE in every sampled row, a column
 named like 年份/year first) and the unit key (6-digit codes or names that resolve to units
 of data/cities.csv through analysis.prepare.units, else ids of any kind that, with the year,
 identify the rows). `read_cells` reads a column's cells as numbers the way users write them.
@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
+from analysis.initconfig.synonyms import Header, Synonyms
 from analysis.prepare.cities import registry
 from analysis.prepare.keys import plain
 from analysis.prepare.units import KIND_LABELS, Resolution, resolve_codes, resolve_names
-from analysis.synonyms import Header, Synonyms
 
 YEAR_RANGE = (1900, 2100)
 # Share of sampled rows whose key resolves to registry units for the panel to be "cities".

@@ -1,10 +1,10 @@
-"""The guesses of `python -m analysis init-config` (analysis/init_config.py): a proposed
+"""The guesses of `python -m analysis init-config` (analysis/initconfig/command.py): a proposed
 mapping of a user's table to the configuration's roles.
 
 ``propose(frame, source)`` is a pure function of the table: it finds the year column and
-the unit key (``analysis.config_keys``), and maps every other column whose normalized name
-is a synonym of a role (``analysis.synonyms``); what it cannot map is left out with the
-reason. ``analysis.config_text`` writes the proposal as TOML and as the
+the unit key (``analysis.initconfig.keys``), and maps every other column whose normalized name
+is a synonym of a role (``analysis.initconfig.synonyms``); what it cannot map is left out with the
+reason. ``analysis.initconfig.text`` writes the proposal as TOML and as the
 terminal summary.
 """
 
@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import DEFAULT_CONFIG
-from analysis.config_keys import YEAR_RANGE, city_key, read_cells, year_column
 from analysis.errors import InputError
-from analysis.synonyms import Header, Role, Synonyms, scale_note, synonyms
+from analysis.initconfig.keys import YEAR_RANGE, city_key, read_cells, year_column
+from analysis.initconfig.synonyms import Header, Role, Synonyms, scale_note, synonyms
 
 SAMPLE_ROWS = 20_000
 # Share of a role column's non-empty sampled cells that must be numbers.
@@ -51,7 +51,7 @@ class Absent:
 
 @dataclass(frozen=True)
 class Proposal:
-    """Everything init-config guessed about a table (rendered by analysis.config_text)."""
+    """Everything init-config guessed about a table (rendered by analysis.initconfig.text)."""
 
     source: str
     rows: int

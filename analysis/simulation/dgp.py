@@ -67,7 +67,7 @@ from analysis.precision import write_json
 from analysis.prepare.cities import study_cities
 from analysis.prepare.treatment import add_treatment, pilot_cohorts
 from analysis.prepare.variables import digital_economy_index, moderators
-from analysis.simulated_truth import true_effects
+from analysis.simulation.truth import true_effects
 
 COMPONENT_SPEC = {
     # role: (mean, scale, loading on development a_i, loading on cycle u_it)
@@ -110,7 +110,7 @@ class DGP:
     mechanism_trends: bool = (
         False  # True: a stress variant where two channels break parallel trends
     )
-    # Violated parallel trends (design trend_violation, analysis/designs.py): the untreated
+    # Violated parallel trends (design trend_violation, analysis/simulation/designs.py): the untreated
     # resilience components of every ever-treated city drift by this much a year (in units of
     # each component's scale, towards more resilience), in both potential outcomes.
     treated_trend: float = 0.0

@@ -1,4 +1,4 @@
-"""An init-config proposal (``analysis.config_guess.Proposal``) as a TOML configuration with
+"""An init-config proposal (``analysis.initconfig.guess.Proposal``) as a TOML configuration with
 its reasons as comments, and as the summary printed on the terminal."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.config import DEFAULT_CONFIG
-from analysis.config_guess import NO_ROLE, Proposal
+from analysis.initconfig.guess import NO_ROLE, Proposal
 
 # The study's roles' order (data/study.toml) and what a user sees in the file's header.
 _HEAD = """\

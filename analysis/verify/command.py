@@ -18,9 +18,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from analysis.compare import FileReport, compare_runs
 from analysis.errors import CrosscheckFailure, InputError
 from analysis.manifest import describe_machine, machine, sha256
+from analysis.verify.compare import FileReport, compare_runs
 
 log = logging.getLogger("analysis")
 

@@ -94,7 +94,7 @@ def main() -> int:
 def _bench_montecarlo(reps: int = 4, workers: int = 2) -> None:
     """Monte Carlo replications per minute: in this process and on a 2-worker Dask
     LocalCluster (every estimator, design study), and the parallel efficiency."""
-    from analysis.montecarlo.throughput import measure
+    from analysis.bench.throughput import measure
 
     t = measure(reps, workers)
     print()

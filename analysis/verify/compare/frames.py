@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.compare.report import MAX_LISTED, FileReport, Finding
 from analysis.precision import TOLERANCES, estimate_kind
+from analysis.verify.compare.report import MAX_LISTED, FileReport, Finding
 
 ESTIMATE_KEYS = ("exhibit", "model", "term")
 PANEL_KEYS = ("city_code", "year")

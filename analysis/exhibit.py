@@ -193,3 +193,29 @@ class Exhibit:
                     f"exhibit {self.id} produced model id '{model}', which none of its declared "
                     f"model ids {self.models} matches"
                 )
+
+
+def declare(
+    run: Callable[[Context], Output],
+    title: str,
+    *,
+    tables: tuple[str, ...] = (),
+    figures: tuple[str, ...] = (),
+    models: tuple[str, ...] = (),
+    needs: Needs | None = None,
+    always: bool = False,
+) -> Exhibit:
+    """The exhibit of the module that defines `run`: its id is the module's name (an exhibit
+    module declares one exhibit, as `EXHIBIT = declare(run, "Table ...", tables=...)`)."""
+    module = run.__module__
+    return Exhibit(
+        id=module.rpartition(".")[2],
+        title=title,
+        module=module,
+        run=run,
+        tables=tables,
+        figures=figures,
+        models=models,
+        needs=needs or Needs(),
+        always=always,
+    )

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 
-import doubleml as dml
 import numpy as np
 import pandas as pd
 import pytest
-from doubleml.utils import PSProcessorConfig
 from threadpoolctl import threadpool_limits
 
-from analysis.engines.doubleml_did import PS_CLIPPING, fit_did
+from analysis.engines.doubleml_did import did_model, fit_did
 from analysis.engines.doubleml_plr import design, fit_learner, model, row_cities
-from analysis.engines.options import call
 from analysis.estimators.crossfit import Job, NuisanceCache, crossfit
-from analysis.estimators.dml_folds import child_rng, child_seed, city_folds, grouped_splits
+from analysis.estimators.dml_folds import child_rng, city_folds, grouped_splits
 from analysis.estimators.learners import make_learner
 from analysis.models.dml import Spec, run_plrs
 
@@ -109,31 +106,7 @@ def test_staggered_dml_equals_doubleml_own_crossfitting(sim_constant) -> None:
     d = cfg.dml
     cols = ["city_code", "year", "resilience", "first_treat", *cfg.model.controls]
     data = panel[cols].sort_values(["city_code", "year"]).reset_index(drop=True)
-    seed = child_seed(cfg.seed, "learner", d.did_learner)
-    data_obj = call(
-        dml.DoubleMLPanelData,
-        data,
-        y_col="resilience",
-        d_cols="first_treat",
-        t_col="year",
-        id_col="city_code",
-        x_cols=list(cfg.model.controls),
-    )
-    own = call(
-        dml.did.DoubleMLDIDMulti,
-        data_obj,
-        ml_g=make_learner(d.did_learner, seed, "regression"),
-        ml_m=make_learner(d.did_learner, seed, "classification"),
-        gt_combinations="standard",
-        control_group=d.did_control_group,
-        anticipation_periods=0,
-        n_folds=d.n_folds,
-        n_rep=d.did_n_rep,
-        score="observational",
-        panel=True,
-        in_sample_normalization=True,
-        ps_processor_config=call(PSProcessorConfig, clipping_threshold=PS_CLIPPING),
-    )
+    own = did_model(data, cfg)
     first = data.groupby("city_code")["first_treat"].first()
     cities = first.index.to_numpy()
     folds = city_folds(

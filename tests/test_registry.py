@@ -11,30 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from tests._regen import tool
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = REPO_ROOT / "data" / "cities.csv"
 ALIASES = REPO_ROOT / "data" / "city_aliases.csv"
 BUILD_SCRIPT = REPO_ROOT / "tools" / "build_registry.py"
 CROSSWALK = REPO_ROOT.parent / "shared" / "reference" / "crosswalk"
 
-COLUMNS = [
-    "admin_code",
-    "entity_id",
-    "name_zh",
-    "name_en",
-    "province_zh",
-    "province_en",
-    "region",
-    "coastal",
-    "municipality",
-    "provincial_capital",
-    "city_2022",
-    "city_since",
-    "in_study_sample",
-    "sample_note",
-    "first_year",
-    "last_year",
-]
+# The registry's columns, in order, as the script that builds it writes them.
+COLUMNS = list(tool("build_registry").COLUMNS)
 SPARSE_PROVINCES = {"Tibet", "Gansu", "Qinghai", "Ningxia", "Xinjiang"}
 # Prefecture-level for part of 2009-2022 only: code -> (name, first year, last year).
 PARTIAL = {

@@ -88,6 +88,38 @@ def _simple_weights(obj: Any, shares: dict[int, float]) -> dict[str, Any]:
     }
 
 
+def did_model(data: pd.DataFrame, cfg: Config) -> Any:
+    """doubleml's DoubleMLDIDMulti of the [dml] staggered specification on `data` (sorted by
+    city and year), every option passed explicitly; fit_did cross-fits it itself, the tests
+    let doubleml do it."""
+    d = cfg.dml
+    dml_data = call(
+        dml.DoubleMLPanelData,
+        data,
+        y_col=OUTCOME,
+        d_cols="first_treat",
+        t_col="year",
+        id_col="city_code",
+        x_cols=list(cfg.model.controls),
+    )
+    seed = child_seed(cfg.seed, "learner", d.did_learner)
+    return call(
+        dml.did.DoubleMLDIDMulti,
+        dml_data,
+        ml_g=make_learner(d.did_learner, seed, "regression"),
+        ml_m=make_learner(d.did_learner, seed, "classification"),
+        gt_combinations="standard",
+        control_group=d.did_control_group,
+        anticipation_periods=0,
+        n_folds=d.n_folds,
+        n_rep=d.did_n_rep,
+        score="observational",
+        panel=True,
+        in_sample_normalization=True,
+        ps_processor_config=call(PSProcessorConfig, clipping_threshold=PS_CLIPPING),
+    )
+
+
 def fit_did(
     panel: pd.DataFrame,
     cfg: Config,
@@ -108,31 +140,7 @@ def fit_did(
             f"[dml] n_folds = {d.n_folds}: cohort first treated in {g} has only {n} cities; the "
             "staggered DML needs at least n_folds cities per cohort (lower [dml] n_folds)"
         )
-    dml_data = call(
-        dml.DoubleMLPanelData,
-        data,
-        y_col=OUTCOME,
-        d_cols="first_treat",
-        t_col="year",
-        id_col="city_code",
-        x_cols=list(cfg.model.controls),
-    )
-    seed = child_seed(cfg.seed, "learner", d.did_learner)
-    obj: Any = call(
-        dml.did.DoubleMLDIDMulti,
-        dml_data,
-        ml_g=make_learner(d.did_learner, seed, "regression"),
-        ml_m=make_learner(d.did_learner, seed, "classification"),
-        gt_combinations="standard",
-        control_group=d.did_control_group,
-        anticipation_periods=0,
-        n_folds=d.n_folds,
-        n_rep=d.did_n_rep,
-        score="observational",
-        panel=True,
-        in_sample_normalization=True,
-        ps_processor_config=call(PSProcessorConfig, clipping_threshold=PS_CLIPPING),
-    )
+    obj = did_model(data, cfg)
     cities = per_city.index.to_numpy()
     folds = city_folds(
         cities,
@@ -145,6 +153,7 @@ def fit_did(
         for cell in obj.modellist:
             ids = cell.data_subset["city_code"].to_numpy()
             cell.set_sample_splitting(grouped_splits(ids, cities, folds).smpls)
+    seed = child_seed(cfg.seed, "learner", d.did_learner)
     preds = cell_predictions(obj, seed, d.did_learner, n_jobs or d.n_jobs, cache)
     with threadpool_limits(1), linear_time():
         obj.fit(n_jobs_models=1, external_predictions=preds)

@@ -5,7 +5,7 @@ fits are analysis.models.twfe's."""
 from __future__ import annotations
 
 from analysis.engines import pyfixest_adapter as fx
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Output, declare
 from analysis.models.twfe import fits, missing_controls
 from analysis.render.tables import inference_note, regression_table
 
@@ -27,11 +27,9 @@ def run(ctx: Context) -> Output:
     return Output(estimates=estimates, tables={TABLE: table}, notes={TABLE: note})
 
 
-EXHIBIT = Exhibit(
-    id="baseline",
-    title="Table 2. Baseline TWFE difference-in-differences",
-    module=__name__,
-    run=run,
+EXHIBIT = declare(
+    run,
+    "Table 2. Baseline TWFE difference-in-differences",
     tables=(TABLE,),
     models=("baseline_twfe", "baseline_twfe_controls"),
 )

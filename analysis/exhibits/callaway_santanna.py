@@ -28,7 +28,7 @@ import pandas as pd
 
 from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators import drdid
-from analysis.exhibit import Context, Exhibit, Needs, Output
+from analysis.exhibit import Context, Needs, Output, declare
 from analysis.models.callaway_santanna import (
     ENGINE,
     ESTIMAND,
@@ -251,11 +251,9 @@ def event_table(rows: list[Estimate]) -> pd.DataFrame:
     return out
 
 
-EXHIBIT = Exhibit(
-    id="callaway_santanna",
-    title="Table 4. Callaway-Sant'Anna group-time ATTs and aggregations",
-    module=__name__,
-    run=run,
+EXHIBIT = declare(
+    run,
+    "Table 4. Callaway-Sant'Anna group-time ATTs and aggregations",
     tables=(TABLE, EVENT_TABLE),
     models=(
         "cs_simple",

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Output, declare
 from analysis.prepare.audit import KINDS, UNIT, Audit, audit
 from analysis.prepare.loading import role_columns
 from analysis.render.figures_audit import coverage_figure
@@ -177,12 +177,6 @@ def run(ctx: Context) -> Output:
     )
 
 
-EXHIBIT = Exhibit(
-    id="data_audit",
-    title="Table 0 and Figure 0. Data audit",
-    module=__name__,
-    run=run,
-    tables=(TABLE, FLAGS),
-    figures=(FIGURE,),
-    always=True,
+EXHIBIT = declare(
+    run, "Table 0 and Figure 0. Data audit", tables=(TABLE, FLAGS), figures=(FIGURE,), always=True
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.exhibit import Context, Exhibit, Needs, Output
+from analysis.exhibit import Context, Needs, Output, declare
 from analysis.render.labels import label
 
 TABLE = "table1_descriptives"
@@ -38,11 +38,9 @@ def run(ctx: Context) -> Output:
     return Output(tables={TABLE: table})
 
 
-EXHIBIT = Exhibit(
-    id="descriptives",
-    title="Table 1. Descriptive statistics",
-    module=__name__,
-    run=run,
+EXHIBIT = declare(
+    run,
+    "Table 1. Descriptive statistics",
     tables=(TABLE,),
     needs=Needs(variables=("resilience",), contrast=False),
 )

@@ -17,7 +17,7 @@ from analysis.engines.doubleml_plr import aggregate_median_adjusted
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
 from analysis.estimators.dml_folds import child_seed
 from analysis.estimators.learners import describe
-from analysis.exhibit import Context, Exhibit, Needs, Output
+from analysis.exhibit import Context, Needs, Output, declare
 from analysis.render.figures import event_study_figure
 
 TABLE = "table12_dml_did"
@@ -115,11 +115,9 @@ def _never_treated_controls(cfg: Config) -> bool:
     return cfg.dml.did_control_group == "never_treated"
 
 
-EXHIBIT = Exhibit(
-    id="dml_did",
-    title="Table 12 and Figure 7. Staggered DML: group-time ATTs with machine-learned nuisances",
-    module=__name__,
-    run=run,
+EXHIBIT = declare(
+    run,
+    "Table 12 and Figure 7. Staggered DML: group-time ATTs with machine-learned nuisances",
     tables=(TABLE,),
     figures=(FIGURE,),
     models=("dml_did_simple", "dml_did_dynamic", "dml_did_gt"),

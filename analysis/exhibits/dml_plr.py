@@ -26,7 +26,7 @@ from analysis.engines.doubleml_plr import AGGREGATIONS, FE_LABELS
 from analysis.estimates import Estimate
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
 from analysis.estimators.learners import LABELS, STACK, describe
-from analysis.exhibit import Context, Exhibit, Needs, Output
+from analysis.exhibit import Context, Needs, Output, declare
 from analysis.models.dml import (
     PLRRun,
     Spec,
@@ -159,11 +159,9 @@ def manifest(
     }
 
 
-EXHIBIT = Exhibit(
-    id="dml_plr",
-    title="Table 11 and Figure 6. Double machine learning: partially linear model",
-    module=__name__,
-    run=run,
+EXHIBIT = declare(
+    run,
+    "Table 11 and Figure 6. Double machine learning: partially linear model",
     tables=(TABLE,),
     figures=(FIGURE,),
     models=("dml_plr", "dml_plr_<learner>_<fe>_<k>folds", "<model>_cddhnr_median"),

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import stats
 
 from analysis.engines import pyfixest_adapter as fx
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Output, declare
 from analysis.models.twfe import WALD_TERM, coefficient_table, event_study, pretrend_test, term
 from analysis.render.figures import event_study_figure
 
@@ -54,12 +54,6 @@ def run(ctx: Context) -> Output:
     )
 
 
-EXHIBIT = Exhibit(
-    id="event_study",
-    title="Figure 1 and Table 3. Event study",
-    module=__name__,
-    run=run,
-    tables=(TABLE,),
-    figures=(FIGURE,),
-    models=(MODEL,),
+EXHIBIT = declare(
+    run, "Figure 1 and Table 3. Event study", tables=(TABLE,), figures=(FIGURE,), models=(MODEL,)
 )

@@ -32,7 +32,7 @@ from analysis.engines import diff_diff_adapter as dd
 from analysis.engines import pyfixest_adapter as fx
 from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators.event_time import EventCoefs, interaction_weighted, sunab_cells
-from analysis.exhibit import Context, Exhibit, Needs, Output
+from analysis.exhibit import Context, Needs, Output, declare
 from analysis.inference import VcovSpec
 from analysis.models import callaway_santanna, twfe
 from analysis.render.figures_did import event_estimators_figure
@@ -210,11 +210,9 @@ def normalization(ref: int) -> str:
     )
 
 
-EXHIBIT = Exhibit(
-    id="event_study_estimators",
-    title="Table 5 and Figure 2. Sun-Abraham, two-stage and imputation event studies",
-    module=__name__,
-    run=run,
+EXHIBIT = declare(
+    run,
+    "Table 5 and Figure 2. Sun-Abraham, two-stage and imputation event studies",
     tables=(TABLE,),
     figures=(FIGURE,),
     models=("sunab", "did2s", "imputation"),

@@ -28,7 +28,7 @@ from analysis.engines import pyfixest_adapter as fx
 from analysis.engines.doubleml_adapter import plr_rows
 from analysis.estimates import NORMAL_DF, Estimate
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
-from analysis.exhibit import Context, Exhibit, Needs, Output
+from analysis.exhibit import Context, Needs, Output, declare
 from analysis.models.dml import Spec, run_plrs
 from analysis.render.figures_dml import forest_figure
 from analysis.render.labels import label
@@ -218,11 +218,9 @@ def note(ctx: Context, skipped: list[str]) -> str:
     return text
 
 
-EXHIBIT = Exhibit(
-    id="heterogeneity",
-    title="Table 14 and Figure 8. Heterogeneity by region, marketization and digital economy",
-    module=__name__,
-    run=run,
+EXHIBIT = declare(
+    run,
+    "Table 14 and Figure 8. Heterogeneity by region, marketization and digital economy",
     tables=(TABLE,),
     figures=(FIGURE,),
     models=(

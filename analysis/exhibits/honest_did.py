@@ -35,7 +35,7 @@ from scipy import stats
 
 from analysis.estimates import ModelInfo
 from analysis.estimators import honest_rm, honest_sd
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Output, declare
 from analysis.models.honest import (
     BREAKDOWN_TOL,
     HONEST_REF,
@@ -176,11 +176,9 @@ def run(ctx: Context) -> Output:
     )
 
 
-EXHIBIT = Exhibit(
-    id="honest_did",
-    title="Table 8 and Figure 5. HonestDiD sensitivity of the event study",
-    module=__name__,
-    run=run,
+EXHIBIT = declare(
+    run,
+    "Table 8 and Figure 5. HonestDiD sensitivity of the event study",
     tables=(TABLE,),
     figures=(FIGURE,),
     models=("honest_rm", "honest_rm_conditional", "honest_sd"),

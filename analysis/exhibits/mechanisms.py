@@ -25,7 +25,7 @@ from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
 from analysis.estimators.dml_folds import child_rng
 from analysis.estimators.mediation import DEMEAN_TOL, Indirect, bootstrap_indirect
-from analysis.exhibit import Context, Exhibit, Needs, Output
+from analysis.exhibit import Context, Needs, Output, declare
 from analysis.models.dml import Spec, run_plrs
 from analysis.models.twfe import FIXEF, OUTCOME, mechanism_formulas
 from analysis.render.labels import label
@@ -153,11 +153,9 @@ def run(ctx: Context) -> Output:
     )
 
 
-EXHIBIT = Exhibit(
-    id="mechanisms",
-    title="Table 13. Mechanisms: the pilot zones' effect on each channel",
-    module=__name__,
-    run=run,
+EXHIBIT = declare(
+    run,
+    "Table 13. Mechanisms: the pilot zones' effect on each channel",
     tables=(TABLE,),
     models=(
         "mechanism_<m>",

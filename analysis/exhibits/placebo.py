@@ -19,7 +19,7 @@ import pandas as pd
 
 from analysis.estimates import ModelInfo
 from analysis.estimators.randomization import randomization_test
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Output, declare
 from analysis.render.figures_did import placebo_figure
 
 TABLE = "table6_placebo"
@@ -96,11 +96,9 @@ def run(ctx: Context) -> Output:
     )
 
 
-EXHIBIT = Exhibit(
-    id="placebo",
-    title="Table 6 and Figure 3. Randomization inference (placebo assignments)",
-    module=__name__,
-    run=run,
+EXHIBIT = declare(
+    run,
+    "Table 6 and Figure 3. Randomization inference (placebo assignments)",
     tables=(TABLE,),
     figures=(FIGURE,),
     models=("placebo",),

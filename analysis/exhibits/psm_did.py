@@ -24,7 +24,7 @@ import pandas as pd
 
 from analysis.engines import pyfixest_adapter as fx
 from analysis.estimators.matching import Matching, balance, psm
-from analysis.exhibit import Context, Exhibit, Needs, Output
+from analysis.exhibit import Context, Needs, Output, declare
 from analysis.models import twfe
 from analysis.render.labels import label
 from analysis.render.tables import inference_note, regression_table
@@ -74,11 +74,9 @@ def balance_table(m: Matching, controls: tuple[str, ...]) -> pd.DataFrame:
     return out.assign(variable=out["variable"].map(names))
 
 
-EXHIBIT = Exhibit(
-    id="psm_did",
-    title="Table 9. PSM-DID: matched cities and balance",
-    module=__name__,
-    run=run,
+EXHIBIT = declare(
+    run,
+    "Table 9. PSM-DID: matched cities and balance",
     tables=(TABLE, BALANCE_TABLE),
     models=("psm_twfe",),
     needs=Needs(controls=True, never_treated=True),

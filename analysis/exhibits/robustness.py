@@ -26,7 +26,7 @@ import pandas as pd
 
 from analysis.engines import pyfixest_adapter as fx
 from analysis.estimates import Estimate
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Output, declare
 from analysis.prepare.cities import registry
 from analysis.prepare.indices import normalize
 from analysis.prepare.panel import event_time
@@ -213,11 +213,6 @@ def run(ctx: Context) -> Output:
     return Output(estimates=estimates, tables={TABLE: table}, notes={TABLE: note})
 
 
-EXHIBIT = Exhibit(
-    id="robustness",
-    title="Table 10. Robustness of the baseline estimate",
-    module=__name__,
-    run=run,
-    tables=(TABLE,),
-    models=("robust_<name>",),
+EXHIBIT = declare(
+    run, "Table 10. Robustness of the baseline estimate", tables=(TABLE,), models=("robust_<name>",)
 )

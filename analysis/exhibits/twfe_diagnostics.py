@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis.engines import diff_diff_adapter as dd
 from analysis.estimates import ModelInfo
-from analysis.exhibit import Context, Exhibit, Output
+from analysis.exhibit import Context, Output, declare
 from analysis.render.figures_did import bacon_figure
 
 TABLE = "table7_twfe_diagnostics"
@@ -150,11 +150,9 @@ def run(ctx: Context) -> Output:
     )
 
 
-EXHIBIT = Exhibit(
-    id="twfe_diagnostics",
-    title="Table 7 and Figure 4. Goodman-Bacon decomposition and dCDH weights",
-    module=__name__,
-    run=run,
+EXHIBIT = declare(
+    run,
+    "Table 7 and Figure 4. Goodman-Bacon decomposition and dCDH weights",
     tables=(TABLE, WEIGHTS_TABLE),
     figures=(FIGURE,),
     models=("bacon", "dcdh_weights"),

@@ -117,7 +117,7 @@ def _montecarlo_parser(sub: argparse._SubParsersAction) -> None:
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.command or "run"
     if command == "run":
-        from analysis.pipeline import run
+        from analysis.pipeline import not_run_lines, run
 
         only = getattr(args, "only", None)
         result = run(
@@ -128,8 +128,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             tuple(s.strip() for s in only.split(",")) if only else None,
             strict=getattr(args, "strict", False),
         )
-        for exhibit, reasons in result.not_run.items():
-            print(f"not run: {exhibit}: {'; '.join(reasons)}", file=sys.stderr)
+        for line in not_run_lines(result.not_run):
+            print(line, file=sys.stderr)
         for part, error in result.failed.items():
             print(f"failed: {part}: {error} (details in run.log)", file=sys.stderr)
         print(f"wrote {result.out}/")

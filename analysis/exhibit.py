@@ -19,7 +19,7 @@ from analysis.config import Config
 from analysis.estimates import Estimate
 from analysis.estimates import check as check_estimate
 from analysis.inference import VcovSpec
-from analysis.prepare.panel import PanelInfo
+from analysis.prepare.panel import PanelInfo, observed_window
 
 T = TypeVar("T")
 # BLAS / OpenMP threads of the main process while an exhibit runs: its own linear algebra is
@@ -63,6 +63,21 @@ class Context:
     @property
     def reference_period(self) -> int:
         return self.cfg.model.reference_period
+
+    @cached_property
+    def event_window(self) -> tuple[int, int]:
+        """[model] event_window clipped to the event times the panel has."""
+        return observed_window(self.panel["rel_time"], self.cfg.model.event_window)
+
+    def window_note(self) -> str:
+        """A sentence when the configured event window was clipped to the data ('' if not)."""
+        if self.event_window == tuple(self.cfg.model.event_window):
+            return ""
+        lo, hi = self.cfg.model.event_window
+        return (
+            f"The configured event window [{lo}, {hi}] is wider than the event times the data "
+            f"have: clipped to [{self.event_window[0]}, {self.event_window[1]}]. "
+        )
 
     def available(self, names: tuple[str, ...] | list[str]) -> list[str]:
         """The names that are columns of the analysis panel (in the given order)."""

@@ -299,7 +299,7 @@ def _run_exhibit(
         if asked:
             raise InputError(f"--only {ex.id}: cannot run on these data: {'; '.join(reasons)}")
         not_run[ex.id] = reasons
-        log.log(_not_run_level(ex), "not run: %s (%s)", ex.id, "; ".join(reasons))
+        log.debug("not run: %s (%s)", ex.id, "; ".join(reasons))  # grouped at the end
         return None
 
     def attempt() -> Output:
@@ -317,15 +317,18 @@ def _run_exhibit(
         if asked or strict:
             raise
         not_run[ex.id] = [str(exc)]
-        log.log(_not_run_level(ex), "not run: %s (%s)", ex.id, exc)
+        log.debug("not run: %s (%s)", ex.id, exc)  # grouped at the end
         return None
 
 
-def _not_run_level(ex: Exhibit) -> int:
-    """A study exhibit the data do not allow is a warning; an exhibit that runs on every run
-    (the data audit) is recorded at INFO (manifest.json and run.log say why), so that a run
-    ending in an input error prints that one line under --quiet."""
-    return logging.INFO if ex.always else logging.WARNING
+def not_run_lines(not_run: dict[str, list[str]]) -> list[str]:
+    """What was not run, one line per cause naming its exhibits (in run order), for the
+    terminal; run.log and manifest.json keep each exhibit's reasons."""
+    by_cause: dict[str, list[str]] = {}
+    for exhibit, reasons in not_run.items():
+        for reason in reasons:
+            by_cause.setdefault(reason, []).append(exhibit)
+    return [f"not run: {', '.join(exhibits)}: {cause}" for cause, exhibits in by_cause.items()]
 
 
 def _write_exhibit(

@@ -345,3 +345,19 @@ def test_without_the_raw_panel_the_analysis_panel_inputs_are_audited(
     gdp_missing = {(u, y) for u, y, c in _csv_missing_cells(ctx.cfg) if c == "gdp"}
     assert {(u, y) for u, y in flags[["unit", "year"]].to_numpy()} <= gdp_missing
     assert "raw panel was not given" in out.notes[data_audit.TABLE]
+
+
+def test_a_copy_of_study_toml_without_an_input_loads(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A user's copy of data/study.toml keeps every [audit.ranges] entry; removing an input
+    from [inputs] drops the range of that role with a note instead of failing."""
+    from analysis.config import DEFAULT_CONFIG
+
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith("digital_employment_share ="))
+    user = tmp_path / "copy.toml"
+    user.write_text(text.replace(line + "\n", "", 1), encoding="utf-8")
+    with caplog.at_level("INFO"):
+        cfg = load_config(user)
+    assert "digital_employment_share" not in cfg.inputs
+    assert "digital_employment_share" not in {role for role, *_ in cfg.audit.ranges}
+    assert "[audit] ranges: digital_employment_share not checked" in caplog.text

@@ -72,6 +72,7 @@ def test_inputs_are_optional_and_what_needs_them_is_not_run(
         ["run", "--data", str(path), "--config", str(config), "--out", str(out)], capsys
     )
     assert code == 0, err
+    assert err.count("[model] mechanisms is empty") == 1  # once, not also during the run
     assert "not run: mechanisms: [model] mechanisms is empty" in err
     manifest = json.loads((out / "manifest.json").read_text())
     not_run = {r["exhibit"]: r["reasons"] for r in manifest["not_run"]}
@@ -246,3 +247,20 @@ def test_units_of_any_kind_recover_the_truth(
         assert abs(row["estimate"] - TAU) < 3 * row["std_error"], (model, row.to_dict())
     note = (out / "tables" / "table10_robustness.md").read_text(encoding="utf-8")
     assert "province_year_fe: skipped (the units are not Chinese cities" in note
+
+
+def test_not_run_reasons_are_grouped_by_cause() -> None:
+    """One terminal line per cause, naming its exhibits in run order."""
+    from analysis.pipeline import not_run_lines
+
+    lines = not_run_lines(
+        {
+            "psm_did": ["[model] controls is empty"],
+            "dml_plr": ["[model] controls is empty"],
+            "mechanisms": ["[model] mechanisms is empty", "[model] controls is empty"],
+        }
+    )
+    assert lines == [
+        "not run: psm_did, dml_plr, mechanisms: [model] controls is empty",
+        "not run: mechanisms: [model] mechanisms is empty",
+    ]

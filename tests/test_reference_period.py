@@ -95,3 +95,24 @@ def test_sunab_is_the_cohort_wise_reparametrisation(
 def test_figure2_marks_onset_not_reference(outputs: dict[str, Output], tmp_path: Path) -> None:
     outputs["staggered"].figures[event_study_estimators.FIGURE](tmp_path / "f2.png")
     assert (tmp_path / "f2.png").stat().st_size > 10_000
+
+
+def test_a_window_wider_than_the_data_is_clipped_and_said(default_panel, cfg) -> None:  # type: ignore[no-untyped-def]
+    """[model] event_window wider than the event times the panel has: the event study runs
+    on the window the data allow, and its note says what was clipped."""
+    from dataclasses import replace as dc_replace
+
+    from analysis.exhibit import Context
+    from analysis.prepare.panel import event_time, observed_window
+
+    rel = default_panel["rel_time"]
+    seen = (int(rel.min()), int(rel.max()))
+    wide = dc_replace(cfg, model=dc_replace(cfg.model, event_window=(seen[0] - 3, seen[1] + 4)))
+    assert observed_window(rel, wide.model.event_window) == seen
+    panel = default_panel.assign(event_time=event_time(default_panel, wide))  # as prepared
+    ctx = Context(panel=panel, cfg=wide)
+    out = event_study.run(ctx)
+    assert f"clipped to [{seen[0]}, {seen[1]}]" in out.notes[event_study.TABLE]
+    table = out.tables[event_study.TABLE]
+    assert table["event_time"].min() == seen[0] and table["event_time"].max() == seen[1]
+    assert table["estimate"].notna().all()

@@ -7,6 +7,7 @@ allowed set are an `InputError` naming the file, the key and the allowed alterna
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from analysis.config.schema import (
     TreatmentConfig,
 )
 from analysis.errors import InputError, choices, suggest
+
+log = logging.getLogger(__name__)
 
 # The schema is re-exported: the rest of the package imports it from here.
 __all__ = [
@@ -275,7 +278,7 @@ def load_config(path: str | Path | None = None, seed: int | None = None) -> Conf
         ),
         seed=int(raw["run"]["seed"] if seed is None else seed),
         source=str(src),
-        audit=_audit(raw, src, set(user.get("audit", {}).get("ranges", {}))),
+        audit=_audit(raw, src, set(user.get("audit", {}).get("ranges", {})), defaults),
         **_suite(raw, src),
     )
 
@@ -390,19 +393,24 @@ AUDIT_LIMITS: dict[str, tuple[Any, str]] = {
 }
 
 
-def _audit(raw: dict[str, Any], path: Path, given: set[str]) -> AuditConfig:
+def _audit(
+    raw: dict[str, Any], path: Path, given: set[str], defaults: dict[str, Any]
+) -> AuditConfig:
     """The [audit] table, checked beyond types: thresholds in range, ranges as
-    role = [low, high] for roles the configuration knows. A default range of a role the
-    user's [inputs] or [components] no longer name is dropped; one the user `given` is an
-    error."""
+    role = [low, high] for roles the configuration knows. A range of a role of the study that
+    the user's [inputs] or [components] do not map is dropped (logged when the user gave it:
+    a copy of data/study.toml keeps every range); one of a role nobody knows is an error."""
     a = raw["audit"]
     for key, (ok, must) in AUDIT_LIMITS.items():
         if not ok(a[key]):
             raise InputError(f"{path}: [audit] {key} = {a[key]!r} must be {must}")
     roles = [*raw["inputs"], *raw["components"], "resilience"]
     ranges = []
+    study_roles = {*defaults["inputs"], *defaults["components"], "resilience"}
     for role, bounds in a["ranges"].items():
-        if role not in roles and role not in given:
+        if role not in roles and (role not in given or role in study_roles):
+            if role in given:
+                log.info("%s: [audit] ranges: %s not checked (not mapped in [inputs])", path, role)
             continue
         if role not in roles:
             raise InputError(

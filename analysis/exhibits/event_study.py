@@ -22,7 +22,7 @@ MODEL = "event_study"
 
 def run(ctx: Context) -> Output:
     """The event-study coefficients, the joint pre-trend test, Table 3 and Figure 1."""
-    window, ref, level = ctx.cfg.model.event_window, ctx.reference_period, ctx.level
+    window, ref, level = ctx.event_window, ctx.reference_period, ctx.level
     reg, times = event_study(ctx)
     described = fx.info(
         reg,
@@ -40,7 +40,7 @@ def run(ctx: Context) -> Output:
     estimates.append(wald.row(WALD_TERM, f, p_value=p, conf=(np.nan, np.nan), statistic=f))
     coefs = coefficient_table(reg, window, ref, level)
     critical = float(stats.t.ppf(0.5 + level / 2, reg.df))
-    note = (
+    note = ctx.window_note() + (
         f"Joint test of the {q} pre-treatment coefficients: F = {f:.3f}, p = {p:.4f} "
         f"(df {q}, {reg.df:.0f}). Reference period {ref}; end points binned at "
         f"{window[0]} and {window[1]}; {int(level * 100)}% intervals use "

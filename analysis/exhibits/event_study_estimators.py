@@ -151,7 +151,7 @@ def rows(described: ModelInfo, c: EventCoefs) -> list[Estimate]:
 
 def run(ctx: Context) -> Output:
     """Sun-Abraham, two-stage and imputation event studies beside the TWFE and CS ones."""
-    ref, window, level = ctx.reference_period, ctx.cfg.model.event_window, ctx.level
+    ref, window, level = ctx.reference_period, ctx.event_window, ctx.level
     sa, reg = sunab(ctx.panel, ctx.spec, ref)
     d2 = fx.did2s(ctx.panel, OUTCOME, ref)
     imp = dd.imputation(ctx.panel, OUTCOME)

@@ -79,7 +79,7 @@ def run(ctx: Context) -> Output:
     fit = event_study_fit(ctx).renormalized(HONEST_REF)
     alpha = 1 - ctx.level
     _, att, se = fit.target()
-    window, ref = ctx.cfg.model.event_window, ctx.reference_period
+    window, ref = ctx.event_window, ctx.reference_period
     grids = {
         "relative_magnitude": ctx.cfg.honest_did.mbar,
         "smoothness": m_grid(fit, ctx.cfg.honest_did.m),

@@ -94,7 +94,7 @@ def recorded_formula(ref: int, outcome: str = "resilience") -> str:
 
 
 def _event_study(ctx: Context) -> tuple[fx.Regression, list[int]]:
-    window, ref = ctx.cfg.model.event_window, ctx.reference_period
+    window, ref = ctx.event_window, ctx.reference_period
     data, times = design(ctx.panel, window, ref)
     columns = [_column(k) for k in times]
     reg = fx.feols(data, f"resilience ~ {' + '.join(columns)} | city_code + year", ctx.spec)

@@ -77,7 +77,7 @@ def _honest(ctx: Context) -> list[Estimate]:
         ),
         "original": (*_t_interval(att, se, fit.df, ctx.level), "none: t interval of l'beta_post"),
     }
-    window, ref = ctx.cfg.model.event_window, ctx.reference_period
+    window, ref = ctx.event_window, ctx.reference_period
     reg, _ = twfe.event_study(ctx)
     target = f"{reg.formula}; target = mean of post coefficients 0..{window[1]}"
     rows = []

@@ -60,10 +60,21 @@ def interpolate_missing(
 NEVER_TREATED_EVENT_TIME = -1000
 
 
+def observed_window(rel_time: pd.Series, window: tuple[int, int]) -> tuple[int, int]:
+    """[model] event_window clipped to the event times the panel has (a window wider than the
+    data would bin no observation into its end points)."""
+    lo, hi = window
+    seen = rel_time.dropna()
+    if seen.empty:
+        return lo, hi
+    return max(lo, int(seen.min())), min(hi, int(seen.max()))
+
+
 def event_time(panel: pd.DataFrame, cfg: Config) -> pd.Series:
-    """Event time binned at the ends of [model] event_window; never-treated cities get
-    -1000, a second reference level (as in `i(event_time, ref = c(-1, -1000))`)."""
-    lo, hi = cfg.model.event_window
+    """Event time binned at the ends of [model] event_window (clipped to the event times
+    the data have); never-treated cities get -1000, a second reference level (as in
+    `i(event_time, ref = c(-1, -1000))`)."""
+    lo, hi = observed_window(panel["rel_time"], cfg.model.event_window)
     binned = panel["rel_time"].clip(lo, hi)
     return binned.fillna(NEVER_TREATED_EVENT_TIME).astype("int64")
 

@@ -7,11 +7,11 @@ allowed set are an `InputError` naming the file, the key and the allowed alterna
 
 from __future__ import annotations
 
-import logging
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from analysis.config.audit import audit_table
 from analysis.config.schema import (
     ALLOWED,
     ALLOWED_ITEMS,
@@ -39,8 +39,6 @@ from analysis.config.schema import (
     TreatmentConfig,
 )
 from analysis.errors import InputError, choices, suggest
-
-log = logging.getLogger(__name__)
 
 # The schema is re-exported: the rest of the package imports it from here.
 __all__ = [
@@ -278,7 +276,7 @@ def load_config(path: str | Path | None = None, seed: int | None = None) -> Conf
         ),
         seed=int(raw["run"]["seed"] if seed is None else seed),
         source=str(src),
-        audit=_audit(raw, src, set(user.get("audit", {}).get("ranges", {})), defaults),
+        audit=audit_table(raw, src, set(user.get("audit", {}).get("ranges", {})), defaults),
         **_suite(raw, src),
     )
 
@@ -378,54 +376,4 @@ def _dml(raw: dict[str, Any], path: Path) -> DMLConfig:
             "fe_handling": tuple(d["fe_handling"]),
             "robustness_folds": tuple(int(k) for k in d["robustness_folds"]),
         }
-    )
-
-
-# [audit] thresholds: key -> (test, what the value must be).
-AUDIT_LIMITS: dict[str, tuple[Any, str]] = {
-    "jump_ratio": (lambda v: v > 1, "greater than 1"),
-    "jump_z": (lambda v: v > 0, "positive"),
-    "scale_tolerance": (lambda v: 0 < v < 0.5, "in (0, 0.5)"),
-    "cross_orders": (lambda v: v > 0, "positive"),
-    "repeat_alpha": (lambda v: 0 < v < 1, "in (0, 1)"),
-    "repeat_share_max": (lambda v: 0 < v <= 1, "in (0, 1]"),
-    "sum_tolerance": (lambda v: 0 < v < 1, "in (0, 1)"),
-}
-
-
-def _audit(
-    raw: dict[str, Any], path: Path, given: set[str], defaults: dict[str, Any]
-) -> AuditConfig:
-    """The [audit] table, checked beyond types: thresholds in range, ranges as
-    role = [low, high] for roles the configuration knows. A range of a role of the study that
-    the user's [inputs] or [components] do not map is dropped (logged when the user gave it:
-    a copy of data/study.toml keeps every range); one of a role nobody knows is an error."""
-    a = raw["audit"]
-    for key, (ok, must) in AUDIT_LIMITS.items():
-        if not ok(a[key]):
-            raise InputError(f"{path}: [audit] {key} = {a[key]!r} must be {must}")
-    roles = [*raw["inputs"], *raw["components"], "resilience"]
-    ranges = []
-    study_roles = {*defaults["inputs"], *defaults["components"], "resilience"}
-    for role, bounds in a["ranges"].items():
-        if role not in roles and (role not in given or role in study_roles):
-            if role in given:
-                log.info("%s: [audit] ranges: %s not checked (not mapped in [inputs])", path, role)
-            continue
-        if role not in roles:
-            raise InputError(
-                f"{path}: [audit] ranges: unknown role '{role}'{suggest(role, roles)}; "
-                "allowed: the roles of [inputs] and [components], or 'resilience'"
-            )
-        numbers = isinstance(bounds, list) and all(
-            isinstance(b, int | float) and not isinstance(b, bool) for b in bounds
-        )
-        if not numbers or len(bounds) != 2 or not bounds[0] < bounds[1]:
-            raise InputError(
-                f"{path}: [audit] ranges: {role} = {bounds!r} must be [low, high] with low < high"
-            )
-        ranges.append((str(role), float(bounds[0]), float(bounds[1])))
-    return AuditConfig(
-        **{k: float(a[k]) for k in AUDIT_LIMITS},
-        ranges=tuple(ranges),
     )

@@ -138,6 +138,8 @@ class Needs:
     variables: tuple[str, ...] = ("resilience", "treat_post")
     # Every variable of [model] controls.
     controls: bool = False
+    # At least one control (a propensity score or learner on the controls needs some).
+    some_controls: bool = False
     # [model] lists of which at least one variable must be available ("mechanisms",
     # "moderators"); an empty list means the exhibit is not asked for.
     lists: tuple[str, ...] = ()
@@ -157,6 +159,8 @@ class Needs:
             out += [
                 ctx.why_missing(c) for c in ctx.cfg.model.controls if c not in ctx.panel.columns
             ]
+        if self.some_controls and not ctx.cfg.model.controls:
+            out.append("[model] controls is empty: its propensity score needs at least one")
         for name in self.lists:
             listed = getattr(ctx.cfg.model, name)
             if not listed:

@@ -264,3 +264,20 @@ def test_not_run_reasons_are_grouped_by_cause() -> None:
         "not run: psm_did, dml_plr, mechanisms: [model] controls is empty",
         "not run: mechanisms: [model] mechanisms is empty",
     ]
+
+
+def test_no_controls_means_the_propensity_exhibits_are_not_run(cfg, default_panel) -> None:  # type: ignore[no-untyped-def]
+    """With [model] controls = [] the PSM-DID and the staggered DML (a propensity score on
+    the controls) are not run, with the reason, instead of failing inside scikit-learn."""
+    from dataclasses import replace as dc_replace
+
+    from analysis.catalogue import exhibit
+    from analysis.exhibit import Context
+
+    none = dc_replace(cfg, model=dc_replace(cfg.model, controls=()))
+    ctx = Context(panel=default_panel, cfg=none)
+    reason = "[model] controls is empty: its propensity score needs at least one"
+    for name in ("psm_did", "dml_did"):
+        assert reason in exhibit(name).needs.missing(ctx), name
+    assert reason not in exhibit("dml_plr").needs.missing(ctx)
+    assert exhibit("psm_did").needs.missing(Context(panel=default_panel, cfg=cfg)) == []

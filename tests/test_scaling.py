@@ -53,12 +53,28 @@ def test_a_rate_is_estimated_as_precisely_as_an_index() -> None:
 
 
 def test_exact_fixef_restores_pyfixest_after_the_block_and_on_an_error() -> None:
+    import importlib
+
+    did2s_module = importlib.import_module("pyfixest.did.did2s")
     from pyfixest.estimation.models.feols_ import Feols
 
-    original = Feols.fixef
+    original, original_feols = Feols.fixef, did2s_module.feols
     with fx._exact_fixef():
-        assert Feols.fixef is not original
-    assert Feols.fixef is original
+        assert Feols.fixef is not original and did2s_module.feols is not original_feols
+    assert Feols.fixef is original and did2s_module.feols is original_feols
     with pytest.raises(RuntimeError), fx._exact_fixef():
         raise RuntimeError("inside")
-    assert Feols.fixef is original
+    assert Feols.fixef is original and did2s_module.feols is original_feols
+
+
+def test_did2s_keeps_a_unit_with_one_untreated_year() -> None:
+    """A cohort treated in the panel's second year has one untreated year per unit (a
+    singleton of the first stage): its treated years are still residualized, as R's did2s
+    does, and the estimate is finite."""
+    p = _panel(1.0)
+    early = p["city_code"] < 5  # five units treated from 2001 on
+    p.loc[early, "first_treat"] = 2001
+    p["treat_post"] = ((p["first_treat"] > 0) & (p["year"] >= p["first_treat"])).astype(float)
+    p["rel_time"] = (p["year"] - p["first_treat"]).where(p["first_treat"] > 0)
+    got = fx.did2s(p, "y", -1)
+    assert np.isfinite(got.att) and max(got.times) == 2015 - 2001

@@ -154,20 +154,33 @@ FIXEF_LSQR_TOL = 1e-14
 
 @contextmanager
 def _exact_fixef() -> Iterator[None]:
-    """Within the block, pyfixest's Feols.fixef solves to FIXEF_LSQR_TOL (the library's own
-    method, restored after the block, also on an error)."""
+    """Within the block, pyfixest's Feols.fixef solves to FIXEF_LSQR_TOL, and the feols
+    calls inside pyfixest's did2s keep singletons (fixef_rm = "none", the project's setting:
+    pyfixest's own default drops a unit with one untreated year from the first stage, whose
+    treated years then have no imputed outcome, while R's did2s keeps it). The library's
+    functions are restored after the block, also on an error."""
+    import importlib
+
+    # the module, not the function pyfixest.did exports under the same name
+    did2s_module = importlib.import_module("pyfixest.did.did2s")
     from pyfixest.estimation.models.feols_ import Feols
 
     original = Feols.fixef
+    original_feols = did2s_module.feols
 
     def fixef(self: Any, atol: float = FIXEF_LSQR_TOL, btol: float = FIXEF_LSQR_TOL) -> Any:
         return original(self, atol=atol, btol=btol)
 
+    def feols(*args: Any, **kwargs: Any) -> Any:
+        return original_feols(*args, **{"fixef_rm": FIXEF_RM, **kwargs})
+
     Feols.fixef = fixef
+    did2s_module.feols = feols
     try:
         yield
     finally:
         Feols.fixef = original
+        did2s_module.feols = original_feols
 
 
 def did2s(panel: pd.DataFrame, outcome: str, ref: int) -> EventCoefs:

@@ -121,5 +121,5 @@ EXHIBIT = declare(
     tables=(TABLE,),
     figures=(FIGURE,),
     models=("dml_did_simple", "dml_did_dynamic", "dml_did_gt"),
-    needs=Needs(controls=True, never_treated=_never_treated_controls),
+    needs=Needs(controls=True, some_controls=True, never_treated=_never_treated_controls),
 )

@@ -79,5 +79,5 @@ EXHIBIT = declare(
     "Table 9. PSM-DID: matched cities and balance",
     tables=(TABLE, BALANCE_TABLE),
     models=("psm_twfe",),
-    needs=Needs(controls=True, never_treated=True),
+    needs=Needs(controls=True, some_controls=True, never_treated=True),
 )

@@ -162,7 +162,7 @@ def _exact_fixef() -> Iterator[None]:
     import importlib
 
     # the module, not the function pyfixest.did exports under the same name
-    did2s_module = importlib.import_module("pyfixest.did.did2s")
+    did2s_module: Any = importlib.import_module("pyfixest.did.did2s")
     from pyfixest.estimation.models.feols_ import Feols
 
     original = Feols.fixef

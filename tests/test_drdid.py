@@ -139,3 +139,18 @@ def test_missing_cells_are_named_and_no_simple_att() -> None:
     assert ("cs_attgt_dr_cov", "attgt::2015:2012") not in values
     notes = cs_exhibit.missing_notes(f)
     assert "2015:2012" in notes[0] and "simple ATT not reported" in notes[1]
+
+
+def test_units_did_leaves_out_are_counted_and_said() -> None:
+    """A unit with a missing covariate in one year leaves the balanced panel (as did drops
+    it): counted, and said in the fit's notes."""
+    from analysis.models import callaway_santanna as cs
+
+    panel = near_separation_panel().rename(
+        columns={"unit": "city_code", "cohort": "first_treat", "y": "resilience"}
+    )
+    panel.loc[(panel["city_code"] == 100) & (panel["year"] == 2012), "x"] = np.nan
+    c = ac.attgt_with_covariates(panel, "resilience", ("x",), "reg")
+    assert c.dropped_units == 1 and c.n_units == panel["city_code"].nunique() - 1
+    f = cs.fit(panel, cs.CSSpec("nevertreated", "varying", "reg", ("x",)))
+    assert any("1 units left out" in w for w in f.warnings)

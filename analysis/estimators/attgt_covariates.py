@@ -36,12 +36,6 @@ class CovariateCells:
     n_obs: int
     dropped_units: int  # units dropped: treated in the first period, or not balanced
 
-    def valid(self) -> Cells:
-        """The cells without the missing ones."""
-        ok = np.isfinite(self.cells.att)
-        c = self.cells
-        return Cells(c.groups[ok], c.times[ok], c.att[ok], c.se[ok], c.psi[:, ok], c.unit_cohort)
-
 
 def _wide(
     panel: pd.DataFrame, unit: str, time: str, cohort: str, columns: list[str]

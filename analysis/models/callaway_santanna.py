@@ -123,6 +123,11 @@ def fit(
             trim_level,
         )
         notes = [f"{n} control units trimmed in cell {g}:{t}" for (g, t), n in cov.trimmed.items()]
+        if cov.dropped_units:
+            notes.append(
+                f"{cov.dropped_units} units left out, as R's did leaves them out: not observed "
+                "with the outcome and covariates in every year, or treated from the first year"
+            )
         return CSFit(
             spec,
             None,

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from analysis.engines.doubleml_did import did_model, fit_did
+from analysis.engines.doubleml_did import did_model, fit_did, set_city_folds
 from analysis.engines.doubleml_plr import design, fit_learner, model, row_cities
 from analysis.estimators.crossfit import Job, NuisanceCache, crossfit
-from analysis.estimators.dml_folds import child_rng, city_folds, grouped_splits
+from analysis.estimators.dml_folds import city_folds, grouped_splits
 from analysis.estimators.learners import make_learner
 from analysis.models.dml import Spec, run_plrs
 
@@ -107,18 +107,7 @@ def test_staggered_dml_equals_doubleml_own_crossfitting(sim_constant) -> None:
     cols = ["city_code", "year", "resilience", "first_treat", *cfg.model.controls]
     data = panel[cols].sort_values(["city_code", "year"]).reset_index(drop=True)
     own = did_model(data, cfg)
-    first = data.groupby("city_code")["first_treat"].first()
-    cities = first.index.to_numpy()
-    folds = city_folds(
-        cities,
-        d.n_folds,
-        d.did_n_rep,
-        child_rng(cfg.seed, "did-folds", str(d.n_folds)),
-        first.to_numpy(),
-    )
-    for cell in own.modellist:
-        ids = cell.data_subset["city_code"].to_numpy()
-        cell.set_sample_splitting(grouped_splits(ids, cities, folds).smpls)
+    set_city_folds(own, data.groupby("city_code")["first_treat"].first(), cfg)
     cache = NuisanceCache()
     with threadpool_limits(1):
         own.fit(n_jobs_models=1)

@@ -120,6 +120,24 @@ def did_model(data: pd.DataFrame, cfg: Config) -> Any:
     )
 
 
+def set_city_folds(obj: Any, per_city: pd.Series, cfg: Config) -> None:
+    """Every group-time model of `obj` split by the same seeded folds of cities (each city's
+    rows in one fold; `per_city`: the cohort of each city, stratifying the folds)."""
+    d = cfg.dml
+    cities = per_city.index.to_numpy()
+    folds = city_folds(
+        cities,
+        d.n_folds,
+        d.did_n_rep,
+        child_rng(cfg.seed, "did-folds", str(d.n_folds)),
+        per_city.to_numpy(),
+    )
+    with linear_time():
+        for cell in obj.modellist:
+            ids = cell.data_subset["city_code"].to_numpy()
+            cell.set_sample_splitting(grouped_splits(ids, cities, folds).smpls)
+
+
 def fit_did(
     panel: pd.DataFrame,
     cfg: Config,
@@ -141,18 +159,7 @@ def fit_did(
             "staggered DML needs at least n_folds cities per cohort (lower [dml] n_folds)"
         )
     obj = did_model(data, cfg)
-    cities = per_city.index.to_numpy()
-    folds = city_folds(
-        cities,
-        d.n_folds,
-        d.did_n_rep,
-        child_rng(cfg.seed, "did-folds", str(d.n_folds)),
-        per_city.to_numpy(),
-    )
-    with linear_time():
-        for cell in obj.modellist:
-            ids = cell.data_subset["city_code"].to_numpy()
-            cell.set_sample_splitting(grouped_splits(ids, cities, folds).smpls)
+    set_city_folds(obj, per_city, cfg)
     seed = child_seed(cfg.seed, "learner", d.did_learner)
     preds = cell_predictions(obj, seed, d.did_learner, n_jobs or d.n_jobs, cache)
     with threadpool_limits(1), linear_time():

@@ -80,13 +80,33 @@ class Context:
         )
 
     def available(self, names: tuple[str, ...] | list[str]) -> list[str]:
-        """The names that are columns of the analysis panel (in the given order)."""
-        return [n for n in names if n in self.panel.columns]
+        """The names that are usable columns of the analysis panel (in the given order)."""
+        return [n for n in names if n in self.panel.columns and n not in self.unavailable]
 
     def why_missing(self, name: str) -> str:
-        """Why a variable is not in the analysis panel."""
+        """Why a variable is not in the analysis panel (or cannot be used)."""
         reason = self.unavailable.get(name, "is not in the analysis panel")
-        return f"'{name}' {reason}"
+        return f"'{self.label(name)}' {reason}"
+
+    def missing(self, names: tuple[str, ...] | list[str]) -> list[str]:
+        """Why each of `names` that is not available is missing (empty when all are)."""
+        usable = set(self.available(names))
+        return [self.why_missing(n) for n in names if n not in usable]
+
+    def listed(self, key: str) -> tuple[list[str], list[str]]:
+        """A [model] list ("mechanisms", "moderators"): the names usable on this panel, and
+        why each other one is not (a moderator must be a 0/1 flag constant within units)."""
+        names = getattr(self.cfg.model, key)
+        problems = self.prepared.moderator_problems if self.prepared and key == "moderators" else {}
+        usable = [n for n in self.available(names) if n not in problems]
+        reasons = self.missing(names) + [
+            f"'{self.label(n)}' {problems[n]}" for n in names if n in problems
+        ]
+        return usable, reasons
+
+    def label(self, name: str) -> str:
+        """How a variable is shown: a column of the user's file by its header."""
+        return self.cfg.label(name)
 
     def shared(self, key: str, compute: Callable[[], T]) -> T:
         """The fit stored under `key`, computed by `compute` the first time it is asked for
@@ -156,17 +176,15 @@ class Needs:
         if self.contrast and not _has_contrast(ctx.panel):
             out.append("no year in which both treated and untreated units are observed")
         if self.controls:
-            out += [
-                ctx.why_missing(c) for c in ctx.cfg.model.controls if c not in ctx.panel.columns
-            ]
+            out += ctx.missing(ctx.cfg.model.controls)
         if self.some_controls and not ctx.cfg.model.controls:
             out.append("[model] controls is empty: its propensity score needs at least one")
         for name in self.lists:
             listed = getattr(ctx.cfg.model, name)
             if not listed:
                 out.append(f"[model] {name} is empty")
-            elif not ctx.available(listed):
-                out += [ctx.why_missing(v) for v in listed]
+            elif not ctx.listed(name)[0]:
+                out += ctx.listed(name)[1]
         needs_never = (
             self.never_treated(ctx.cfg) if callable(self.never_treated) else self.never_treated
         )

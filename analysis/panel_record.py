@@ -9,12 +9,20 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.config import Config
 from analysis.prepare.panel import PanelInfo
 
 log = logging.getLogger("analysis")
 
 
-def log_panel(panel: pd.DataFrame, info: PanelInfo) -> None:
+def _asked(cfg: Config) -> set[str]:
+    """The variables the configuration asks for (the others' absence is no news)."""
+    m = cfg.model
+    names = {*m.controls, *m.mechanisms, *m.moderators, *cfg.callaway_santanna.covariates}
+    return names | {d.name for d in cfg.variables}
+
+
+def log_panel(panel: pd.DataFrame, info: PanelInfo, cfg: Config | None = None) -> None:
     log.info(
         "panel: %d units x %d years, %d rows; %d cells interpolated; %d unit-years dropped "
         "as incomplete; units not in the sample: %d",
@@ -45,8 +53,16 @@ def log_panel(panel: pd.DataFrame, info: PanelInfo) -> None:
         )
     for value, unit, how in loaded.readings:
         log.info("read %r as %s (%s)", value, unit, how)
+    asked = _asked(cfg) if cfg is not None else set(info.unavailable)
     for variable, reason in info.unavailable.items():
-        log.info("not built: %s %s", variable, reason)
+        label = cfg.label(variable) if cfg is not None else variable
+        (log.info if variable in asked else log.debug)("not built: %s %s", label, reason)
+    for variable, n in info.dropped_by_variable.items():
+        log.info(
+            "dropped %d unit-years without a value of %s (a lag has none in a unit's first period)",
+            n,
+            variable,
+        )
 
 
 def panel_manifest(panel: pd.DataFrame, info: PanelInfo) -> dict[str, Any]:
@@ -58,6 +74,8 @@ def panel_manifest(panel: pd.DataFrame, info: PanelInfo) -> dict[str, Any]:
         "cities_outside_sample": list(info.dropped_cities),
         "pre_period_end": info.pre_end,
         "not_built": dict(info.unavailable),
+        "dropped_by_variable": dict(info.dropped_by_variable),
+        "moderator_problems": dict(info.moderator_problems),
     }
     if info.load is not None:
         out["rows_in_file"] = info.load.rows_in_file

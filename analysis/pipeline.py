@@ -31,6 +31,8 @@ from analysis.panel_record import log_panel, panel_manifest
 from analysis.precision import round_frame, write_csv, write_json
 from analysis.prepare.loading import LoadInfo, load, read_table
 from analysis.prepare.panel import PanelInfo, build_panel
+from analysis.prepare.specification import record as specification_record
+from analysis.prepare.specification import variables, variables_table
 from analysis.render.figures import data_label
 from analysis.render.report import render as render_report
 from analysis.render.tables import write_table
@@ -195,7 +197,11 @@ def run(
             raw, loaded = _load(data, cfg)
             panel, info = _build(raw, loaded, cfg, data)
             truth = load_truth(data)
-            log_panel(panel, info)
+            log_panel(panel, info, cfg)
+            specification = specification_record(cfg, panel, info)
+            for line in specification["differences"]:
+                log.info("specification differs from the paper's: %s", line)
+            used = variables(cfg, info)
         ctx = Context(
             panel=panel,
             cfg=cfg,
@@ -232,6 +238,15 @@ def run(
             # numbers at the precision policy's digits (analysis/precision.py)
             write_csv(to_frame(estimates), tmp / "estimates.csv")
             write_csv(panel, tmp / "analysis_panel.csv")
+            write_table(
+                variables_table(used),
+                "variables",
+                "The variables of this run and their definitions",
+                "name: the analysis panel's column; label: as named in the configuration or "
+                "the data file's header; source: the study's own variable, a column of the "
+                "data file, a [variables] expression or an [inputs] role.",
+                tmp / "tables",
+            )
             if truth is not None:
                 comp = comparison(estimates, truth, cfg.model.event_window)
                 write_table(
@@ -258,6 +273,8 @@ def run(
                 }
             ),
             "config": cfg.to_dict(),
+            "specification": specification,
+            "variables": [vars(v) for v in used],
             "panel": panel_manifest(panel, info),
             "exhibits": exhibits_meta,
             "not_run": [{"exhibit": k, "reasons": v} for k, v in not_run.items()],

@@ -26,6 +26,7 @@ from analysis.config.schema import (
     CallawaySantAnnaConfig,
     Component,
     Config,
+    Declared,
     DMLConfig,
     HonestDiDConfig,
     InferenceConfig,
@@ -38,6 +39,7 @@ from analysis.config.schema import (
     SampleConfig,
     TreatmentConfig,
 )
+from analysis.config.variables import resolve as resolve_names
 from analysis.errors import InputError, choices, suggest
 
 # The schema is re-exported: the rest of the package imports it from here.
@@ -63,6 +65,7 @@ __all__ = [
     "DMLConfig",
     "AuditConfig",
     "Config",
+    "Declared",
     "ALLOWED",
     "ALLOWED_ITEMS",
     "SUITE_TABLES",
@@ -113,6 +116,9 @@ def _merge(base: dict[str, Any], user: dict[str, Any], path: Path) -> dict[str, 
             )
         if not isinstance(values, dict):
             raise InputError(f"{path}: [{table}] must be a table")
+        if table == "variables":  # the user's own names (analysis.config.variables checks)
+            merged[table] = dict(values)
+            continue
         if table in MAPPINGS:
             # Mappings the user owns, replaced whole: an input or component the user does
             # not list is not in their data, and what needs it is not run (with the reason).
@@ -253,6 +259,11 @@ def load_config(path: str | Path | None = None, seed: int | None = None) -> Conf
     components = _components(raw["components"], src)
     if not o["column"] and len(components) < 2:
         raise InputError(f"{src}: the resilience index needs at least two [components]")
+    names, declared, user_columns = resolve_names(raw, src)
+    raw["callaway_santanna"] = {
+        **raw["callaway_santanna"],
+        "covariates": names["callaway_santanna.covariates"],
+    }
     return Config(
         panel=PanelConfig(**p),
         columns=dict(raw["columns"]),
@@ -260,9 +271,9 @@ def load_config(path: str | Path | None = None, seed: int | None = None) -> Conf
         outcome=OutcomeConfig(column=o["column"], weights=o["weights"], shift=float(o["shift"])),
         inputs=dict(raw["inputs"]),
         model=ModelConfig(
-            controls=tuple(m["controls"]),
-            mechanisms=tuple(m["mechanisms"]),
-            moderators=tuple(m["moderators"]),
+            controls=names["model.controls"],
+            mechanisms=names["model.mechanisms"],
+            moderators=names["model.moderators"],
             event_window=(int(window[0]), int(window[1])),
             reference_period=int(m["reference_period"]),
         ),
@@ -277,6 +288,8 @@ def load_config(path: str | Path | None = None, seed: int | None = None) -> Conf
         seed=int(raw["run"]["seed"] if seed is None else seed),
         source=str(src),
         audit=audit_table(raw, src, set(user.get("audit", {}).get("ranges", {})), defaults),
+        variables=declared,
+        user_columns=user_columns,
         **_suite(raw, src),
     )
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.config.expressions import Node
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "data"
 DEFAULT_CONFIG = DATA_DIR / "study.toml"
@@ -163,6 +165,19 @@ class AuditConfig:
 
 
 @dataclass(frozen=True)
+class Declared:
+    """A variable of `[variables]`: its expression as written, the parsed tree with its
+    references bound to panel columns, whether it is one flag per unit (a split rule), and
+    the panel columns it reads."""
+
+    name: str
+    expression: str
+    tree: Node
+    unit_level: bool
+    reads: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run needs to know, frozen."""
 
@@ -184,12 +199,33 @@ class Config:
     robustness: RobustnessConfig = field(default_factory=RobustnessConfig)
     dml: DMLConfig = field(default_factory=DMLConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    # [variables], in the order declared, and the columns of the user's file that the
+    # configuration names (internal panel name -> header; analysis.config.variables).
+    variables: tuple[Declared, ...] = ()
+    user_columns: dict[str, str] = field(default_factory=dict)
+
+    def label(self, name: str) -> str:
+        """How a panel column is shown: a user column by its header, a mapped role's raw
+        values by the role, anything else by its name."""
+        if name in self.user_columns:
+            return self.user_columns[name]
+        return name.removeprefix("raw_") if name.startswith("raw_") else name
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration as plain data (for the manifest)."""
         from dataclasses import asdict
 
-        return asdict(self)
+        out = asdict(self)
+        out["variables"] = [
+            {
+                "name": d.name,
+                "expression": d.expression,
+                "unit_level": d.unit_level,
+                "reads": list(d.reads),
+            }
+            for d in self.variables
+        ]
+        return out
 
 
 # Allowed values of enumerated options: key -> allowed.
@@ -226,10 +262,9 @@ CONTROL_NAMES = ("ln_gdp_pc", "urbanization", "fiscal", "finance", "fdi_share", 
 MECHANISM_NAMES = ("tech_innovation", "digital_infra", "rationalization")
 MODERATOR_NAMES = ("east_coastal", "high_marketization", "high_digital_economy")
 # Allowed elements of list-valued enumerated options: key -> allowed.
+# ([model] controls, mechanisms, moderators and [callaway_santanna] covariates name any
+# variable; analysis.config.variables resolves them.)
 ALLOWED_ITEMS: dict[str, tuple[Any, ...]] = {
-    "model.controls": CONTROL_NAMES,
-    "model.mechanisms": MECHANISM_NAMES,
-    "model.moderators": MODERATOR_NAMES,
     "callaway_santanna.control_groups": ("nevertreated", "notyettreated"),
     "callaway_santanna.base_periods": ("varying", "universal"),
     "callaway_santanna.covariate_methods": ("dr", "reg", "ipw"),

@@ -205,7 +205,7 @@ def run(ctx: Context) -> Output:
         "differs in that term; see analysis/estimators/cs_aggregate.py)."
         + (" Warnings: " + " | ".join(dict.fromkeys(notes)) if notes else "")
     )
-    absent = [ctx.why_missing(v) for v in c.covariates if v not in ctx.panel.columns]
+    absent = ctx.missing(c.covariates)
     if absent:
         note += " Covariate variants not estimated: " + "; ".join(absent) + "."
     tables = {TABLE: summary_table(rows, fits), EVENT_TABLE: event_table(rows)}

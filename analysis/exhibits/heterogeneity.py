@@ -30,6 +30,7 @@ from analysis.estimates import NORMAL_DF, Estimate
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
 from analysis.exhibit import Context, Needs, Output, declare
 from analysis.models.dml import Spec, run_plrs
+from analysis.prepare.specification import definition
 from analysis.render.figures_dml import forest_figure
 from analysis.render.labels import label
 
@@ -77,8 +78,7 @@ def run(ctx: Context) -> Output:
     d = cfg.dml
     estimates: list[Estimate] = []
     table, forest = [], []
-    skipped = [ctx.why_missing(m) for m in cfg.model.moderators if m not in ctx.panel.columns]
-    moderators = ctx.available(cfg.model.moderators)
+    moderators, skipped = ctx.listed("moderators")
     subs = {(mod, g): ctx.panel[ctx.panel[mod] == g] for mod in moderators for g in (1, 0)}
     splits = [key for key, sub in subs.items() if _treated_in(sub)]
     specs = [
@@ -152,7 +152,7 @@ def run(ctx: Context) -> Output:
                     e = rows[g]
                     forest.append(
                         {
-                            "moderator": label(mod),
+                            "moderator": label(ctx.label(mod)),
                             "group": GROUPS[g],
                             "method": method,
                             "estimate": e.estimate,
@@ -160,7 +160,7 @@ def run(ctx: Context) -> Output:
                             "conf_high": e.conf_high,
                         }
                     )
-        row: dict[str, object] = {"moderator": label(mod)}
+        row: dict[str, object] = {"moderator": label(ctx.label(mod))}
         cells = {
             "twfe_1": split["TWFE"].get(1),
             "twfe_0": split["TWFE"].get(0),
@@ -202,12 +202,13 @@ def note(ctx: Context, skipped: list[str]) -> str:
     treated = ctx.panel.loc[ctx.panel["first_treat"] > 0, "first_treat"]
     pre_end = int(treated.min()) if len(treated) else ctx.cfg.panel.last_year + 1
     d = ctx.cfg.dml
+    used = ctx.listed("moderators")[0]
+    defined = "; ".join(f"{ctx.label(m)}: {definition(ctx.cfg, m)}" for m in used)
     text = (
-        "Split samples by moderator (1 = yes, 0 = no). east_coastal: NBS eastern region; "
-        "high_marketization and high_digital_economy: above the median city's mean of the "
-        f"marketization and digital-economy indices over {int(ctx.panel['year'].min())}-"
-        f"{pre_end - 1}, before the first pilot year (fixed per city). TWFE with city and year "
-        "fixed effects and the controls, clustered by city; interaction: the full-sample TWFE "
+        f"Split samples by moderator (1 = yes, 0 = no). {defined}. Pre-treatment means are "
+        f"over {int(ctx.panel['year'].min())}-{pre_end - 1}, before the first treated year "
+        "(fixed per unit). TWFE with unit and year "
+        "fixed effects and the controls, clustered by unit; interaction: the full-sample TWFE "
         "coefficient of treat_post:<moderator> (the test that the effects differ). DML: "
         f"partially linear model on each split sample ({d.aux_learner}, {d.fe}, {d.n_folds} "
         f"folds by city, {d.n_rep} repetitions); DML difference: split-sample estimates "

@@ -127,7 +127,7 @@ def run(ctx: Context) -> Output:
             "link_twfe": _cell(link[0]),
             "direct_twfe": _cell(direct[0]),
         }
-        row: dict[str, object] = {"mechanism": label(m)}
+        row: dict[str, object] = {"mechanism": label(ctx.label(m))}
         for name, (est, se, p) in cells.items():
             row.update({name: est, f"{name}_se": se, f"{name}_p": p})
         row.update(
@@ -135,7 +135,7 @@ def run(ctx: Context) -> Output:
         )
         rows.append(row)
     text = note(level, d.bootstrap_reps, d.aux_learner)
-    absent = [ctx.why_missing(m) for m in cfg.model.mechanisms if m not in ctx.panel.columns]
+    absent = ctx.missing(cfg.model.mechanisms)
     if absent:
         text += " Not estimated: " + "; ".join(absent) + "."
     return Output(

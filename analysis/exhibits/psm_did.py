@@ -20,6 +20,9 @@ Steps 1-4 are analysis.estimators.matching:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 import pandas as pd
 
 from analysis.engines import pyfixest_adapter as fx
@@ -43,7 +46,10 @@ def run(ctx: Context) -> Output:
     reg = fx.feols(sample, formula, ctx.spec)
     n_t = len({a for a, _ in m.pairs})
     desc = f"PSM-matched: {n_t} treated + {len(m.control_weights)} control cities"
-    estimates = fx.rows(reg, TABLE, "psm_twfe", "psm_twfe", desc, ["treat_post"], estimand="att")
+    estimates = [
+        replace(e, formula=f"{e.formula}; matched on a logit score of {' + '.join(controls)}")
+        for e in fx.rows(reg, TABLE, "psm_twfe", "psm_twfe", desc, ["treat_post"], estimand="att")
+    ]
     full = twfe.fits(ctx)["baseline_twfe"]
     estimates_full = fx.rows(full, TABLE, "baseline_twfe", "twfe", ctx.sample, ["treat_post"])
     table = regression_table(
@@ -62,15 +68,17 @@ def run(ctx: Context) -> Output:
     )
     return Output(
         estimates=estimates,
-        tables={TABLE: table, BALANCE_TABLE: balance_table(m, controls)},
+        tables={TABLE: table, BALANCE_TABLE: balance_table(m, controls, ctx.label)},
         notes={TABLE: note, BALANCE_TABLE: note},
     )
 
 
-def balance_table(m: Matching, controls: tuple[str, ...]) -> pd.DataFrame:
-    """The balance table with the variables' labels."""
+def balance_table(
+    m: Matching, controls: tuple[str, ...], shown: Callable[[str], str] = str
+) -> pd.DataFrame:
+    """The balance table with the variables' labels (`shown`: a user column's header)."""
     out = balance(m, controls)
-    names = {v: label(v) for v in controls} | {"score": "logit propensity score"}
+    names = {v: label(shown(v)) for v in controls} | {"score": "logit propensity score"}
     return out.assign(variable=out["variable"].map(names))
 
 

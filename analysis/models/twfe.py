@@ -57,7 +57,7 @@ def fits(ctx: Context) -> dict[str, fx.Regression]:
 
 def missing_controls(ctx: Context) -> list[str]:
     """Why the column with controls cannot be estimated (empty when it can)."""
-    return [ctx.why_missing(c) for c in ctx.cfg.model.controls if c not in ctx.panel.columns]
+    return ctx.missing(ctx.cfg.model.controls)
 
 
 def term(k: int) -> str:

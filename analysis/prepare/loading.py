@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.config import Config
+from analysis.config.variables import STUDY_VARIABLES, named_in
 from analysis.errors import InputError, choices, suggest
 from analysis.prepare.units import KIND_LABELS, resolve_codes, resolve_names
 
@@ -73,6 +74,7 @@ def role_columns(cfg: Config) -> dict[str, str]:
     roles.update({role: column for role, column in cfg.inputs.items() if column})
     if cfg.treatment.source != "pilot_zones":
         roles["cohort"] = cfg.treatment.cohort_column
+    roles.update(cfg.user_columns)  # columns named by header (analysis.config.variables)
     return roles
 
 
@@ -170,6 +172,13 @@ def load(frame: pd.DataFrame, cfg: Config, file: str) -> tuple[pd.DataFrame, Loa
     unit key names no prefecture-level unit in that year. An error only if nothing is left,
     or a cell that should be a number is not."""
     roles = role_columns(cfg)
+    for internal, header in cfg.user_columns.items():
+        if header not in frame.columns:
+            raise InputError(
+                f"{file}: {named_in(cfg, internal)} names '{header}', which is neither a "
+                f"variable of the study, a [variables] entry, a mapped role nor a column of the "
+                f"file{suggest(header, frame.columns)}; study variables: {choices(STUDY_VARIABLES)}"
+            )
     for role, column in roles.items():
         if column not in frame.columns:
             raise InputError(

@@ -15,6 +15,7 @@ from analysis.errors import InputError
 from analysis.prepare.cities import study_cities
 from analysis.prepare.loading import LoadInfo
 from analysis.prepare.treatment import add_treatment, cohorts_from_column, pilot_cohorts
+from analysis.prepare.user_variables import moderator_problem, series_variables, split_variables
 from analysis.prepare.variables import MODERATOR_INPUTS, Fits, build_variables, moderators
 
 KEYS = ("city_code", "year")
@@ -40,6 +41,11 @@ class PanelInfo:
     # city-years dropped as incomplete (read by the data audit).
     interpolated_by_column: dict[str, int] = field(default_factory=dict)
     dropped_by_column: dict[str, int] = field(default_factory=dict)
+    # [variables] entry -> unit-years it left without a value (a lag's first period),
+    # dropped from the analysis panel.
+    dropped_by_variable: dict[str, int] = field(default_factory=dict)
+    # moderator -> why it cannot split the units (not 0/1, not constant within units)
+    moderator_problems: dict[str, str] = field(default_factory=dict)
 
 
 def interpolate_missing(
@@ -127,6 +133,20 @@ def build_panel(
         )
     if cfg.outcome.column:
         variables.insert(0, "resilience", data["resilience"].to_numpy())
+    own, why = series_variables(data, variables, cfg, file)
+    unavailable.update(why)
+    variables = pd.concat([variables, own], axis=1)
+    gaps = own.isna()
+    dropped_by_variable = {str(c): int(n) for c, n in gaps.sum().items() if n}
+    if dropped_by_variable:
+        keep_rows = ~gaps.any(axis=1).to_numpy()
+        data, variables = data[keep_rows].reset_index(drop=True), variables[keep_rows]
+        variables = variables.reset_index(drop=True)
+        if data.empty:
+            raise InputError(
+                f"{file}: no unit-year left: [variables] "
+                f"{', '.join(dropped_by_variable)} leave every unit-year without a value"
+            )
     _check_finite(variables, data, file)
     panel = pd.concat(
         [data[[*KEYS, *TREATMENT]], variables, data[values].add_prefix("raw_")], axis=1
@@ -142,7 +162,16 @@ def build_panel(
         mods["east_coastal"] = (region.reindex(mods.index) == "east").astype(int)
     else:
         unavailable["east_coastal"] = "needs the city registry ([panel] units = 'cities')"
+    splits, why = split_variables(panel, cfg, pre_end, file)
+    unavailable.update(why)
+    mods = mods.join(splits)
     panel = panel.merge(mods, left_on="city_code", right_index=True, how="left")
+    moderator_problems: dict[str, str] = {}
+    for name in cfg.model.moderators:
+        if name in panel.columns and name not in unavailable:
+            problem = moderator_problem(panel, name, cfg.label(name))
+            if problem is not None:
+                moderator_problems[name] = problem
     panel.insert(list(panel.columns).index("rel_time") + 1, "event_time", event_time(panel, cfg))
     info = PanelInfo(
         n_cities_in_file=len(in_file),
@@ -154,6 +183,8 @@ def build_panel(
         unavailable=unavailable,
         interpolated_by_column=filled,
         dropped_by_column=dropped_cells,
+        dropped_by_variable=dropped_by_variable,
+        moderator_problems=moderator_problems,
     )
     return panel.sort_values(list(KEYS)).reset_index(drop=True), info
 
@@ -185,7 +216,7 @@ NON_NEGATIVE = (
 
 def _user_column(role: str, cfg: Config) -> str:
     comps = {c.role: c.column for c in cfg.components}
-    return cfg.inputs.get(role) or comps.get(role) or role
+    return cfg.inputs.get(role) or comps.get(role) or cfg.user_columns.get(role) or role
 
 
 def _first_bad(data: pd.DataFrame, mask: pd.Series) -> tuple[int, int]:

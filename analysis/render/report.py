@@ -178,6 +178,30 @@ def _not_run_banner(manifest: dict[str, Any]) -> str:
     return f'<p class="banner">{_esc("; ".join(text))} (<a href="#data">why</a>).</p>'
 
 
+def _specification(manifest: dict[str, Any]) -> str:
+    """On the first screen: whether the run follows the paper's specification, and each
+    difference (asked for or forced by the data)."""
+    spec = manifest.get("specification")
+    if not spec:
+        return ""
+    if spec["as_in_paper"]:
+        return "<p>Specification: as in the paper (data/study.toml).</p>"
+    items = "".join(f"<li>{_esc(line)}</li>" for line in spec["differences"])
+    return (
+        '<div class="banner" id="specification"><p><b>This run\'s specification differs from '
+        f"the paper's</b> ({len(spec['differences'])}):</p><ul>{items}</ul></div>"
+    )
+
+
+def _variables(manifest: dict[str, Any]) -> str:
+    rows = manifest.get("variables") or []
+    if not rows:
+        return ""
+    return '<h3 id="variables">Variables and their definitions</h3>' + _table_html(
+        pd.DataFrame(rows)
+    )
+
+
 def _provenance(manifest: dict[str, Any]) -> str:
     versions = pd.DataFrame(sorted(manifest["versions"].items()), columns=["package", "version"])
     inputs = pd.DataFrame(
@@ -242,9 +266,11 @@ def render(out: Path) -> Path:
         else f"<p>Data: <code>{_esc(manifest['data']['file'])}</code></p>",
         f"<nav>{nav} <a href='#data'>data</a> <a href='#crosscheck'>crosscheck</a> "
         "<a href='#provenance'>provenance</a></nav>",
+        _specification(manifest),
         _not_run_banner(manifest),
         *sections,
         _data_section(manifest),
+        _variables(manifest),
     ]
     if truth.exists():
         parts += [

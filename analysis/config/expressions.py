@@ -4,7 +4,8 @@ columns and the study's variables, parsed here into a tree and never evaluated a
     expr := NUMBER | NAME | "text" | FUNCTION "(" expr { "," expr } ")"
 
 NAME is a letter or underscore followed by letters, digits or underscores; a quoted "text"
-names anything else (a Chinese header, a header with spaces). Both refer to, in this order:
+names anything else (a Chinese header, a header with spaces; a backslash takes the next
+character as it is, so \" is a quote inside the name). Both refer to, in this order:
 another `[variables]` entry, a variable the study builds (ln_gdp_pc, ...), a role mapped in
 `[inputs]` or `[components]`, or a column of the user's file by its header; `column("...")`
 always means the file's column. The functions (analysis.prepare.user_variables computes
@@ -103,14 +104,20 @@ class _Parser:
         self.i += 1
 
     def _string(self) -> str:
+        """A quoted name; a backslash takes the next character as it is (\\" or \\\\)."""
         start = self.i
         self.i += 1
-        end = self.text.find('"', self.i)
-        if end < 0:
+        chars: list[str] = []
+        while self.i < len(self.text) and self.text[self.i] != '"':
+            if self.text[self.i] == "\\" and self.i + 1 < len(self.text):
+                self.i += 1
+            chars.append(self.text[self.i])
+            self.i += 1
+        if self.i >= len(self.text):
             self.i = start
             raise self._error('a quoted name is not closed (missing ")')
-        value = self.text[self.i : end]
-        self.i = end + 1
+        self.i += 1
+        value = "".join(chars)
         if not value.strip():
             self.i = start
             raise self._error("an empty quoted name")

@@ -75,7 +75,8 @@ class _Resolver:
                 return internal
         taken = {*STUDY_VARIABLES, *RESERVED, *self.roles, *self.declared, *self.columns}
         safe = IDENTIFIER.fullmatch(header) and not header.startswith(("raw_", "col_"))
-        internal = header if safe and header not in taken else f"col_{len(self.columns) + 1}"
+        numbered = sum(name.startswith("col_") for name in self.columns)
+        internal = header if safe and header not in taken else f"col_{numbered + 1}"
         self.columns[internal] = header
         return internal
 

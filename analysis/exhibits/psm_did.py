@@ -21,7 +21,6 @@ Steps 1-4 are analysis.estimators.matching:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import pandas as pd
 
@@ -45,11 +44,11 @@ def run(ctx: Context) -> Output:
     formula = twfe.formulas(controls)["baseline_twfe"]
     reg = fx.feols(sample, formula, ctx.spec)
     n_t = len({a for a, _ in m.pairs})
-    desc = f"PSM-matched: {n_t} treated + {len(m.control_weights)} control cities"
-    estimates = [
-        replace(e, formula=f"{e.formula}; matched on a logit score of {' + '.join(controls)}")
-        for e in fx.rows(reg, TABLE, "psm_twfe", "psm_twfe", desc, ["treat_post"], estimand="att")
-    ]
+    desc = (
+        f"PSM-matched: {n_t} treated + {len(m.control_weights)} control units "
+        f"(logit score on {' + '.join(controls)})"
+    )
+    estimates = fx.rows(reg, TABLE, "psm_twfe", "psm_twfe", desc, ["treat_post"], estimand="att")
     full = twfe.fits(ctx)["baseline_twfe"]
     estimates_full = fx.rows(full, TABLE, "baseline_twfe", "twfe", ctx.sample, ["treat_post"])
     table = regression_table(

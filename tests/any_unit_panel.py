@@ -21,10 +21,17 @@ COHORTS = (2006, 2009, 2012)
 
 
 def simulate_units(
-    seed: int, n_units: int = 2000, first_year: int = 2001, n_years: int = 15
+    seed: int,
+    n_units: int = 2000,
+    first_year: int = 2001,
+    n_years: int = 15,
+    confounded: bool = False,
 ) -> pd.DataFrame:
     """The raw panel: unit, year, cohort (0 = never), outcome, gdp, population, loans,
-    fiscal_expenditure."""
+    fiscal_expenditure. With `confounded`, a covariate "market size" W_it = 0.1 x_i (t - t0 + 5)
+    enters the outcome one for one, with x_i one standard deviation higher for units treated
+    at some time: trends are parallel only given W (each period's W is linear in x_i), so the
+    DID estimators recover TAU with W and are biased upward without it."""
     rng = np.random.default_rng(seed)
     years = np.arange(first_year, first_year + n_years)
     cohort = rng.choice([0, *COHORTS], size=n_units, p=[0.4, 0.2, 0.2, 0.2])
@@ -57,6 +64,12 @@ def simulate_units(
             "fiscal_expenditure": (gdp * rng.uniform(0.1, 0.2, (n_units, n_years))).ravel(),
         }
     )
+    if confounded:  # drawn last: the other columns are those of the panel without it
+        x = rng.normal(0, 1, n_units) + 1.0 * (cohort > 0)
+        market = 0.1 * x[:, None] * (np.arange(n_years)[None, :] + 5)
+        market = market + rng.normal(0, 0.01, (n_units, n_years))
+        frame["market size"] = market.ravel()
+        frame["outcome"] += frame["market size"]
     return frame
 
 

@@ -102,7 +102,7 @@ def test_grammar_names_the_position_of_a_fault(text: str, position: int, words: 
 
 
 def test_config_error_names_the_variable_and_the_position(tmp_path: Path) -> None:
-    path = _config(tmp_path, '[variables]\ndensity = \'ratio("人口", )\'\n')
+    path = _config(tmp_path, "[variables]\ndensity = 'ratio(\"人口\", )'\n")
     with pytest.raises(InputError) as err:
         load_config(path)
     message = str(err.value)
@@ -161,12 +161,12 @@ def test_values_follow_the_definitions(tmp_path: Path) -> None:
             tmp_path,
             "[variables]\n"
             'density = \'ratio("人口", "面积 km2")\'\n'
-            "ln_dep = \"log(deposits)\"\n"
-            "dep_lag = \"lag(deposits)\"\n"
-            'pop_share = \'share("人口", deposits)\'\n'
-            "gap = \"difference(deposits, product(density, 0.5))\"\n"
-            "big = \"above_median(deposits)\"\n"
-            "big_2002 = \"above_median(deposits, 2002)\"\n"
+            'ln_dep = "log(deposits)"\n'
+            'dep_lag = "lag(deposits)"\n'
+            "pop_share = 'share(\"人口\", deposits)'\n"
+            'gap = "difference(deposits, product(density, 0.5))"\n'
+            'big = "above_median(deposits)"\n'
+            'big_2002 = "above_median(deposits, 2002)"\n'
             '[model]\ncontrols = ["density", "ln_dep", "pop_share", "gap"]\n'
             'mechanisms = ["dep_lag"]\nmoderators = ["big", "big_2002", "coastal"]\n',
         )
@@ -191,7 +191,9 @@ def test_values_follow_the_definitions(tmp_path: Path) -> None:
     pd.testing.assert_series_equal(got, expected, check_names=False)
     in_2002 = raw[raw["year"] == 2002].set_index("unit")["deposits"]
     got_2002 = panel.groupby("unit_id")["big_2002"].first()
-    pd.testing.assert_series_equal(got_2002, (in_2002 > in_2002.median()).astype(float), check_names=False)
+    pd.testing.assert_series_equal(
+        got_2002, (in_2002 > in_2002.median()).astype(float), check_names=False
+    )
     assert set(panel["coastal"]) == {0, 1} and not info.moderator_problems
 
 

@@ -137,5 +137,7 @@ def test_r_reads_headers_as_data(nasty_run: tuple[Path, Path], base_r: RInfo) ->
     assert cli(["export-r", str(out)]) == 0
     script = next(out.rglob("replicate.R"))
     assert "system(" not in script.read_text(encoding="utf-8")
-    subprocess.run(["Rscript", str(script)], cwd=script.parent, capture_output=True, timeout=900, check=False)
+    subprocess.run(
+        ["Rscript", str(script)], cwd=script.parent, capture_output=True, timeout=900, check=False
+    )
     assert not flag.exists()

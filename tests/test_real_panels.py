@@ -281,3 +281,36 @@ def test_no_controls_means_the_propensity_exhibits_are_not_run(cfg, default_pane
         assert reason in exhibit(name).needs.missing(ctx), name
     assert reason not in exhibit("dml_plr").needs.missing(ctx)
     assert exhibit("psm_did").needs.missing(Context(panel=default_panel, cfg=cfg)) == []
+
+
+def test_a_cohort_smaller_than_the_folds_is_left_out_of_the_staggered_dml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A state panel has cohorts of one unit: the staggered DML ran on none of them ('needs
+    at least n_folds cities per cohort'). Now such a cohort is left out, and the note says so."""
+    data, config = write_units(tmp_path, seed=4, n_units=150)
+    frame = pd.read_csv(data)
+    lone = frame.loc[frame["cohort"] == 0, "county"].unique()[:2]
+    frame.loc[frame["county"].isin(lone), "cohort"] = 2004  # a cohort of two units
+    frame.to_csv(data, index=False)
+    out = tmp_path / "out"
+    code, _ = _cli(
+        [
+            "run",
+            "--data",
+            str(data),
+            "--config",
+            str(config),
+            "--out",
+            str(out),
+            "--only",
+            "dml_did",
+        ],
+        capsys,
+    )
+    assert code == 0
+    estimates = pd.read_csv(out / "estimates.csv")
+    cells = estimates.loc[estimates["model"] == "dml_did_gt", "term"]
+    assert not cells.str.startswith("gt::2004::").any() and len(cells) > 0
+    note = (out / "tables" / "table12_dml_did.md").read_text(encoding="utf-8")
+    assert "cohorts 2004 (2 units)" in note

@@ -11,7 +11,7 @@ within each cohort (stratified), one assignment per repetition shared by all cel
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import doubleml as dml
@@ -53,6 +53,8 @@ class DIDResult:
     n_cities: int
     cohorts: dict[int, int]
     n_cells: int
+    # cohort -> units, left out because it has fewer units than [dml] n_folds
+    left_out: dict[int, int] = field(default_factory=dict)
 
 
 def _effects(framework: Any, names: list[str]) -> list[Effect]:
@@ -151,13 +153,19 @@ def fit_did(
     per_city = data.groupby("city_code")["first_treat"].first()
     counts = per_city[per_city > 0].value_counts().sort_index()
     cohorts = {int(g): int(n) for g, n in zip(counts.index, counts.to_numpy(), strict=True)}
+    # A cohort with fewer units than folds cannot be cross-fitted (a fold without treated
+    # units): it is left out, and the table note says so.
     small = {g: n for g, n in cohorts.items() if n < d.n_folds}
-    if small:
-        g, n = next(iter(small.items()))
+    if len(small) == len(cohorts):
         raise InputError(
-            f"[dml] n_folds = {d.n_folds}: cohort first treated in {g} has only {n} cities; the "
-            "staggered DML needs at least n_folds cities per cohort (lower [dml] n_folds)"
+            f"[dml] n_folds = {d.n_folds}: every cohort has fewer units than folds "
+            f"({', '.join(f'{g}: {n}' for g, n in small.items())}); the staggered DML needs "
+            "at least n_folds units in a cohort (lower [dml] n_folds)"
         )
+    if small:
+        data = data[~data["first_treat"].isin(list(small))].reset_index(drop=True)
+        per_city = per_city[~per_city.isin(list(small))]
+        cohorts = {g: n for g, n in cohorts.items() if g not in small}
     obj = did_model(data, cfg)
     set_city_folds(obj, per_city, cfg)
     seed = child_seed(cfg.seed, "learner", d.did_learner)
@@ -178,6 +186,7 @@ def fit_did(
         n_cities=len(per_city),
         cohorts=cohorts,
         n_cells=obj.n_gt_atts,
+        left_out=small,
     )
 
 

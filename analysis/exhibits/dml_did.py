@@ -70,7 +70,7 @@ def run(ctx: Context) -> Output:
     note = (
         f"Staggered DML (doubleml DoubleMLDIDMulti, doubly robust score), learner "
         f"{d.did_learner} for the outcome regression and the propensity score (clipped at "
-        f"{PS_CLIPPING}), covariates {', '.join(cfg.model.controls)} at the base period, "
+        f"{PS_CLIPPING}), covariates {', '.join(ctx.label(c) for c in cfg.model.controls)} at the base period, "
         f"control group {d.did_control_group}, {res.n_cells} group-time cells "
         f"(cohorts: {', '.join(f'{g}: {n} cities' for g, n in res.cohorts.items())}). "
         f"{d.n_folds} folds by city within cohort, {d.did_n_rep} repetitions, median "
@@ -81,6 +81,13 @@ def run(ctx: Context) -> Output:
         "Pointwise normal intervals, clustered by city. Compare with Callaway-Sant'Anna "
         "(cs_simple, cs_dynamic)."
     )
+    if res.left_out:
+        note += (
+            " Left out (fewer units than the "
+            f"{d.n_folds} folds, so no fold would hold a treated unit): cohorts "
+            f"{', '.join(f'{g} ({n} units)' for g, n in res.left_out.items())}; the "
+            "aggregations are over the other cohorts."
+        )
     figure_note = (
         f"doubleml DoubleMLDIDMulti, {d.did_learner} nuisances, control group "
         f"{d.did_control_group}; event-study aggregation of the group-time ATTs, pre-periods "

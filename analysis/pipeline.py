@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import time
 import traceback
 import warnings
@@ -37,6 +36,7 @@ from analysis.render.figures import data_label
 from analysis.render.report import render as render_report
 from analysis.render.tables import write_table
 from analysis.simulation.comparison import comparison, load_truth
+from analysis.staging import make_staging
 
 log = logging.getLogger("analysis")
 T = TypeVar("T")
@@ -185,8 +185,7 @@ def run(
     timer = Timer()
     data = Path(data) if data else DEFAULT_PANEL
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = make_staging(out)
     handler = _attach_log(tmp)
     not_run: dict[str, list[str]] = {}
     failed: dict[str, str] = {}

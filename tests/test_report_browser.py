@@ -48,7 +48,15 @@ def test_report_renders_without_errors(report: Path) -> None:
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(DRIVER)), options=opts)
     try:
+        driver.set_window_size(1280, 800)
         driver.get(report.as_uri())
+        width = driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth];"
+        )
+        plot_top = driver.execute_script(
+            "const i = document.querySelector('section.first img');"
+            "return i ? i.getBoundingClientRect().top : null;"
+        )
         images = driver.execute_script(
             "return Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0]);"
         )
@@ -64,11 +72,50 @@ def test_report_renders_without_errors(report: Path) -> None:
     manifest = json.loads((report.parent / "manifest.json").read_text())
     expected_figures = {f for ex in manifest["exhibits"] for f in ex["figures"]}
     assert errors == []
-    assert {alt for alt, _ in images} == expected_figures and expected_figures
+    assert {alt for alt, _ in images} == expected_figures | {"findings_headline"}
     assert all(ok for _, ok in images), images
-    assert [ex["id"] for ex in manifest["exhibits"]] == headings[: len(manifest["exhibits"])]
+    ids = [ex["id"] for ex in manifest["exhibits"]]
+    results = [i for i in ids if i != "data_audit"]
+    assert headings[:2] == ["findings", "contents"]
+    assert headings[2 : 2 + len(results)] == results and "data_audit" in headings
     assert {"crosscheck", "provenance", "truth"} <= set(headings)
     assert "SIMULATED DATA" in banner
+    assert width[0] <= width[1] <= 1280, width  # no horizontal overflow at 1280 px
+    assert plot_top is not None and plot_top < 800  # the headline plot on the first screen
+
+
+def test_the_printed_report_opens_with_the_findings(report: Path, tmp_path: Path) -> None:
+    """Chromium's own print to PDF (A4 from the page's CSS): the first page holds the
+    findings (the sentence, the plot, the checks); no more pages than the 25 the report had
+    before it was summarised."""
+    import subprocess
+    import unicodedata
+
+    from pypdf import PdfReader
+
+    pdf = tmp_path / "report.pdf"
+    subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            report.as_uri(),
+        ],
+        capture_output=True,
+        timeout=180,
+        check=True,
+    )
+    pages = PdfReader(pdf).pages
+    first = unicodedata.normalize("NFKC", pages[0].extract_text())
+    assert "Findings" in first and "The overall effect is" in first, first[:500]
+    assert "Pre-trends" in first and "R cross-check" in first
+    assert len(pages[0].images) >= 1  # the headline plot
+    baseline = next(i for i, p in enumerate(pages) if "table2_baseline" in p.extract_text())
+    assert baseline <= 3, baseline + 1
+    assert len(pages) < 25, len(pages)
 
 
 def test_report_is_self_contained(report: Path) -> None:

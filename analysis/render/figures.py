@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -68,4 +69,26 @@ def event_study_figure(
     ax.set_title(title)
     fig.text(0.01, 0.01, note, fontsize=6, wrap=True)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
+    _save(fig, path)
+
+
+def headline_figure(rows: list[Any], path: Path, title: str) -> None:
+    """The overall effect by each estimator with its interval (rows: render.findings
+    Headline), top to bottom; a red x marks the true effect where it is known."""
+    fig, ax = plt.subplots(figsize=(7, 0.42 * len(rows) + 1.2))
+    y = list(range(len(rows)))[::-1]
+    ax.axvline(0, color="grey", lw=0.8)
+    for yi, r in zip(y, rows, strict=True):
+        ax.plot([r.conf_low, r.conf_high], [yi, yi], color="#1f4e79", lw=1.6)
+        ax.plot(r.estimate, yi, "o", color="#1f4e79")
+        if r.truth is not None:
+            ax.plot(r.truth, yi, "x", color="#b42318", ms=8, mew=2)
+    ax.set_yticks(y)
+    ax.set_yticklabels([r.label for r in rows])
+    ax.set_xlabel(
+        "Estimate with 95% interval"
+        + ("; x: true effect" if any(r.truth is not None for r in rows) else "")
+    )
+    ax.set_title(title)
+    fig.tight_layout()
     _save(fig, path)

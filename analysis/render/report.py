@@ -9,12 +9,15 @@ import base64
 import html
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from analysis.config import REPO_ROOT
+from analysis.render import findings
+from analysis.render.figures import data_label, headline_figure
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -25,6 +28,22 @@ th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .caption{font-size:.85em;color:#444;background:#f8f8f8;padding:.5em .8em;border-left:3px solid #1f4e79}
 .caption code{font-size:.95em}.pass{color:#1a7f37}.fail{color:#b42318;font-weight:700}.skipped{color:#8a6d00}
 img{max-width:100%;border:1px solid #eee}nav a{margin-right:1em}
+.findings{display:flex;gap:1.2em;flex-wrap:wrap;align-items:flex-start}.findings>div{flex:1 1 420px;min-width:0}
+.findings img{border:none}.verdict{font-size:1.05em}
+ol.toc{columns:2;font-size:.88em;padding-left:1.4em}ol.toc li{break-inside:avoid}
+details{margin:.5em 0}summary{cursor:pointer;color:#1f4e79}
+table{max-width:100%}td,th{overflow-wrap:anywhere}
+@page{size:A4;margin:12mm}
+@media print{
+ body{max-width:none;margin:0;font-size:9.5pt}nav,.noprint{display:none}
+ .findings{display:block}.findings img{max-height:7.5cm;width:auto}.findings>div{break-inside:auto}
+ ol.toc{font-size:8pt}
+ table,img,.caption,.banner,figure,.findings>div{break-inside:avoid;page-break-inside:avoid}
+ h2,h3{break-after:avoid;page-break-after:avoid}
+ details:not([open])>*:not(summary){display:none}
+ section.first{break-after:page;page-break-after:always}
+ .caption{font-size:8pt}
+}
 """
 
 
@@ -75,6 +94,11 @@ def _caption(est: pd.DataFrame, module: str, out: Path) -> str:
                 f"<code>{_esc(s.ssc)}</code>; sample: {_esc(s.sample)}; N = {_esc(s.n_obs)}; "
                 f"clusters = {_esc(s.n_clusters)}"
             )
+    if len(parts) > 4:  # many models: the code link shown, their specifications collapsed
+        return (
+            f'<div class="caption">{parts[0]}<details><summary>Specification of the '
+            f"{len(parts) - 1} models</summary>" + "<br>".join(parts[1:]) + "</details></div>"
+        )
     return '<div class="caption">' + "<br>".join(parts) + "</div>"
 
 
@@ -93,7 +117,12 @@ def _section(ex: dict[str, Any], estimates: pd.DataFrame, out: Path) -> str:
             body.append(f"<h3>{_esc(name)}</h3><p class='fail'>not written (see Failed)</p>")
             continue
         note = md.read_text(encoding="utf-8").rstrip().splitlines()[-1] if md.exists() else ""
-        body.append(f"<h3>{_esc(name)}</h3>" + _table_html(_read_table(csv)))
+        shown = (
+            audit_summary(_read_table(csv), f"tables/{name}.csv")
+            if name == AUDIT_FLAGS
+            else _table_html(_read_table(csv))
+        )
+        body.append(f"<h3>{_esc(name)}</h3>" + shown)
         if note and not note.startswith("|"):
             body.append(f"<p><small>{_esc(note)}</small></p>")
     for name in ex["figures"]:
@@ -202,6 +231,124 @@ def _variables(manifest: dict[str, Any]) -> str:
     )
 
 
+AUDIT_FLAGS = "table0b_audit_flags"
+# Which flags are shown first: the kinds most likely to be errors, then the largest.
+FLAG_PRIORITY = (
+    "scale_break",
+    "jump",
+    "out_of_range",
+    "non_positive",
+    "parts",
+    "repeated",
+    "missing",
+)
+SHOWN_FLAGS = 20
+
+
+def _flag_size(detail: str) -> float:
+    match = re.search(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?", detail)
+    return abs(float(match.group())) if match else 0.0
+
+
+def audit_summary(flags: pd.DataFrame, link: str) -> str:
+    """The data audit's flags summarised: counts by kind, the SHOWN_FLAGS most likely to
+    matter (scale breaks and jumps first, the largest first), the full list collapsed."""
+    if flags.empty:
+        return "<p>No cell flagged.</p>"
+    counts = flags["kind"].value_counts()
+    order = {k: i for i, k in enumerate(FLAG_PRIORITY)}
+    ranked = flags.assign(
+        _rank=flags["kind"].map(order).fillna(len(order)),
+        _size=-flags["detail"].map(_flag_size),
+    ).sort_values(["_rank", "_size", "column", "unit", "year"], kind="stable")
+    top = ranked.drop(columns=["_rank", "_size"]).head(SHOWN_FLAGS)
+    kinds = ", ".join(
+        f"{k}: {int(counts[k])}" for k in [*FLAG_PRIORITY, *counts.index] if k in counts
+    )
+    kinds = ", ".join(dict.fromkeys(kinds.split(", ")))
+    return (
+        f"<p>{len(flags)} flagged cells ({_esc(kinds)}). The {len(top)} most likely to "
+        f'matter (scale breaks and jumps first, the largest first); all of them: <a href="{_esc(link)}">'
+        f"{_esc(link)}</a>.</p>"
+        + _table_html(top)
+        + f"<details><summary>All {len(flags)} flags</summary>{_table_html(flags)}</details>"
+    )
+
+
+def _findings(out: Path, estimates: pd.DataFrame, manifest: dict[str, Any]) -> str:
+    """The first screen: the overall effect by every estimator (plot), one sentence from the
+    numbers, and the checks a referee asks for first (render.findings)."""
+    simulated = manifest["data"]["simulated"]
+    truth_csv = out / "tables" / "truth_comparison.csv"
+    truth = _read_table(truth_csv) if truth_csv.exists() else None
+    cc_csv = out / "crosscheck.csv"
+    crosscheck = pd.read_csv(cc_csv, dtype=str, keep_default_na=False) if cc_csv.exists() else None
+    rows = findings.headline(estimates, truth)
+    figure = ""
+    if rows:
+        png = out / "figures" / "findings_headline.png"
+        with data_label("SIMULATED DATA" if simulated else ""):
+            headline_figure(rows, png, "The overall effect by estimator")
+        figure = _img(png)
+    table = pd.DataFrame(
+        [
+            {
+                "estimator": r.label,
+                "model": r.model,
+                "estimate": findings.fmt(r.estimate),
+                "std_error": findings.fmt(r.std_error),
+                "interval": f"[{findings.fmt(r.conf_low)}, {findings.fmt(r.conf_high)}]",
+                "p_value": f"{r.p_value:.3f}",
+                **({"truth": findings.fmt(r.truth)} if r.truth is not None else {}),
+            }
+            for r in rows
+        ]
+    )
+    checks = pd.DataFrame(
+        findings.checks(estimates, crosscheck, str(out)), columns=["check", "result"]
+    )
+    return (
+        '<section class="first"><h2 id="findings">Findings</h2>'
+        f'<p class="verdict">{_esc(findings.verdict(rows, simulated))}</p>'
+        f'<div class="findings"><div>{figure}</div><div>{_table_html(checks)}</div></div>'
+        + (_table_html(table) if len(table) else "")
+        + "</section>"
+    )
+
+
+HEADLINE_TERMS = ("treat_post", "ATT", "overall", "joint_pre_F", "breakdown", "p_value")
+
+
+def _toc(manifest: dict[str, Any], estimates: pd.DataFrame) -> str:
+    """A table of contents with each exhibit's headline number (its first overall effect,
+    test or breakdown value)."""
+    items = []
+    ordered = sorted(manifest["exhibits"], key=lambda ex: ex["id"] in DATA_EXHIBITS)
+    for ex in ordered:
+        est = estimates[estimates["exhibit"].isin(ex["tables"])]
+        est = est[est["term"].isin(HEADLINE_TERMS)]
+        first = est["model"].isin([m for _, m, _ in findings.HEADLINE])
+        number = ""
+        if len(est):
+            row = est[first].iloc[0] if first.any() else est.iloc[0]
+            value = pd.to_numeric(row["estimate"], errors="coerce")
+            se = pd.to_numeric(row["std_error"], errors="coerce")
+            if pd.notna(value):
+                number = f" - {row['model']} {row['term']}: {findings.fmt(float(value))}"
+                effect = row["term"] in ("treat_post", "ATT", "overall")
+                number += f" ({findings.fmt(float(se))})" if effect and pd.notna(se) else ""
+        items.append(f'<li><a href="#{_esc(ex["id"])}">{_esc(ex["title"])}</a>{_esc(number)}</li>')
+    items += [
+        f'<li><a href="#{k}">{v}</a></li>'
+        for k, v in (
+            ("data", "Data and what was not run"),
+            ("crosscheck", "Cross-check against R"),
+            ("provenance", "Provenance"),
+        )
+    ]
+    return '<h2 id="contents">Contents</h2><ol class="toc">' + "".join(items) + "</ol>"
+
+
 def _provenance(manifest: dict[str, Any]) -> str:
     versions = pd.DataFrame(sorted(manifest["versions"].items()), columns=["package", "version"])
     inputs = pd.DataFrame(
@@ -238,10 +385,37 @@ def _crosscheck(out: Path) -> str:
     counts = cc["status"].value_counts().to_dict()
     engines = ", ".join(sorted(set(cc["r_engine"]) - {""})) or "none"
     summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+    failed = cc[cc["status"] == "fail"]
+    skipped = cc[cc["status"] == "skipped"]["reason"].value_counts()
+    reasons = pd.DataFrame({"reason": skipped.index, "checks": skipped.to_numpy()})
     return (
         head
         + f"<p>R engine(s): <b>{_esc(engines)}</b>. {_esc(summary)}.</p>"
-        + _table_html(cc, "status")
+        + (f"<h3>Failed</h3>{_table_html(failed, 'status')}" if len(failed) else "")
+        + (f"<h3>Skipped, by reason</h3>{_table_html(reasons)}" if len(reasons) else "")
+        + f"<details><summary>All {len(cc)} checks</summary>{_table_html(cc, 'status')}</details>"
+    )
+
+
+DATA_EXHIBITS = ("data_audit",)
+
+
+def _truth(table: pd.DataFrame) -> str:
+    """Estimates beside the simulation's truth: coverage counts, the headline rows, and the
+    full comparison collapsed."""
+    head = '<h2 id="truth">Estimates beside the truth of the simulation</h2>'
+    if table.empty:
+        return head + "<p>No estimate has a known truth.</p>"
+    covered = (table["covered"] == "yes").sum()
+    keys = {(m, t) for _, m, t in findings.HEADLINE}
+    top = table[[(m, t) in keys for m, t in zip(table["model"], table["term"], strict=True)]]
+    return (
+        head
+        + f"<p>{covered} of {len(table)} intervals cover the true value; the overall effects:</p>"
+        + _table_html(top)
+        + f"<details><summary>All {len(table)} estimates with a known truth</summary>"
+        + _table_html(table)
+        + "</details>"
     )
 
 
@@ -250,10 +424,11 @@ def render(out: Path) -> Path:
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     estimates = pd.read_csv(out / "estimates.csv", dtype=str, keep_default_na=False)
     simulated = manifest["data"]["simulated"]
-    sections = [_section(ex, estimates, out) for ex in manifest["exhibits"]]
-    nav = " ".join(
-        f'<a href="#{_esc(ex["id"])}">{_esc(ex["id"])}</a>' for ex in manifest["exhibits"]
-    )
+    # Results first; the data audit (what the data are) after them, before what was dropped.
+    results = [ex for ex in manifest["exhibits"] if ex["id"] not in DATA_EXHIBITS]
+    data = [ex for ex in manifest["exhibits"] if ex["id"] in DATA_EXHIBITS]
+    sections = [_section(ex, estimates, out) for ex in results]
+    data_sections = [_section(ex, estimates, out) for ex in data]
     truth = out / "tables" / "truth_comparison.csv"
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -264,19 +439,17 @@ def render(out: Path) -> Path:
         "(analysis/simulation/dgp.py); not the study's yearbook data.</p>"
         if simulated
         else f"<p>Data: <code>{_esc(manifest['data']['file'])}</code></p>",
-        f"<nav>{nav} <a href='#data'>data</a> <a href='#crosscheck'>crosscheck</a> "
-        "<a href='#provenance'>provenance</a></nav>",
+        _findings(out, estimates, manifest),
         _specification(manifest),
         _not_run_banner(manifest),
+        _toc(manifest, estimates),
         *sections,
+        *data_sections,
         _data_section(manifest),
         _variables(manifest),
     ]
     if truth.exists():
-        parts += [
-            '<h2 id="truth">Estimates beside the truth of the simulation</h2>',
-            _table_html(pd.read_csv(truth, dtype=str, keep_default_na=False)),
-        ]
+        parts.append(_truth(_read_table(truth)))
     parts += [_crosscheck(out), _provenance(manifest), "</body></html>"]
     path = out / "report.html"
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")

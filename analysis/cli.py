@@ -128,10 +128,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             tuple(s.strip() for s in only.split(",")) if only else None,
             strict=getattr(args, "strict", False),
         )
+        from analysis.render.findings import terminal_lines
+
         for line in not_run_lines(result.not_run):
             print(line, file=sys.stderr)
         for part, error in result.failed.items():
             print(f"failed: {part}: {error} (details in run.log)", file=sys.stderr)
+        for line in terminal_lines(result.out):
+            print(line)
         print(f"wrote {result.out}/")
         return result.status
     if command == "simulate":

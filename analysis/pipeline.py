@@ -199,7 +199,7 @@ def run(
             log_panel(panel, info, cfg)
             specification = specification_record(cfg, panel, info)
             for line in specification["differences"]:
-                log.info("specification differs from the paper's: %s", line)
+                log.debug("specification differs from the paper's: %s", line)
             used = variables(cfg, info)
         ctx = Context(
             panel=panel,

@@ -11,7 +11,9 @@ from the numbers by stated rules (tests/test_findings.py checks them).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -195,3 +197,35 @@ def crosscheck_verdict(crosscheck: pd.DataFrame | None, out_hint: str) -> str:
         f"{int(counts.get('pass', 0))} pass, {int(counts.get('fail', 0))} fail, "
         f"{int(counts.get('skipped', 0))} skipped (R engines: {engines})"
     )
+
+
+def terminal_lines(out: Path) -> list[str]:
+    """The report's first screen in a few lines for the end of `python -m analysis`: the
+    verdict, each estimator's overall effect, the pre-trend test, the R cross-check and where
+    the report is."""
+    est = pd.read_csv(out / "estimates.csv", dtype=str, keep_default_na=False)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    truth_csv = out / "tables" / "truth_comparison.csv"
+    truth = pd.read_csv(truth_csv, dtype=str) if truth_csv.exists() else None
+    cc_csv = out / "crosscheck.csv"
+    crosscheck = pd.read_csv(cc_csv, dtype=str, keep_default_na=False) if cc_csv.exists() else None
+    rows = headline(est, truth)
+    lines = [f"findings: {verdict(rows, manifest['data']['simulated'])}"]
+    width = max((len(r.label) for r in rows), default=0)
+    lines += [
+        f"  {r.label:<{width}}  {fmt(r.estimate):>9} ({fmt(r.std_error)})  "
+        f"[{fmt(r.conf_low)}, {fmt(r.conf_high)}]"
+        for r in rows
+    ]
+    wanted = ("Pre-trends (TWFE event study, joint F)", "R cross-check")
+    lines += [
+        f"{name}: {result}" for name, result in checks(est, crosscheck, str(out)) if name in wanted
+    ]
+    spec = manifest.get("specification") or {}
+    if spec and not spec.get("as_in_paper", True):
+        lines.append(
+            f"specification: differs from the paper's in {len(spec['differences'])} ways "
+            "(listed in the report's first screen and manifest.json)"
+        )
+    lines.append(f"report: {out / 'report.html'}")
+    return lines

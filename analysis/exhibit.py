@@ -54,7 +54,12 @@ class Context:
     def sample(self) -> str:
         n = self.panel["city_code"].nunique()
         years = f"{self.panel['year'].min()}-{self.panel['year'].max()}"
-        return f"{n} cities, {years}"
+        return f"{n} {self.units}, {years}"
+
+    @property
+    def units(self) -> str:
+        """What the units are called: the study's cities, or units of any kind."""
+        return "cities" if self.cfg.panel.units == "cities" else "units"
 
     @property
     def level(self) -> float:

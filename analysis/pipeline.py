@@ -12,7 +12,7 @@ import traceback
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -33,6 +33,7 @@ from analysis.prepare.panel import PanelInfo, build_panel
 from analysis.prepare.specification import record as specification_record
 from analysis.prepare.specification import variables, variables_table
 from analysis.render.figures import data_label
+from analysis.render.labels import study_words, vocabulary
 from analysis.render.report import render as render_report
 from analysis.render.tables import write_table
 from analysis.simulation.comparison import comparison, load_truth
@@ -189,9 +190,12 @@ def run(
     handler = _attach_log(tmp)
     not_run: dict[str, list[str]] = {}
     failed: dict[str, str] = {}
+    stack = ExitStack()
     try:
         with timer.stage("config"):
             cfg = load_config(config, seed)
+        # tables, notes and figures in the study's words, or in generic ones on another panel
+        stack.enter_context(vocabulary(study_words(cfg), cfg.outcome.column))
         with timer.stage("data"):
             raw, loaded = _load(data, cfg)
             panel, info = _build(raw, loaded, cfg, data)
@@ -288,10 +292,12 @@ def run(
             write_json(manifest, tmp / "manifest.json")
         log.info("run finished: %s", out)
     except BaseException:
+        stack.close()
         log.removeHandler(handler)
         handler.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    stack.close()
     log.removeHandler(handler)
     handler.close()
     _replace_dir(tmp, out)

@@ -104,7 +104,7 @@ def run(ctx: Context) -> Output:
                 skipped.append(f"{mod} = {g} (no treated or no untreated city-years)")
                 continue
             n = sub["city_code"].nunique()
-            sample = f"{ctx.sample}; {mod} = {g} ({n} cities)"
+            sample = f"{ctx.sample}; {ctx.label(mod)} = {g} ({n} {ctx.units})"
             subset = f"{mod} == {g}"
             reg = fx.feols(sub, forms["split"], ctx.spec)
             twfe = fx.rows(

@@ -40,7 +40,7 @@ def run(ctx: Context) -> Output:
         outcome=OUTCOME,
         n_obs=len(ctx.panel),
         n_clusters=n_cities,
-        vcov=f"randomization:permute first_treat across cities,B={n_perm}",
+        vcov=f"randomization:permute first_treat across {ctx.units},B={n_perm}",
         ssc=f"p = (1 + #|b_perm| >= |b|) / (1 + B); seed {ctx.cfg.seed}",
         formula="resilience ~ treat_post | city_code + year",
         fixef="city_code + year",

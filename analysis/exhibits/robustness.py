@@ -32,6 +32,7 @@ from analysis.prepare.indices import normalize
 from analysis.prepare.panel import event_time
 from analysis.prepare.treatment import add_treatment, pilot_cohorts
 from analysis.prepare.variables import resilience_index
+from analysis.render.labels import words
 from analysis.render.tables import inference_note, regression_table
 
 TABLE = "table10_robustness"
@@ -187,7 +188,7 @@ def run(ctx: Context) -> Output:
         data = got.data
         reg = fx.feols(data, got.formula, ctx.spec)
         n, years = data["city_code"].nunique(), f"{data['year'].min()}-{data['year'].max()}"
-        sample = f"{n} cities, {years}" + ("" if got.same_data else f"; {title}")
+        sample = f"{n} {ctx.units}, {years}" + ("" if got.same_data else f"; {words(title)}")
         estimates += fx.rows(
             reg,
             TABLE,

@@ -13,6 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from analysis.render.labels import words  # noqa: E402
+
 PNG_META = {"Software": None}
 
 
@@ -31,6 +33,8 @@ def data_label(text: str) -> Iterator[None]:
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
+    for text in fig.findobj(matplotlib.text.Text):  # the run's vocabulary (render.labels)
+        text.set_text(words(text.get_text()))
     if _label:
         fig.text(
             0.005, 0.995, _label, ha="left", va="top", fontsize=8, color="#b42318", weight="bold"

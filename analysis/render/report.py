@@ -18,6 +18,7 @@ import pandas as pd
 from analysis.config import REPO_ROOT
 from analysis.render import findings
 from analysis.render.figures import data_label, headline_figure
+from analysis.render.labels import vocabulary, words
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -91,7 +92,7 @@ def _caption(est: pd.DataFrame, module: str, out: Path) -> str:
             parts.append(
                 f"<b>{_esc(s.model)}</b>: <code>{_esc(s.formula)}</code>; fixed effects: "
                 f"{_esc(s.fixef or 'none')}; variance: <code>{_esc(s.vcov)}</code>, "
-                f"<code>{_esc(s.ssc)}</code>; sample: {_esc(s.sample)}; N = {_esc(s.n_obs)}; "
+                f"<code>{_esc(s.ssc)}</code>; sample: {_esc(words(str(s.sample)))}; N = {_esc(s.n_obs)}; "
                 f"clusters = {_esc(s.n_clusters)}"
             )
     if len(parts) > 4:  # many models: the code link shown, their specifications collapsed
@@ -109,7 +110,10 @@ def _section(ex: dict[str, Any], estimates: pd.DataFrame, out: Path) -> str:
         if "exhibit" in estimates
         else estimates.iloc[:0]
     )
-    body = [f'<h2 id="{_esc(ex["id"])}">{_esc(ex["title"])}</h2>', _caption(est, ex["module"], out)]
+    body = [
+        f'<h2 id="{_esc(ex["id"])}">{_esc(words(ex["title"]))}</h2>',
+        _caption(est, ex["module"], out),
+    ]
     for name in ex["tables"]:
         csv = out / "tables" / f"{name}.csv"
         md = out / "tables" / f"{name}.md"
@@ -171,6 +175,14 @@ def _data_section(manifest: dict[str, Any]) -> str:
             + _esc("; ".join(f"{r['value']} -> {r['unit']} ({r['how']})" for r in read_as[:30]))
         )
     built = panel.get("not_built") or {}
+    asked = {v["name"] for v in manifest.get("variables") or []}
+    if asked:  # the variables this run asks for; the study's others are no news
+        others = len([k for k in built if k not in asked])
+        built = {k: v for k, v in built.items() if k in asked}
+        if others:
+            items.append(
+                f"{others} other variables of the study not built (their inputs are not in the data; see manifest.json)"
+            )
     if built:
         items.append(
             "Variables not built: " + _esc("; ".join(f"{k} {v}" for k, v in built.items()))
@@ -337,7 +349,9 @@ def _toc(manifest: dict[str, Any], estimates: pd.DataFrame) -> str:
                 number = f" - {row['model']} {row['term']}: {findings.fmt(float(value))}"
                 effect = row["term"] in ("treat_post", "ATT", "overall")
                 number += f" ({findings.fmt(float(se))})" if effect and pd.notna(se) else ""
-        items.append(f'<li><a href="#{_esc(ex["id"])}">{_esc(ex["title"])}</a>{_esc(number)}</li>')
+        items.append(
+            f'<li><a href="#{_esc(ex["id"])}">{_esc(words(ex["title"]))}</a>{_esc(number)}</li>'
+        )
     items += [
         f'<li><a href="#{k}">{v}</a></li>'
         for k, v in (
@@ -422,6 +436,16 @@ def _truth(table: pd.DataFrame) -> str:
 def render(out: Path) -> Path:
     """Write OUT/report.html from the files of a finished run folder; returns its path."""
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    config = manifest.get("config") or {}
+    study = (
+        config.get("panel", {}).get("units", "cities"),
+        config.get("treatment", {}).get("source", "pilot_zones"),
+    ) == ("cities", "pilot_zones")
+    with vocabulary(study, config.get("outcome", {}).get("column", "")):
+        return _render(out, manifest, study)
+
+
+def _render(out: Path, manifest: dict[str, Any], study: bool) -> Path:
     estimates = pd.read_csv(out / "estimates.csv", dtype=str, keep_default_na=False)
     simulated = manifest["data"]["simulated"]
     # Results first; the data audit (what the data are) after them, before what was dropped.
@@ -430,11 +454,16 @@ def render(out: Path) -> Path:
     sections = [_section(ex, estimates, out) for ex in results]
     data_sections = [_section(ex, estimates, out) for ex in data]
     truth = out / "tables" / "truth_comparison.csv"
+    title = (
+        "Big data pilot zones and industrial chain resilience: replication report"
+        if study
+        else f"Staggered difference-in-differences on {Path(manifest['data']['file']).name}: report"
+    )
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>Big data pilot zones and industrial chain resilience: replication report</title>",
+        f"<title>{_esc(title)}</title>",
         f"<style>{CSS}</style></head><body>",
-        "<h1>Big data pilot zones and industrial chain resilience: replication report</h1>",
+        f"<h1>{_esc(title)}</h1>",
         '<p class="banner">SIMULATED DATA: the embedded default panel with known true effects '
         "(analysis/simulation/dgp.py); not the study's yearbook data.</p>"
         if simulated

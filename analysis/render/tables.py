@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimates import Estimate
-from analysis.render.labels import label
+from analysis.render.labels import label, words
 
 DIGITS = 4
 
@@ -22,8 +22,20 @@ def stars(p: float) -> str:
     return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
 
 
+MAX_DIGITS = 12
+
+
 def fmt(x: float, digits: int = DIGITS) -> str:
     return "" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+def decimals_for(scale: float) -> int:
+    """Decimals that show a number of magnitude `scale` (a standard error, a column's
+    typical value) to at least two significant digits, and never fewer than DIGITS: the
+    study's index prints as 0.0676 (0.0047), a rate of 1e-4 as 0.000123 (0.000045)."""
+    if not np.isfinite(scale) or scale <= 0:
+        return DIGITS
+    return int(min(MAX_DIGITS, max(DIGITS, 1 - np.floor(np.log10(scale)))))
 
 
 def regression_table(
@@ -36,10 +48,15 @@ def regression_table(
     by = {(e.model, e.term): e for e in estimates}
     cols = [f"({i + 1})" for i in range(len(models))]
     rows: list[list[str]] = []
+    shown = [by[m, t] for m in models for t in terms if (m, t) in by]
+    ses = [e.std_error for e in shown if np.isfinite(e.std_error) and e.std_error > 0]
+    d = decimals_for(min(ses)) if ses else DIGITS  # set by the table's smallest SE
     for t in terms:
         cells = [by.get((m, t)) for m in models]
-        rows.append([label(t)] + [fmt(c.estimate) + stars(c.p_value) if c else "" for c in cells])
-        rows.append([""] + [f"({fmt(c.std_error)})" if c else "" for c in cells])
+        rows.append(
+            [label(t)] + [fmt(c.estimate, d) + stars(c.p_value) if c else "" for c in cells]
+        )
+        rows.append([""] + [f"({fmt(c.std_error, d)})" if c else "" for c in cells])
     for name, values in (extra or {}).items():
         rows.append([name, *values])
     first = [next(e for e in estimates if e.model == m) for m in models]
@@ -98,12 +115,25 @@ def _latex(table: pd.DataFrame, title: str, note: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _probability(column: str) -> bool:
+    name = column.lower()
+    return name in ("p", "p_value", "pvalue", "share", "weight") or name.endswith(
+        ("_p", "p_value", "_share", "_weight")
+    )
+
+
 def format_numbers(table: pd.DataFrame) -> pd.DataFrame:
-    """Numeric columns as fixed-digit text (so csv, md and tex agree)."""
+    """Numeric columns as fixed-digit text (so csv, md and tex agree), each with the
+    decimals its typical (median non-zero) magnitude needs (`decimals_for`)."""
     out = table.copy()
     for c in out.columns:
-        if pd.api.types.is_float_dtype(out[c]):
-            out[c] = out[c].map(fmt)
+        if pd.api.types.is_float_dtype(out[c]) and _probability(str(c)):
+            out[c] = out[c].map(fmt)  # p-values and shares: on their own [0, 1] scale
+        elif pd.api.types.is_float_dtype(out[c]):
+            values = out[c].to_numpy(dtype=float)
+            nonzero = np.abs(values[np.isfinite(values) & (values != 0)])
+            d = decimals_for(float(np.median(nonzero))) if nonzero.size else DIGITS
+            out[c] = out[c].map(lambda x, d=d: fmt(x, d))
     return out
 
 
@@ -111,6 +141,11 @@ def write_table(table: pd.DataFrame, name: str, title: str, note: str, folder: P
     """Write NAME.csv, NAME.md and NAME.tex; returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     shown = format_numbers(table)
+    shown = shown.rename(columns=lambda c: words(str(c)))
+    for c in shown.columns:
+        if shown[c].dtype == object or pd.api.types.is_string_dtype(shown[c]):
+            shown[c] = shown[c].map(lambda v: words(v) if isinstance(v, str) else v)
+    title, note = words(title), words(note)
     paths = [folder / f"{name}.{ext}" for ext in ("csv", "md", "tex")]
     shown.to_csv(paths[0], index=False, lineterminator="\n")
     paths[1].write_text(f"**{title}**\n\n{_markdown(shown)}\n{note}\n", encoding="utf-8")

@@ -1,28 +1,38 @@
-"""An init-config proposal (``analysis.initconfig.guess.Proposal``) as a TOML configuration with
-its reasons as comments, and as the summary printed on the terminal."""
+"""An init-config proposal (``analysis.initconfig.guess.Proposal``) as a TOML configuration, its
+evidence and the reasons for what it leaves out written as comments (grouped, wrapped).
+
+Every file it writes loads with ``analysis.config.load_config`` once the lines of ``todo``
+are set (the outcome of a panel of any units is the user's to pick; so is the treatment
+column when the data show none)."""
 
 from __future__ import annotations
 
 import json
-import tomllib
+import re
+import textwrap
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.config import DEFAULT_CONFIG
-from analysis.initconfig.guess import NO_ROLE, Proposal
+from analysis.initconfig.guess import GROUP_REASONS, Left, Proposal
+from analysis.initconfig.profile import compact
+from analysis.initconfig.study import VariableList, study_defaults
 
-# The study's roles' order (data/study.toml) and what a user sees in the file's header.
+WIDTH = 100
+
 _HEAD = """\
 # Configuration proposed by `python -m analysis init-config` for {source}
-# ({rows:,} rows, {cols} columns). Mappings were guessed from the column names
-# (data/synonyms.toml) and {sampled} rows: check each line before you run
+# ({rows:,} rows, {cols} columns: {units:,} units x {periods:,} {word}).
+# Mappings were guessed from the column names (data/synonyms.toml) and the data
+# ({sampled} rows): check each line before you run
 #   python -m analysis run --data {source} --config {out}
-# A line starting with '#' is left out, with the reason. [columns], [components] and
-# [inputs] list what the file has; tables not written here ([model], [inference], [dml],
-# ...) keep the defaults of data/study.toml. Units are those written in the headers: the
-# study's formulas assume the unit named in each note (a ratio of two money columns needs
-# both in the same unit).
+# Comments give the evidence for each choice and, at the end, the columns left out, grouped
+# by reason. Tables and keys not written here keep the defaults of data/study.toml.
+"""
+_UNITS_NOTE = """\
+# Units are those written in the headers: the study's formulas assume the unit named in each
+# note (a ratio of two money columns needs both in the same unit).
 """
 
 
@@ -38,18 +48,43 @@ def toml_string(text: str) -> str:
     )
 
 
+_PLAIN = re.compile(r"^[\w.\-]+$")
+
+
+def name(column: str) -> str:
+    """A column name in a comment: as it is when plain (letters, digits, _ . -), else quoted."""
+    return column if _PLAIN.match(column) else toml_string(column)
+
+
 def _comment(text: str) -> str:
     return " ".join(text.split())  # one line
 
 
+def wrap(text: str, indent: str = "") -> list[str]:
+    """Comment lines of at most WIDTH characters (a long name is never broken)."""
+    return [
+        f"# {line}"
+        for line in textwrap.wrap(
+            _comment(text),
+            WIDTH - 2,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    ]
+
+
 def _study() -> dict[str, Any]:
-    with DEFAULT_CONFIG.open("rb") as fh:
-        return tomllib.load(fh)
+    return study_defaults()
 
 
 def _line(key: str, value: str, note: str) -> str:
     line = f"{key} = {value}"
     return f"{line}  # {_comment(note)}" if note else line
+
+
+def _list(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(toml_string(v) for v in values) + "]"
 
 
 def _absent(p: Proposal, table: str) -> list[str]:
@@ -60,66 +95,240 @@ def _absent(p: Proposal, table: str) -> list[str]:
     ]
 
 
-def render(p: Proposal, out: Path | str = "FILE.toml") -> str:
-    """The proposal as a TOML configuration that ``analysis.config.load_config`` reads."""
-    study = _study()
-    knows_units = "units" in study["panel"]
-    lines = [
-        _HEAD.format(source=p.source, rows=p.rows, cols=p.n_columns, sampled=_sampled(p), out=out)
-    ]
-    lines += ["[panel]"]
-    outside = (
-        "" if p.data_years == (p.first_year, p.last_year) else "; rows of other years are left out"
-    )
-    lines += [f"# The file has years {p.data_years[0]}-{p.data_years[1]}{outside}."]
-    lines += [f"first_year = {p.first_year}", f"last_year = {p.last_year}"]
-    if knows_units:
-        lines.append(_line("units", toml_string(p.units), "registry cities, or units of any kind"))
+@dataclass(frozen=True)
+class Todo:
+    """A line of the written file the user must set before the file loads."""
+
+    table: str
+    key: str
+    what: str
+
+
+def todo(p: Proposal) -> tuple[Todo, ...]:
+    """The lines left for the user (empty when the file loads as written)."""
+    out = []
+    components = [m for m in p.mapped if m.table == "components"]
+    if p.column("outcome", "resilience") is None and (p.units == "any" or len(components) < 2):
+        out.append(Todo("outcome", "column", "the outcome: one of the candidates listed above it"))
+    if p.units == "any" and p.treatment.chosen is None:
+        out.append(Todo("treatment", "cohort_column", "the first treated period (or a 0/1) column"))
+    return tuple(out)
+
+
+def line_number(text: str, table: str, key: str) -> int:
+    """The 1-based line of `key = ...` in `[table]` of a rendered file (0 when absent)."""
+    current = ""
+    for i, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("["):
+            current = line.strip("[] ")
+        elif current == table and line.split("=")[0].strip() == key:
+            return i
+    return 0
+
+
+def _panel(p: Proposal) -> list[str]:
+    study = _study()["panel"]
+    word = f"{p.period_word}s"
+    span = f"{p.data_years[0]}-{p.data_years[1]}"
+    if p.study_window:
+        outside = (
+            ""
+            if p.data_years == (p.first_year, p.last_year)
+            else "; rows of other years are left out"
+        )
+        note = (
+            f"The study's window {study['first_year']}-{study['last_year']} (the paper's years, "
+            f"for its Chinese cities); the file has years {span}{outside}."
+        )
     else:
-        lines.append(f'# units = "{p.units}"  ([panel] units is not known to this version)')
+        note = f"The file's own {word}, {span}"
+        if p.units == "any":
+            note += (
+                f" (the study's window {study['first_year']}-{study['last_year']} applies to "
+                "its Chinese cities only)"
+            )
+        note += "."
+    lines = ["[panel]", *wrap(note)]
+    lines += [f"first_year = {p.first_year}", f"last_year = {p.last_year}"]
+    units = "units of any kind, by their ids" if p.units == "any" else "cities of data/cities.csv"
+    lines.append(_line("units", toml_string(p.units), units))
     lines.append(_line("city_key", toml_string(p.city_key), f"{p.key_column}: {p.key_note}"))
-    lines += [f"missing = {toml_string(study['panel']['missing'])}", ""]
-    lines += ["[columns]"]
-    lines += [_line(m.role, toml_string(m.column), "") for m in p.mapped if m.table == "columns"]
-    lines += ["", "[outcome]"]
+    lines += [f"missing = {toml_string(study['missing'])}", ""]
+    return lines
+
+
+def _outcome(p: Proposal) -> list[str]:
+    lines = ["[outcome]"]
     outcome = p.column("outcome", "resilience")
     components = [m for m in p.mapped if m.table == "components"]
+    candidates = p.outcome_candidates
+    listed = wrap(
+        f"Candidates ({len(candidates)} numeric columns that vary within units, not the ids, "
+        f"the time or the treatment): {compact(candidates, quote=name) or 'none'}",
+        "  ",
+    )
     if outcome is not None:
         lines.append(_line("column", toml_string(outcome), "a ready-made outcome"))
+    elif p.units == "any":
+        lines += ["# Set the outcome column of your file.", *listed, 'column = ""']
     elif len(components) < 2:
         lines += [
             "# No ready outcome column and fewer than two [components]: the resilience index",
-            "# cannot be built. Map an outcome column here, or components below.",
+            "# cannot be built. Set an outcome column here, or map components below.",
+            *listed,
+            'column = ""',
         ]
-        unnamed = [x.column for x in p.left if x.reason == NO_ROLE]
-        if unnamed:
-            lines.append(f"# Columns without a role: {', '.join(map(toml_string, unnamed))}")
-        lines.append('column = ""')
     else:
         lines.append('column = ""  # the resilience index is built from [components]')
-    lines += ["", "[components]"]
-    for m in components:
+    return [*lines, ""]
+
+
+def _components_inputs(p: Proposal) -> list[str]:
+    study = _study()
+    if p.units == "any":
+        return [
+            "[components]",
+            "# None: the outcome is a ready column of the file (components build the study's",
+            "# resilience index from Chinese yearbook indicators).",
+            "",
+            "[inputs]",
+            "# None: the study's inputs are Chinese yearbook indicators (see [model]).",
+            "",
+        ]
+    lines = ["[components]"]
+    for m in (m for m in p.mapped if m.table == "components"):
         spec = study["components"].get(m.role, {"direction": "+", "dimension": "resistance"})
         value = (
             f"{{ column = {toml_string(m.column)}, direction = {toml_string(spec['direction'])}, "
             f"dimension = {toml_string(spec['dimension'])} }}"
         )
         lines.append(_line(m.role, value, m.note))
-    lines += _absent(p, "components")
-    lines += ["", "[inputs]"]
+    lines += [*_absent(p, "components"), "", "[inputs]"]
     lines += [_line(m.role, toml_string(m.column), m.note) for m in p.mapped if m.table == "inputs"]
-    lines += _absent(p, "inputs")
-    lines += ["", "[treatment]"]
-    if p.treatment_source == "pilot_zones":
-        lines.append('source = "pilot_zones"  # no cohort or 0/1 treatment column found')
-    else:
-        kind = "first treated year" if p.treatment_source == "column" else "0/1 indicator"
-        lines += [f"source = {toml_string(p.treatment_source)}"]
-        lines += [_line("cohort_column", toml_string(p.treatment_column), kind)]
+    return [*lines, *_absent(p, "inputs"), ""]
+
+
+def _treatment(p: Proposal) -> list[str]:
+    t = p.treatment
+    lines = ["[treatment]"]
+    if t.chosen is None:
+        if p.units == "any":
+            return [
+                *lines,
+                *wrap(
+                    "No cohort column (one first treated period per unit) or 0/1 indicator "
+                    "(switching on once) found in the data: name yours."
+                ),
+                'source = "column"  # or "indicator" for a 0/1 column',
+                'cohort_column = ""',
+                "",
+            ]
+        return [*lines, 'source = "pilot_zones"  # no cohort or 0/1 treatment column found', ""]
+    kind = "first treated period" if t.chosen.kind == "column" else "0/1 indicator"
+    lines += wrap(f"Found in the data: {t.chosen.evidence}.", "  ")
+    for other in t.others[:4]:
+        lines += wrap(f"Also a candidate: {other.evidence}.", "  ")
+    if len(t.others) > 4:
+        rest = compact([o.column for o in t.others[4:]], quote=name)
+        lines += wrap(f"Also 0/1 and never switching off: {rest}.", "  ")
+    lines.append(f"source = {toml_string(t.source)}")
+    lines.append(_line("cohort_column", toml_string(t.column), kind))
+    return [*lines, ""]
+
+
+def _study_list(v: VariableList) -> list[str]:
+    left = ", ".join(f"{n} ({why})" for n, why in v.left)
+    return [
+        *wrap(
+            f"The study's {v.key} {_list(v.study)} cannot all be built from this file's "
+            f"inputs; this differs from the paper's {v.key[:-1]} set. Left out: {left}.",
+            "  ",
+        ),
+        f"{v.key} = {_list(v.kept)}",
+    ]
+
+
+def _model(p: Proposal) -> list[str]:
+    if p.units == "cities":
+        lines: list[str] = []
+        for table in ("model", "callaway_santanna"):
+            lists = [v for v in p.lists if v.table == table and not v.complete]
+            if lists:
+                lines += [f"[{table}]", *(x for v in lists for x in _study_list(v)), ""]
+        return lines
+    varying, constant = p.profile["varying"], p.profile["constant"]
+    lines = ["[model]"]
+    lines += wrap(
+        "Controls are yours to pick, by the headers of your file: numbers that vary within "
+        f"units: {compact(varying, quote=name) or 'none'}.",
+        "  ",
+    )
+    if constant:
+        lines += wrap(
+            "Constant within each unit (absorbed by the unit fixed effects here, usable as "
+            f"[callaway_santanna] covariates): {compact(constant, quote=name)}.",
+            "  ",
+        )
+    lines += [
+        "controls = []",
+        "mechanisms = []  # the study's are built from Chinese yearbook inputs",
+        "moderators = []  # the study's need the city registry or yearbook inputs",
+    ]
+    if p.event_window is not None:
+        window = _study()["model"]["event_window"]
+        note = (
+            f"the study's {window} clipped to the event times the panel's cohorts reach"
+            if list(p.event_window) != list(window)
+            else "the study's; the panel's cohorts reach beyond it"
+        )
+        lines.append(_line("event_window", f"[{p.event_window[0]}, {p.event_window[1]}]", note))
+    lines += ["", "[callaway_santanna]"]
+    lines.append("covariates = []  # pick among the columns listed under [model]")
+    return [*lines, ""]
+
+
+def _left(left: tuple[Left, ...]) -> list[str]:
+    """The columns left out, one comment per reason (a reason shared by several columns lists
+    them together, in the file's order)."""
+    groups: dict[str, list[str]] = {}
+    for x in left:
+        groups.setdefault(x.reason, []).append(x.column)
+    lines = []
+    for reason, columns in groups.items():
+        if reason == GROUP_REASONS["varying"]:  # named under [outcome] and [model]
+            lines += wrap(f"{len(columns)} columns: {reason}", "  ")
+        elif len(columns) == 1:
+            lines += wrap(f"{name(columns[0])}: {reason}", "  ")
+        else:
+            lines += wrap(f"{reason}: {compact(columns, quote=name)}", "  ")
+    return lines
+
+
+def render(p: Proposal, out: Path | str = "FILE.toml") -> str:
+    """The proposal as a TOML configuration that ``analysis.config.load_config`` reads once
+    the lines of ``todo(p)`` are set."""
+    head = _HEAD.format(
+        source=p.source,
+        rows=p.rows,
+        cols=p.n_columns,
+        units=p.n_units,
+        periods=p.n_periods,
+        word=f"{p.period_word}s",
+        sampled=_sampled(p),
+        out=out,
+    )
+    lines = [head + (_UNITS_NOTE if p.units_found else "")]
+    lines += _panel(p)
+    lines += ["[columns]"]
+    lines += [_line(m.role, toml_string(m.column), "") for m in p.mapped if m.table == "columns"]
+    lines += [""]
+    lines += _outcome(p)
+    lines += _components_inputs(p)
+    lines += _treatment(p)
+    lines += _model(p)
     if p.units == "any":
-        lines += ["", "[sample]", 'cities = "all"  # units of any kind: no registry sample']
-    lines += ["", "# ---- Columns of the file left out ----"]
-    lines += [f"# {toml_string(x.column)}: {_comment(x.reason)}" for x in p.left]
+        lines += ["[sample]", 'cities = "all"  # units of any kind: no registry sample', ""]
+    lines += ["# ---- Columns of the file left out, by reason ----", *_left(p.left)]
     if p.readings:
         lines += ["", "# ---- Unit keys read through data/city_aliases.csv ----"]
         lines += [f"# {_comment(r)}" for r in p.readings]
@@ -131,40 +340,3 @@ def render(p: Proposal, out: Path | str = "FILE.toml") -> str:
 
 def _sampled(p: Proposal) -> str:
     return f"all {p.rows:,}" if p.sampled == p.rows else f"{p.sampled:,} evenly spaced"
-
-
-def summary(p: Proposal, out: Path, loads: str) -> str:
-    """What the terminal shows: key, year, mappings, units in headers, what was left out."""
-    width = max((len(f"{m.table}.{m.role}") for m in p.mapped), default=10)
-    lines = [f"init-config: {p.source}: {p.rows:,} rows, {p.n_columns} columns"]
-    lines.append(
-        f"  year: {p.year_column!r} ({p.data_years[0]}-{p.data_years[1]}); "
-        f"[panel] {p.first_year}-{p.last_year}"
-    )
-    lines.append(f"  units: {p.units}, key {p.key_column!r} ({p.city_key}): {p.key_note}")
-    lines += [f"    read as {r}" for r in p.readings[:8]]
-    if len(p.readings) > 8:
-        lines.append(f"    ... {len(p.readings) - 8} more in {out}")
-    lines += [f"    not in data/cities.csv: {r}" for r in p.unresolved[:5]]
-    lines.append(f"  mapped {len(p.mapped)} columns:")
-    lines += [f"    {m.table + '.' + m.role:<{width}}  {m.column}" for m in p.mapped]
-    if p.treatment_source != "pilot_zones":
-        lines.append(f"  treatment: source = {p.treatment_source!r} from {p.treatment_column!r}")
-    if p.units_found:
-        lines.append("  units in headers (set the scale of mapped columns before you run):")
-        for col, unit, note in p.units_found:
-            lines.append(f"    {col}: {unit}" + (f" -- {note}" if note else ""))
-    lines.append(f"  left out {len(p.left)} columns (reasons in {out}):")
-    lines += [f"    {x.column}: {x.reason}" for x in p.left]
-    if p.absent:
-        roles = ", ".join(a.role for a in p.absent)
-        lines.append(f"  no column for {len(p.absent)} roles: {roles}")
-    lines.append(f"wrote {out}")
-    if p.units == "any" and "units" not in _study()["panel"]:
-        lines.append(
-            f"note: the units of {p.source} are not cities of data/cities.csv, and this version "
-            'reads only those ([panel] units = "any" is not available yet)'
-        )
-    if loads:
-        lines.append(f"note: {out} does not load yet: {loads}")
-    return "\n".join(lines) + "\n"

@@ -236,14 +236,17 @@ def test_any_unit_panel(tmp_path: Path) -> None:
     assert (p.first_year, p.last_year) == (2003, 2007)
     assert (p.treatment_source, p.treatment_column) == ("column", "first.treat")
     assert {x.column for x in p.left} == {"lpop", "lemp", "treat"}  # nothing guessed
-    # Offered, not mapped: lemp varies within counties (an outcome); lpop and the group flag
-    # treat are constant within each (covariates of Callaway-Sant'Anna at most).
+    # Offered, not mapped: lemp varies within counties (an outcome); lpop is constant within
+    # each (a Callaway-Sant'Anna covariate at most); the group flag treat follows the
+    # treatment (0 in every never-treated county, 1 in every treated one).
     assert p.outcome_candidates == ("lemp",)
-    assert p.covariate_candidates == ("lemp", "lpop", "treat")
+    assert p.covariate_candidates == ("lemp", "lpop")
+    assert p.profile["follows"] == ("treat",)
+    assert p.event_window == (-4, 3)  # cohorts 2004-2007 in 2003-2007
     text = config_text.render(p)
     assert "[sample]" in text and 'cities = "all"' in text
     outcome = text[text.index("[outcome]") : text.index("[components]")]
-    assert "Candidates (1 numeric columns" in outcome and "lemp" in outcome
+    assert "Candidates (1 numeric column varying" in outcome and "lemp" in outcome
 
 
 def test_units_key_is_written_when_the_configuration_knows_it(

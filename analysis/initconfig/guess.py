@@ -39,7 +39,7 @@ GROUP_REASONS = {
     "constant": "constant within each unit: absorbed by the unit fixed effects (may serve as "
     "[callaway_santanna] covariates)",
     "follows": "follows the treatment (one value in every row of the never-treated units, "
-    "varying within treated ones): not a control",
+    "varying within treated ones or never that value in them): not a control",
     "period": "the same for every unit in each {period}: absorbed by the {period} fixed effects",
     "id": "another id of the units (one value per unit)",
     "text": "some cells are not numbers (text or dates)",

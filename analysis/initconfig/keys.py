@@ -21,8 +21,8 @@ from analysis.prepare.keys import plain
 from analysis.prepare.units import KIND_LABELS, Resolution, resolve_codes, resolve_names
 
 YEAR_RANGE = (1900, 2100)
-# Integer columns found by their data alone that are tried as a period index, at most.
-MAX_INDEX_TRIES = 5
+# Columns found by their data alone that are tried as the time, at most.
+MAX_DATA_TRIES = 5
 # Share of sampled rows whose key resolves to registry units for the panel to be "cities".
 CITY_SHARE = 0.5
 BLANKS = frozenset({"", "nan", "NaN", "NA", "N/A", ".", "-", "--", "—", "…", "..."})
@@ -85,23 +85,27 @@ def _named_time(sample: pd.DataFrame, headers: dict[str, Header], syn: Synonyms)
 
 
 def _data_time(sample: pd.DataFrame, skip: list[str]) -> list[str]:
-    """Columns that hold a time by their data: integer years in YEAR_RANGE (most distinct
-    values first), then dense integer indices (1, 2, 3, ...: at least three values, spanning
-    at most twice as many as they hold), each value repeated over rows (over units)."""
+    """Columns that hold a time by their data: integer years in YEAR_RANGE, or a dense
+    integer index (1, 2, 3, ...: at least three values, spanning at most twice as many as
+    they hold), each value repeated over rows (over units). The most balanced first (each
+    period as often as the others, as in a panel; a birth year is not), then years, then the
+    fewest values (a panel has more units than periods more often than not: with integer
+    ids 1..N as balanced as the time, the ids are the key)."""
     lo, hi = YEAR_RANGE
-    years: list[tuple[int, int, str]] = []
-    indices: list[tuple[int, str]] = []
+    found: list[tuple[float, bool, int, int, str]] = []
     for pos, col in enumerate(sample.columns):
         if col in skip:
             continue
         times = read_cells(sample[col]).integral
         if times.isna().any() or times.nunique() < 2 or times.nunique() > len(times) / 2:
             continue
-        if times.between(lo, hi).all():
-            years.append((-int(times.nunique()), pos, col))
-        elif times.nunique() >= 3 and times.max() - times.min() + 1 <= 2 * times.nunique():
-            indices.append((pos, col))
-    return [c for *_, c in sorted(years)] + [c for _, c in indices[:MAX_INDEX_TRIES]]
+        years = bool(times.between(lo, hi).all())
+        dense = times.nunique() >= 3 and times.max() - times.min() + 1 <= 2 * times.nunique()
+        if years or dense:
+            counts = times.value_counts()
+            balance = round(float(counts.std(ddof=0) / counts.mean()), 1)
+            found.append((balance, not years, int(times.nunique()), pos, col))
+    return [col for *_, col in sorted(found)[:MAX_DATA_TRIES]]
 
 
 def time_columns(sample: pd.DataFrame, headers: dict[str, Header], syn: Synonyms) -> list[str]:

@@ -6,9 +6,10 @@ Groups, in the order a column is tested:
 
 - ``empty``: no values;
 - ``text``: some cells are not numbers (the loader reads roles as numbers);
-- ``follows``: follows the treatment: the same in every row of the never-treated units,
-  varying within at least half of the treated units (treated x post, event-time dummies,
-  time since treatment; a unit's own trend varies within one unit only);
+- ``follows``: follows the treatment: one value in every row of the never-treated units,
+  and either varying within at least half of the treated units (treated x post, event-time
+  dummies, time since treatment; a unit's own trend varies within one unit only) or never
+  that value in a treated unit (an ever-treated flag);
 - ``id``: another id of the units (one distinct whole number per unit);
 - ``constant``: constant within each unit (absorbed by the unit fixed effects);
 - ``period``: the same for every unit in each period (absorbed by the period fixed effects);
@@ -51,10 +52,13 @@ def _group(view: PanelView, column: str, never: pd.Series | None) -> str:
     frame = pd.DataFrame({"u": view.unit, "t": view.time, "v": value})
     within = frame.groupby("u")["v"].nunique(dropna=False)
     if never is not None and never.sum() >= MIN_NEVER and (~never).any():
-        untreated = frame.loc[frame["u"].isin(never.index[never]), "v"]
+        is_never = frame["u"].isin(never.index[never])
+        untreated, treated = frame.loc[is_never, "v"], frame.loc[~is_never, "v"]
         varies = within.reindex(never.index[~never]).gt(1)
-        if untreated.nunique(dropna=False) == 1 and varies.sum() >= max(2, len(varies) / 2):
-            return "follows"
+        if untreated.nunique(dropna=False) == 1:
+            shared = treated.isin(untreated.iloc[:1]) | (treated.isna() & untreated.isna().iloc[0])
+            if varies.sum() >= max(2, len(varies) / 2) or not shared.any():
+                return "follows"
     if within.max() <= 1:
         distinct = frame.drop_duplicates("u")["v"]
         whole = bool((distinct.dropna() % 1 == 0).all())
@@ -77,6 +81,11 @@ def profile(view: PanelView, columns: list[str], treatment: Treatment) -> Profil
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
 # Runs of numbered columns (trend_1, trend_2, ...) at least this long are shown as one.
 RUN = 3
+
+
+def plural(n: int, word: str) -> str:
+    """'1 column', '3 columns'."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def compact(

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 from analysis.initconfig.guess import Proposal
-from analysis.initconfig.profile import compact
+from analysis.initconfig.profile import compact, plural
 from analysis.initconfig.text import line_number, todo
 
 WIDTH = 100
@@ -55,7 +55,7 @@ def _outcome(p: Proposal) -> str:
         return f"the resilience index from {n} [components]"
     candidates = p.outcome_candidates
     listed = f": {compact(candidates, show=4)}" if candidates else ""
-    return f"not set; candidates listed in the file ({len(candidates)}){listed}"
+    return f"not set; {plural(len(candidates), 'candidate')} listed in the file{listed}"
 
 
 def _lists(p: Proposal) -> list[str]:
@@ -63,7 +63,8 @@ def _lists(p: Proposal) -> list[str]:
         n = len(p.covariate_candidates)
         return _wrapped(
             "controls, covariates",
-            f"empty for you to pick; {n} numeric columns listed under [model] in the file",
+            f"empty for you to pick; {plural(n, 'numeric column')} listed under [model] in "
+            "the file",
         )
     lines = []
     for v in p.lists:

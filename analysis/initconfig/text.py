@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.initconfig.guess import GROUP_REASONS, Left, Proposal
-from analysis.initconfig.profile import compact
+from analysis.initconfig.profile import compact, plural
 from analysis.initconfig.study import VariableList, study_defaults
 
 WIDTH = 100
@@ -109,7 +109,7 @@ def todo(p: Proposal) -> tuple[Todo, ...]:
     out = []
     components = [m for m in p.mapped if m.table == "components"]
     if p.column("outcome", "resilience") is None and (p.units == "any" or len(components) < 2):
-        out.append(Todo("outcome", "column", "the outcome: one of the candidates listed above it"))
+        out.append(Todo("outcome", "column", "one of the candidates listed above it"))
     if p.units == "any" and p.treatment.chosen is None:
         out.append(Todo("treatment", "cohort_column", "the first treated period (or a 0/1) column"))
     return tuple(out)
@@ -163,8 +163,8 @@ def _outcome(p: Proposal) -> list[str]:
     components = [m for m in p.mapped if m.table == "components"]
     candidates = p.outcome_candidates
     listed = wrap(
-        f"Candidates ({len(candidates)} numeric columns that vary within units, not the ids, "
-        f"the time or the treatment): {compact(candidates, quote=name) or 'none'}",
+        f"Candidates ({plural(len(candidates), 'numeric column')} varying within units, not "
+        f"the ids, the time or the treatment): {compact(candidates, quote=name) or 'none'}",
         "  ",
     )
     if outcome is not None:
@@ -259,8 +259,8 @@ def _model(p: Proposal) -> list[str]:
     varying, constant = p.profile["varying"], p.profile["constant"]
     lines = ["[model]"]
     lines += wrap(
-        "Controls are yours to pick, by the headers of your file: numbers that vary within "
-        f"units: {compact(varying, quote=name) or 'none'}.",
+        "Controls are yours to pick, by the headers of your file (not the outcome): numbers "
+        f"that vary within units: {compact(varying, quote=name) or 'none'}.",
         "  ",
     )
     if constant:
@@ -284,7 +284,40 @@ def _model(p: Proposal) -> list[str]:
         lines.append(_line("event_window", f"[{p.event_window[0]}, {p.event_window[1]}]", note))
     lines += ["", "[callaway_santanna]"]
     lines.append("covariates = []  # pick among the columns listed under [model]")
-    return [*lines, ""]
+    return [*lines, "", *_all_treated(p), *_robustness(p)]
+
+
+def _all_treated(p: Proposal) -> list[str]:
+    """Without never-treated units the staggered DML compares with the not-yet-treated."""
+    never = p.treatment.never_treated()
+    if never is None or never.any():
+        return []
+    return [
+        "[dml]",
+        *wrap(
+            "Every unit is treated within the panel (no never-treated unit): the staggered DML "
+            "compares with the units not yet treated. The Callaway-Sant'Anna and "
+            "event-study-estimator exhibits need never-treated units and are not run."
+        ),
+        'did_control_group = "not_yet_treated"',
+        "",
+    ]
+
+
+def _robustness(p: Proposal) -> list[str]:
+    """The study's dropped years (2020-2022) where the panel has none of them."""
+    study = [int(y) for y in _study()["robustness"]["drop_years"]]
+    if any(p.data_years[0] <= y <= p.data_years[1] for y in study):
+        return []
+    return [
+        "[robustness]",
+        *wrap(
+            f"The study drops {study} in a robustness check; the panel has none of them. "
+            f"List {p.period_word}s of yours to drop there."
+        ),
+        "drop_years = []",
+        "",
+    ]
 
 
 def _left(left: tuple[Left, ...]) -> list[str]:
@@ -296,7 +329,7 @@ def _left(left: tuple[Left, ...]) -> list[str]:
     lines = []
     for reason, columns in groups.items():
         if reason == GROUP_REASONS["varying"]:  # named under [outcome] and [model]
-            lines += wrap(f"{len(columns)} columns: {reason}", "  ")
+            lines += wrap(f"{plural(len(columns), 'column')}: {reason}", "  ")
         elif len(columns) == 1:
             lines += wrap(f"{name(columns[0])}: {reason}", "  ")
         else:

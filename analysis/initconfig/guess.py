@@ -25,7 +25,7 @@ from analysis.initconfig.keys import YEAR_RANGE, Key, city_key, read_cells, time
 from analysis.initconfig.profile import Profile, profile
 from analysis.initconfig.study import VariableList, study_defaults, study_lists
 from analysis.initconfig.synonyms import Header, Role, Synonyms, scale_note, synonyms
-from analysis.initconfig.treatment import Treatment, event_window, find_treatment
+from analysis.initconfig.treatment import Treatment, clip_window, event_reach, find_treatment
 from analysis.initconfig.view import PanelView, panel_view
 
 SAMPLE_ROWS = 20_000
@@ -103,6 +103,8 @@ class Proposal:
     """The study's variable lists and what the mapped inputs build (Chinese cities)."""
     event_window: tuple[int, int] | None
     """[model] event_window clipped to the panel (units of any kind)."""
+    event_reach: tuple[int, int] | None
+    """The lowest and highest event time the panel's cohorts reach."""
     units_found: tuple[tuple[str, str, str], ...]
 
     def column(self, table: str, role: str) -> str | None:
@@ -317,7 +319,8 @@ def propose(frame: pd.DataFrame, source: str) -> Proposal:
         and (r.table, r.role) not in done
     )
     inputs = {m.role for m in names.mapped if m.table == "inputs"}
-    window = tuple(study_defaults()["model"]["event_window"])
+    low, high = study_defaults()["model"]["event_window"]
+    window, reach = (int(low), int(high)), event_reach(treatment, view)
     order = {col: i for i, col in enumerate(frame.columns)}
     return Proposal(
         source=source,
@@ -344,10 +347,7 @@ def propose(frame: pd.DataFrame, source: str) -> Proposal:
         treatment=treatment,
         profile=prof,
         lists=study_lists(inputs) if key.units == "cities" else (),
-        event_window=(
-            event_window(treatment, view, (int(window[0]), int(window[1])))
-            if key.units == "any"
-            else None
-        ),
+        event_window=clip_window(window, reach) if key.units == "any" else None,
+        event_reach=reach,
         units_found=tuple(units_found),
     )

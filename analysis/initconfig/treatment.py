@@ -200,15 +200,22 @@ def find_treatment(view: PanelView, columns: list[str], named: dict[str, str]) -
     return Treatment(chosen, tuple(others), tuple(refused))
 
 
-def event_window(treatment: Treatment, view: PanelView, window: tuple[int, int]) -> tuple[int, int]:
-    """`window` clipped to the event times the panel's cohorts can reach (unchanged when the
-    clipped one would not hold the reference period -1 between two others)."""
+def event_reach(treatment: Treatment, view: PanelView) -> tuple[int, int] | None:
+    """The lowest and highest event time (period minus first treated period) the panel's
+    cohorts treated inside it reach; None without such a cohort."""
     if treatment.chosen is None:
-        return window
+        return None
     cohorts = treatment.chosen.first_treat
     cohorts = cohorts[cohorts.gt(view.first)]
     if cohorts.empty:
+        return None
+    return view.first - int(cohorts.max()), view.last - int(cohorts.min())
+
+
+def clip_window(window: tuple[int, int], reach: tuple[int, int] | None) -> tuple[int, int]:
+    """`window` clipped to the event times reached (unchanged when the clipped one would not
+    hold the reference period -1 between two others: the run clips it then)."""
+    if reach is None:
         return window
-    lo = max(window[0], view.first - int(cohorts.max()))
-    hi = min(window[1], view.last - int(cohorts.min()))
+    lo, hi = max(window[0], reach[0]), min(window[1], reach[1])
     return (lo, hi) if lo < -1 < hi else window

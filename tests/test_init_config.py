@@ -245,6 +245,7 @@ def test_any_unit_panel(tmp_path: Path) -> None:
     assert p.event_window == (-4, 3)  # cohorts 2004-2007 in 2003-2007
     text = config_text.render(p)
     assert "[sample]" in text and 'cities = "all"' in text
+    assert "event_window = [-4, 3]  # the study's [-5, 5] clipped" in text
     outcome = text[text.index("[outcome]") : text.index("[components]")]
     assert "Candidates (1 numeric column varying" in outcome and "lemp" in outcome
 

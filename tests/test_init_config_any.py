@@ -147,6 +147,25 @@ def test_indicator_found_when_no_cohort_column(
     assert load_config(out).treatment.source == "indicator"
 
 
+def test_without_a_treatment_column_the_two_lines_to_set_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = _states(cohort=False).drop(columns=["post", "lead1"])
+    out, text, stdout = _init(frame, tmp_path, capsys, "none")
+    assert "treatment: no cohort or 0/1 column found in the data" in stdout
+    lines = text.splitlines()
+    for table, key, value in (
+        ("outcome", "column", "l_homicide"),
+        ("treatment", "cohort_column", "t"),
+    ):
+        number = line_number(text, table, key)
+        assert f"to do: set [{table}] {key} on line {number} of {out}" in stdout
+        lines[number - 1] = f'{key} = "{value}"'
+    assert "does not load" not in stdout  # it loads once both are set
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert load_config(out).treatment.cohort_column == "t"
+
+
 def test_terminal_is_a_short_summary_and_the_reasons_are_in_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -37,13 +37,14 @@ def _mappings(p: Proposal) -> str:
 
 
 def _panel(p: Proposal) -> str:
-    kind = "ids of any kind" if p.units == "any" else "cities of data/cities.csv"
     span = f"{p.data_years[0]}-{p.data_years[1]}"
     window = "the study's window" if p.study_window else f"the file's own {p.period_word}s"
-    return (
-        f"{p.n_units:,} units ({p.key_column!r}, {kind}) x {p.n_periods:,} {p.period_word}s "
-        f"({p.year_column!r}, {span}); [panel] {p.first_year}-{p.last_year}, {window}"
-    )
+    time = f"{p.n_periods:,} {p.period_word}s ({p.year_column!r}, {span})"
+    if p.units == "any":
+        units = f"{p.n_units:,} units ({p.key_column!r}, ids of any kind)"
+    else:  # the key's own count: variant spellings of one city's key are one unit
+        units = f"key {p.key_column!r} ({p.key_note})"
+    return f"{units} x {time}; [panel] {p.first_year}-{p.last_year}, {window}"
 
 
 def _outcome(p: Proposal) -> str:

@@ -22,7 +22,7 @@ __all__ = ["Todo", "line_number", "name", "render", "todo", "toml_string"]
 
 _HEAD = """\
 # Configuration proposed by `python -m analysis init-config` for {source}
-# ({rows:,} rows, {cols} columns: {units:,} units x {periods:,} {word}).
+# ({rows:,} rows, {cols} columns: {units:,} {unit_word} x {periods:,} {word}).
 # Mappings were guessed from the column names (data/synonyms.toml) and the data
 # ({sampled} rows): check each line before you run
 #   python -m analysis run --data {source} --config {out}
@@ -213,6 +213,7 @@ def render(p: Proposal, out: Path | str = "FILE.toml") -> str:
         rows=p.rows,
         cols=p.n_columns,
         units=p.n_units,
+        unit_word="units" if p.units == "any" else "unit keys",
         periods=p.n_periods,
         word=f"{p.period_word}s",
         sampled=_sampled(p),

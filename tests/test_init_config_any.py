@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import analysis.initconfig.settings as init_settings
 from analysis.cli import main
 from analysis.config import DEFAULT_PANEL, load_config
 from analysis.initconfig.guess import propose
@@ -247,6 +248,22 @@ def test_monthly_rollout_uses_its_period_index(
     _set_outcome(out, text, stdout, "complaints")
     cfg = load_config(out)
     assert cfg.columns["year"] == time and cfg.dml.did_control_group == "not_yet_treated"
+
+
+def test_unit_dummies_too_large_for_memory_are_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rollout panel's 7,785 officers x 560,520 rows would make a 33 GiB matrix of unit
+    dummies for the DML's fe_handling "dummies" (the run was killed for memory); here the
+    limit is lowered to the small panel's 30 units x 720 rows."""
+    frame = _rollout()
+    out = tmp_path / "rollout.toml"
+    assert "fe_handling" not in render(propose(frame, "rollout.csv"))
+    monkeypatch.setattr(init_settings, "DUMMIES_BYTES", 30 * 720 * 8 - 1)
+    text = render(propose(frame, "rollout.csv"), out)
+    assert "Unit dummies for 30 units over 720 rows would take" in _table(text, "dml")
+    out.write_text(text.replace('column = ""', 'column = "complaints"'), encoding="utf-8")
+    assert load_config(out).dml.fe_handling == ("within",)
 
 
 def test_cohort_after_the_panel_is_flagged_and_a_zero_coded_twin_preferred() -> None:

@@ -1,8 +1,8 @@
 """The tables init-config writes after [treatment] (analysis/initconfig/text.py): on a Chinese
 city panel the study's variable lists that the file's inputs build; on a panel of any units
 empty lists with the candidates as comments, the event window clipped to the panel, the
-not-yet-treated comparison of a panel without never-treated units, and no dropped years
-the panel does not have."""
+not-yet-treated comparison of a panel without never-treated units, no unit dummies too
+large for memory, and no dropped years the panel does not have."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from analysis.initconfig.comments import line, name, toml_list, wrap
 from analysis.initconfig.guess import Proposal
 from analysis.initconfig.profile import compact
 from analysis.initconfig.study import VariableList, study_defaults
+
+# A dense matrix of unit dummies (the DML's fe_handling "dummies") larger than this is left out.
+DUMMIES_BYTES = 2**30
 
 
 def _study_list(v: VariableList) -> list[str]:
@@ -73,24 +76,31 @@ def settings(p: Proposal) -> list[str]:
         lines.append(line("event_window", f"[{lo}, {hi}]", _window_note(p)))
     lines += ["", "[callaway_santanna]"]
     lines.append("covariates = []  # pick among the columns listed under [model]")
-    return [*lines, "", *_all_treated(p), *_robustness(p)]
+    return [*lines, "", *_dml(p), *_robustness(p)]
 
 
-def _all_treated(p: Proposal) -> list[str]:
-    """Without never-treated units the staggered DML compares with the not-yet-treated."""
+def _dml(p: Proposal) -> list[str]:
+    """[dml] where the study's settings do not fit the panel: the not-yet-treated as the
+    staggered DML's comparison when every unit is treated, and no unit dummies when their
+    dense matrix would not fit in memory."""
+    lines = []
     never = p.treatment.never_treated()
-    if never is None or never.any():
-        return []
-    return [
-        "[dml]",
-        *wrap(
+    if never is not None and not never.any():
+        lines += wrap(
             "Every unit is treated within the panel (no never-treated unit): the staggered DML "
             "compares with the units not yet treated. The Callaway-Sant'Anna and "
             "event-study-estimator exhibits need never-treated units and are not run."
-        ),
-        'did_control_group = "not_yet_treated"',
-        "",
-    ]
+        )
+        lines.append('did_control_group = "not_yet_treated"')
+    size = p.rows * p.n_units * 8
+    handling = study_defaults()["dml"]["fe_handling"]
+    if size > DUMMIES_BYTES and "dummies" in handling:
+        lines += wrap(
+            f"Unit dummies for {p.n_units:,} units over {p.rows:,} rows would take "
+            f"{size / 2**30:,.0f} GiB: the DML's fixed effects by the within transformation only."
+        )
+        lines.append(f"fe_handling = {toml_list(tuple(h for h in handling if h != 'dummies'))}")
+    return ["[dml]", *lines, ""] if lines else []
 
 
 def _robustness(p: Proposal) -> list[str]:

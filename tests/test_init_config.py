@@ -19,6 +19,7 @@ from analysis.initconfig.synonyms import synonyms
 from analysis.prepare.loading import read_table
 from tests import messy_panel as mp
 from tests.conftest import SMALL_DML_TOML
+from tests.toml_edit import set_keys
 
 
 def _study() -> dict[str, dict[str, object]]:
@@ -27,7 +28,11 @@ def _study() -> dict[str, dict[str, object]]:
 
 
 def _mapping(p: Proposal) -> dict[str, str]:
-    return {m.role: m.column for m in p.mapped}
+    """role -> column, the treatment found in the data as role cohort or indicator."""
+    roles = {m.role: m.column for m in p.mapped}
+    if p.treatment_column:
+        roles["cohort" if p.treatment_source == "column" else "indicator"] = p.treatment_column
+    return roles
 
 
 @pytest.fixture(scope="module")
@@ -147,13 +152,12 @@ def test_messy_file_loads_and_comments_the_rest(messy: mp.MessyPanel, tmp_path: 
     skip = {"city", "year", "cohort", *mp.COMPONENT_ROLES}
     assert mapped_inputs == {k: v for k, v in messy.roles.items() if k not in skip}
     assert cfg.treatment.source == "column" and cfg.treatment.cohort_column == mp.COHORT
-    # What is not mapped is there as a comment with its reason; the invisible character of
-    # a header is escaped, so the line shows it.
+    # What is not mapped is there as a comment with its reason (one comment per reason); the
+    # invisible character of a header is escaped, so the line shows it.
+    left = text[text.index("# ---- Columns of the file left out") :]
     for column in (*messy.unmappable, *messy.alternatives):
-        line = next(
-            ln for ln in text.splitlines() if ln.startswith(f"# {config_text.toml_string(column)}:")
-        )
-        assert len(line) > len(column) + 10
+        assert f"# {config_text.name(column)}: " in left, column
+    assert "inputs.population uses" in left and "the study has no role for it" in left
     assert "\\u200b" in text
     assert "# urban_population: no column found" in text
     assert "loans = " in text and "multiply by 0.0001" in text
@@ -232,9 +236,18 @@ def test_any_unit_panel(tmp_path: Path) -> None:
     assert (p.first_year, p.last_year) == (2003, 2007)
     assert (p.treatment_source, p.treatment_column) == ("column", "first.treat")
     assert {x.column for x in p.left} == {"lpop", "lemp", "treat"}  # nothing guessed
+    # Offered, not mapped: lemp varies within counties (an outcome); lpop is constant within
+    # each (a Callaway-Sant'Anna covariate at most); the group flag treat follows the
+    # treatment (0 in every never-treated county, 1 in every treated one).
+    assert p.outcome_candidates == ("lemp",)
+    assert p.covariate_candidates == ("lemp", "lpop")
+    assert p.profile["follows"] == ("treat",)
+    assert p.event_window == (-4, 3)  # cohorts 2004-2007 in 2003-2007
     text = config_text.render(p)
     assert "[sample]" in text and 'cities = "all"' in text
-    assert '"lpop", "lemp", "treat"' in text  # offered as outcome candidates, not mapped
+    assert "event_window = [-4, 3]  # the study's [-5, 5] clipped" in text
+    outcome = text[text.index("[outcome]") : text.index("[components]")]
+    assert "Candidates (1 numeric column varying" in outcome and "lemp" in outcome
 
 
 def test_units_key_is_written_when_the_configuration_knows_it(
@@ -261,7 +274,12 @@ def test_deceptive_columns_are_not_mapped() -> None:
             "户籍人口": "300",
             "城镇人口": "n/a",  # text: not a number
             "did": "1",  # never switches on within a unit
-            "treat_post": ["1" if int(y) >= 2016 else "0" for y in base["年份"]],
+            # treated from 2016 in every other city (a column switching on in the same year
+            # in every unit is a period dummy, not a treatment)
+            "treat_post": [
+                "1" if int(y) >= 2016 and u % 2 else "0"
+                for y, u in zip(base["年份"], pd.factorize(base["城市代码"])[0], strict=True)
+            ],
         }
     )
     p = propose(frame, "deceptive.csv")
@@ -297,7 +315,8 @@ def test_bad_input_is_one_line(
     err = _error(
         ["init-config", str(tmp_path / "noyear.csv"), "--out", str(tmp_path / "b.toml")], capsys
     )
-    assert "no year column found: looked for a column named 年份" in err and "1900-2100" in err
+    assert "no year or period column found: looked for a column named 年份" in err
+    assert "1900-2100" in err and "integer period index" in err
     out = tmp_path / "c.toml"
     out.write_text("# mine\n", encoding="utf-8")
     err = _error(["init-config", str(data), "--out", str(out)], capsys)
@@ -319,9 +338,9 @@ def test_full_run_on_the_messy_panel(messy: mp.MessyPanel, tmp_path: Path) -> No
     data = messy.write_csv(tmp_path / "messy.csv")
     config = tmp_path / "generated.toml"
     assert main(["--quiet", "init-config", str(data), "--out", str(config)]) == 0
-    with config.open("a", encoding="utf-8") as fh:  # small settings: minutes, not an hour
-        fh.write(SMALL_DML_TOML)
-        fh.write("\n[callaway_santanna]\nbootstrap_reps = 99\n[placebo]\npermutations = 99\n")
+    small = tomllib.loads(SMALL_DML_TOML)  # small settings: minutes, not an hour
+    small |= {"callaway_santanna": {"bootstrap_reps": 99}, "placebo": {"permutations": 99}}
+    set_keys(config, small)
     out = tmp_path / "out"
     assert (
         main(["--quiet", "run", "--data", str(data), "--config", str(config), "--out", str(out)])

@@ -1,8 +1,9 @@
 """The two columns every table needs, found by `python -m analysis init-config`
-(analysis/initconfig/guess.py): the year (integers in YEAR_RANGE in every sampled row, a column
-named like 年份/year first) and the unit key (6-digit codes or names that resolve to units
-of data/cities.csv through analysis.prepare.units, else ids of any kind that, with the year,
-identify the rows). `read_cells` reads a column's cells as numbers the way users write them.
+(analysis/initconfig/guess.py): the time (a column named like 年份/year/period holding whole
+numbers, else integer years in YEAR_RANGE or a dense integer index found by the data) and
+the unit key (6-digit codes or names that resolve to units of data/cities.csv through
+analysis.prepare.units, else ids of any kind that, with the time, identify the rows).
+`read_cells` reads a column's cells as numbers the way users write them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from analysis.prepare.keys import plain
 from analysis.prepare.units import KIND_LABELS, Resolution, resolve_codes, resolve_names
 
 YEAR_RANGE = (1900, 2100)
+# Columns found by their data alone that are tried as the time, at most.
+MAX_DATA_TRIES = 5
 # Share of sampled rows whose key resolves to registry units for the panel to be "cities".
 CITY_SHARE = 0.5
 BLANKS = frozenset({"", "nan", "NaN", "NA", "N/A", ".", "-", "--", "—", "…", "..."})
@@ -65,21 +68,58 @@ def read_cells(series: pd.Series) -> Cells:
     return Cells(value, blank, value.isna() & ~blank)
 
 
-def year_column(sample: pd.DataFrame, headers: dict[str, Header], syn: Synonyms) -> str | None:
+def _named_time(sample: pd.DataFrame, headers: dict[str, Header], syn: Synonyms) -> list[str]:
+    """Columns named like a year or period (data/synonyms.toml [columns.year]) whose sampled
+    cells are all whole numbers, at least two of them: years first, then by the name's rank."""
     lo, hi = YEAR_RANGE
-    named: list[tuple[int, int, str]] = []
-    unnamed: list[tuple[int, int, str]] = []
+    found: list[tuple[bool, int, int, str]] = []
     for pos, col in enumerate(sample.columns):
-        years = read_cells(sample[col]).integral
-        if years.isna().any() or not years.between(lo, hi).all():
-            continue
         match = syn.match(headers[col])
-        if match is not None and match.role.ident == "columns.year":
-            named.append((match.priority, pos, col))
-        elif years.nunique() >= 2:
-            unnamed.append((-int(years.nunique()), pos, col))
-    found = sorted(named) or sorted(unnamed)
-    return found[0][2] if found else None
+        if match is None or match.role.ident != "columns.year":
+            continue
+        times = read_cells(sample[col]).integral
+        if times.isna().any() or times.nunique() < 2:
+            continue
+        found.append((not times.between(lo, hi).all(), match.priority, pos, col))
+    return [col for *_, col in sorted(found)]
+
+
+def _data_time(sample: pd.DataFrame, skip: list[str]) -> list[str]:
+    """Columns that hold a time by their data: integer years in YEAR_RANGE, or a dense
+    integer index (1, 2, 3, ...: at least three values, spanning at most twice as many as
+    they hold), each value repeated over rows (over units). The most balanced first (each
+    period as often as the others, as in a panel; a birth year is not), then years, then the
+    fewest values (a panel has more units than periods more often than not: with integer
+    ids 1..N as balanced as the time, the ids are the key)."""
+    lo, hi = YEAR_RANGE
+    found: list[tuple[float, bool, int, int, str]] = []
+    for pos, col in enumerate(sample.columns):
+        if col in skip:
+            continue
+        times = read_cells(sample[col]).integral
+        if times.isna().any() or times.nunique() < 2 or times.nunique() > len(times) / 2:
+            continue
+        years = bool(times.between(lo, hi).all())
+        dense = times.nunique() >= 3 and times.max() - times.min() + 1 <= 2 * times.nunique()
+        if years or dense:
+            counts = times.value_counts()
+            balance = round(float(counts.std(ddof=0) / counts.mean()), 1)
+            found.append((balance, not years, int(times.nunique()), pos, col))
+    return [col for *_, col in sorted(found)[:MAX_DATA_TRIES]]
+
+
+def time_columns(sample: pd.DataFrame, headers: dict[str, Header], syn: Synonyms) -> list[str]:
+    """Candidates for the panel's time column, best first: named like a year or period
+    (any whole numbers: years, months 1..72, quarters), then found by their data. The first
+    one with which a unit key identifies the rows is the time (analysis.initconfig.guess)."""
+    named = _named_time(sample, headers, syn)
+    return named + _data_time(sample, named)
+
+
+def is_years(times: pd.Series) -> bool:
+    """Whether a time column's values are calendar years (else periods of any length)."""
+    lo, hi = YEAR_RANGE
+    return bool(times.dropna().between(lo, hi).all())
 
 
 def _resolution(column: pd.Series, years: pd.Series) -> tuple[str, Resolution] | None:
@@ -180,7 +220,9 @@ def _any_key(
     col = found[0]
     numeric = not read_cells(sample[col]).bad.any()
     note = (
-        f"ids of units of any kind ({sample[col].nunique():,} in the sampled rows); at most "
+        f"ids of units of any kind, used as they are ({sample[col].nunique():,} in the sampled "
+        f"rows{'' if numeric else '; text ids are numbered in sorted order'}); at most "
         f"{share:.0%} of sampled rows matched data/cities.csv"
     )
-    return Key(col, "code" if numeric else "name", "any", note)
+    # With units of any kind the ids are never matched against city names: "code".
+    return Key(col, "code", "any", note)

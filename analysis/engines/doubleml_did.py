@@ -27,7 +27,7 @@ from analysis.engines.options import call
 from analysis.errors import InputError
 from analysis.estimators.crossfit import Job, NuisanceCache, crossfit
 from analysis.estimators.dml_folds import child_rng, child_seed, city_folds, grouped_splits
-from analysis.estimators.learners import make_learner
+from analysis.estimators.learners import INNER_FOLDS, make_learner
 
 OUTCOME = "resilience"
 PS_CLIPPING = 0.01  # propensity scores clipped to [0.01, 0.99] (doubleml's default, stated)
@@ -140,6 +140,18 @@ def set_city_folds(obj: Any, per_city: pd.Series, cfg: Config) -> None:
             cell.set_sample_splitting(grouped_splits(ids, cities, folds).smpls)
 
 
+def smallest_cohort(n_folds: int, learner: str) -> int:
+    """The fewest units a cohort needs: one in every fold, and, for a learner tuned by inner
+    cross-validation (lasso's stratified INNER_FOLDS-fold CV of the propensity score), at
+    least INNER_FOLDS treated units in every training part."""
+    if learner == "linear":
+        return n_folds
+    n = n_folds
+    while n - -(-n // n_folds) < INNER_FOLDS:
+        n += 1
+    return n
+
+
 def fit_did(
     panel: pd.DataFrame,
     cfg: Config,
@@ -155,12 +167,14 @@ def fit_did(
     cohorts = {int(g): int(n) for g, n in zip(counts.index, counts.to_numpy(), strict=True)}
     # A cohort with fewer units than folds cannot be cross-fitted (a fold without treated
     # units): it is left out, and the table note says so.
-    small = {g: n for g, n in cohorts.items() if n < d.n_folds}
+    needed = smallest_cohort(d.n_folds, d.did_learner)
+    small = {g: n for g, n in cohorts.items() if n < needed}
     if len(small) == len(cohorts):
         raise InputError(
-            f"[dml] n_folds = {d.n_folds}: every cohort has fewer units than folds "
-            f"({', '.join(f'{g}: {n}' for g, n in small.items())}); the staggered DML needs "
-            "at least n_folds units in a cohort (lower [dml] n_folds)"
+            f"[dml] n_folds = {d.n_folds}, did_learner = '{d.did_learner}': every cohort has "
+            f"fewer than the {needed} units its cross-fitting needs "
+            f"({', '.join(f'{g}: {n}' for g, n in small.items())}); lower [dml] n_folds or use "
+            "did_learner = 'linear' (no inner cross-validation)"
         )
     if small:
         data = data[~data["first_treat"].isin(list(small))].reset_index(drop=True)

@@ -83,8 +83,8 @@ def run(ctx: Context) -> Output:
     )
     if res.left_out:
         note += (
-            " Left out (fewer units than the "
-            f"{d.n_folds} folds, so no fold would hold a treated unit): cohorts "
+            " Left out (fewer units than the cross-fitting needs: one in each of the "
+            f"{d.n_folds} folds and enough for the learner's own tuning): cohorts "
             f"{', '.join(f'{g} ({n} units)' for g, n in res.left_out.items())}; the "
             "aggregations are over the other cohorts."
         )

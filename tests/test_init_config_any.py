@@ -357,7 +357,7 @@ def test_state_panel_runs_every_exhibit_after_two_edits(
         "dml_plr",
         "dml_did_simple",
         "psm_twfe",
-        "cs_simple_dr_cov",
+        "cs_attgt_dr_cov",
         "baseline_twfe_controls",
     } <= models
 

@@ -211,6 +211,9 @@ def run(
             result = _run_exhibit(ex, ctx, only, strict, timer, not_run, failed)
             if result is None:
                 continue
+            for part, reason in result.not_run.items():
+                not_run[f"{ex.id} ({part})"] = [reason]
+                log.debug("not run: %s (%s): %s", ex.id, part, reason)  # grouped at the end
             estimates += result.estimates
             _write_exhibit(ex, result, tmp, truth is not None, strict, failed)
             exhibits_meta.append(

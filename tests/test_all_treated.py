@@ -115,6 +115,60 @@ def test_only_what_needs_never_treated_units_is_not_run() -> None:
     assert not any("never" in r for r in exhibit("dml_did").needs.missing(replace(ctx, cfg=notyet)))
 
 
+# R 4.2.2, fixest 0.14.2, did2s 1.2.1 on rollout_panel() (R_SUNAB): Sun-Abraham on the
+# periods before 7 (fixest reads cohort 7, never treated there, as the reference), and did2s
+# on the whole panel (it leaves out periods 7 and 8, which have no first-stage effect).
+R_SUNAB = """
+s <- d[d$year < 7, ]
+m <- fixest::feols(resilience ~ sunab(first_treat, year) | city_code + year, s,
+                   cluster = ~city_code)
+fixest::coeftable(m); fixest::coeftable(summary(m, agg = "ATT"))
+d$rel_time <- ifelse(d$first_treat > 0, d$year - d$first_treat, Inf)
+did2s::did2s(data = d, yname = "resilience", first_stage = ~0 | city_code + year,
+             second_stage = ~i(rel_time, ref = c(-1, Inf)), treatment = "treat_post",
+             cluster_var = "city_code")  # and second_stage = ~treat_post for the ATT
+"""
+R_VALUES = {
+    ("sunab", "event_time::-4"): (0.13726342041, 0.21032303023),
+    ("sunab", "event_time::0"): (0.64903592063, 0.16230690963),
+    ("sunab", "event_time::3"): (0.32439242949, 0.26173683311),
+    ("sunab", "ATT"): (0.4356337507, 0.1499167360),
+    ("did2s", "event_time::-6"): (-0.01647557280, 0.07325177566),
+    ("did2s", "event_time::0"): (0.68189864205, 0.13133027240),
+    ("did2s", "event_time::3"): (0.42541879838, 0.21861378050),
+    ("did2s", "ATT"): (0.4890194107, 0.1202261935),
+}
+
+
+def test_event_study_estimators_run_without_never_treated_units() -> None:
+    """Sun-Abraham compares with the last cohort on the periods before it is treated, the
+    two-stage and imputation estimators with the untreated unit-periods (periods 7 and 8
+    have none: no effect there); each as R computes it."""
+    panel = rollout_panel()
+    ex = exhibit("event_study_estimators")
+    ctx = Context(panel=panel, cfg=_cfg())
+    assert ex.needs.missing(ctx) == []
+    out = ex.produce(ctx)
+    rows = {(e.model, e.term): e for e in out.estimates}
+    for key, (estimate, se) in R_VALUES.items():
+        assert rows[key].estimate == pytest.approx(estimate, rel=R_TOL, abs=R_TOL), key
+        assert rows[key].std_error == pytest.approx(se, rel=R_TOL, abs=R_TOL), key
+    sunab = rows["sunab", "ATT"]
+    assert (sunab.subset, sunab.control_group, sunab.n_obs) == (
+        "year not in (7, 8)",
+        "lasttreated",
+        270,
+    )
+    # no untreated unit-period in 7 and 8: cohort 3's event times 4 and 5 are not estimated
+    assert ("did2s", "event_time::4") not in rows
+    assert np.isnan(rows["imputation", "event_time::4"].estimate)
+    # two-stage and imputation give the same ATT (Borusyak et al. 2024, Gardner 2022)
+    assert rows["imputation", "ATT"].estimate == pytest.approx(
+        rows["did2s", "ATT"].estimate, abs=EXACT
+    )
+    assert "last-treated cohort (7, 15 units)" in out.notes["table5_event_study_estimators"]
+
+
 def test_only_callaway_santanna_runs_on_a_rollout_without_never_treated_units(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -190,3 +190,13 @@ def test_only_callaway_santanna_runs_on_a_rollout_without_never_treated_units(
     assert manifest["not_run"] == [
         {"exhibit": "callaway_santanna (never-treated controls)", "reasons": [NO_NEVER_TREATED]}
     ]
+
+
+def test_the_rule_applies_only_without_never_treated_units() -> None:
+    panel = rollout_panel()
+    assert last_cohort(panel.assign(first_treat=panel["first_treat"].replace(7, 0))) is None
+    # a cohort first treated after the last period is never treated within the panel
+    assert last_cohort(panel.assign(first_treat=panel["first_treat"].replace(7, 9))) is None
+    one = panel[(panel["first_treat"] < 7) | (panel["city_code"] == 3)]
+    rule = last_cohort(one)
+    assert rule is not None and rule.size == "1 unit" and rule.dropped_rows == 2 * 31

@@ -39,13 +39,18 @@ class LastCohort:
     dropped_years: tuple[int, ...]
     dropped_rows: int
 
+    @property
+    def size(self) -> str:
+        """Its units, in words ('1 unit', '13 units')."""
+        return f"{self.units} unit{'' if self.units == 1 else 's'}"
+
     def sentence(self) -> str:
         """The rule as applied, for a table note."""
         years = self.dropped_years
         span = f"{years[0]}" if len(years) == 1 else f"{years[0]}-{years[-1]}"
         return (
             f"No never-treated units: as R's did does with control_group = 'notyettreated', "
-            f"the last-treated cohort ({self.cohort}, {self.units} units) is the comparison "
+            f"the last-treated cohort ({self.cohort}, {self.size}) is the comparison "
             f"group and the periods from its first treated period on ({span}, "
             f"{self.dropped_rows} unit-periods) are dropped; no effect is estimated for "
             "that cohort."

@@ -236,7 +236,7 @@ def without_never_treated(panel: pd.DataFrame) -> str:
     span = f"{years[0]}-{years[-1]}" if len(years) > 1 else f"{years[0]}"
     return (
         f" No never-treated units: Sun-Abraham compares with the last-treated cohort "
-        f"({rule.cohort}, {rule.units} units) on the years before {rule.cohort} (Sun and "
+        f"({rule.cohort}, {rule.size}) on the years before {rule.cohort} (Sun and "
         "Abraham 2021; fixest's sunab() on those rows does the same); Callaway-Sant'Anna "
         "with the not-yet-treated units, as R's did does (the periods from "
         f"{rule.cohort} on dropped); two-stage and imputation with the untreated "

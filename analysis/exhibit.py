@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 from analysis.config import Config
 from analysis.estimates import Estimate
 from analysis.estimates import check as check_estimate
+from analysis.estimators.last_cohort import NO_NEVER_TREATED, has_never_treated
 from analysis.inference import VcovSpec
 from analysis.prepare.panel import PanelInfo, observed_window
 
@@ -133,6 +134,10 @@ class Output:
     # Provenance for manifest.json (hyper-parameters, seeds, timings): never written to a
     # table, so it may hold run-dependent values such as seconds.
     manifest: dict[str, Any] = field(default_factory=dict)
+    # Parts of the exhibit the data do not allow (e.g. the never-treated control group of a
+    # panel without never-treated units): part -> reason. The pipeline lists them with the
+    # exhibits not run, grouped by reason, as "<exhibit> (<part>)".
+    not_run: dict[str, str] = field(default_factory=dict)
 
 
 def model_pattern(declared: str) -> re.Pattern[str]:
@@ -171,6 +176,8 @@ class Needs:
     # Never-treated units as the control group (a function of the configuration where the
     # control group is an option).
     never_treated: bool | Callable[[Config], bool] = False
+    # The setting that asks for them, when one does (added to the reason).
+    never_treated_hint: str = ""
     # A year in which treated and untreated units are both observed (what every
     # difference-in-differences compares).
     contrast: bool = True
@@ -193,8 +200,9 @@ class Needs:
         needs_never = (
             self.never_treated(ctx.cfg) if callable(self.never_treated) else self.never_treated
         )
-        if needs_never and not (ctx.panel["first_treat"] == 0).any():
-            out.append("no never-treated units, which it uses as the control group")
+        if needs_never and not has_never_treated(ctx.panel):
+            hint = f"; {self.never_treated_hint}" if self.never_treated_hint else ""
+            out.append(NO_NEVER_TREATED + hint)
         return out
 
 

@@ -220,6 +220,9 @@ def run(
             result = _run_exhibit(ex, ctx, only, strict, timer, not_run, failed)
             if result is None:
                 continue
+            for part, reason in result.not_run.items():
+                not_run[f"{ex.id} ({part})"] = [reason]
+                log.debug("not run: %s (%s): %s", ex.id, part, reason)  # grouped at the end
             estimates += result.estimates
             _write_exhibit(ex, result, tmp, truth is not None, strict, failed)
             exhibits_meta.append(
@@ -346,11 +349,19 @@ def _run_exhibit(
 def not_run_lines(not_run: dict[str, list[str]]) -> list[str]:
     """What was not run, one line per cause naming its exhibits (in run order), for the
     terminal; run.log and manifest.json keep each exhibit's reasons."""
-    by_cause: dict[str, list[str]] = {}
-    for exhibit, reasons in not_run.items():
+    by_cause: dict[str, dict[str, list[str]]] = {}  # cause -> exhibit -> its parts
+    for key, reasons in not_run.items():
+        exhibit, _, part = key.partition(" (")  # "<exhibit> (<part>)": a part of an exhibit
         for reason in reasons:
-            by_cause.setdefault(reason, []).append(exhibit)
-    return [f"not run: {', '.join(exhibits)}: {cause}" for cause, exhibits in by_cause.items()]
+            parts = by_cause.setdefault(reason, {}).setdefault(exhibit, [])
+            if part:
+                parts.append(part.removesuffix(")"))
+    return [
+        "not run: "
+        + ", ".join(f"{ex} ({', '.join(parts)})" if parts else ex for ex, parts in named.items())
+        + f": {cause}"
+        for cause, named in by_cause.items()
+    ]
 
 
 def _write_exhibit(

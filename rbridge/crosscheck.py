@@ -170,6 +170,10 @@ def compare(
             rows.append(_skip(c.name, c.python_value, skip))
             continue
         r = r_value(c, result)
+        if r is None and np.isnan(c.python_value):
+            # neither side estimates it: R drops the term, Python reports it as NaN (e.g. a
+            # lead collinear with the fixed effects when no unit is never treated)
+            r = np.nan
         if r is None:
             if engine.missing == "skip":
                 rows.append(_skip(c.name, c.python_value, f"{engine.title} reports no '{c.r_key}'"))

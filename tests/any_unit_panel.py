@@ -25,16 +25,21 @@ def simulate_units(
     n_units: int = 2000,
     first_year: int = 2001,
     n_years: int = 15,
+    never_share: float = 0.4,
     confounded: bool = False,
 ) -> pd.DataFrame:
     """The raw panel: unit, year, cohort (0 = never), outcome, gdp, population, loans,
-    fiscal_expenditure. With `confounded`, a covariate "market size" W_it = 0.1 x_i (t - t0 + 5)
-    enters the outcome one for one, with x_i one standard deviation higher for units treated
-    at some time: trends are parallel only given W (each period's W is linear in x_i), so the
-    DID estimators recover TAU with W and are biased upward without it."""
+    fiscal_expenditure. `never_share` of the units are never treated (0: every unit is
+    treated in the end, a staggered rollout), the rest split evenly over COHORTS. With
+    `confounded`, a covariate "market size" W_it = 0.1 x_i (t - t0 + 5) enters the outcome
+    one for one, with x_i one standard deviation higher for units treated at some time:
+    trends are parallel only given W (each period's W is linear in x_i), so the DID
+    estimators recover TAU with W and are biased upward without it."""
     rng = np.random.default_rng(seed)
     years = np.arange(first_year, first_year + n_years)
-    cohort = rng.choice([0, *COHORTS], size=n_units, p=[0.4, 0.2, 0.2, 0.2])
+    treated_share = (1 - never_share) / len(COHORTS)
+    shares = [never_share, *(treated_share for _ in COHORTS)]
+    cohort = rng.choice([0, *COHORTS], size=n_units, p=shares)
     unit_effect = rng.normal(0, 1, n_units) + 0.3 * (cohort > 0)
     year_effect = np.cumsum(rng.normal(0.05, 0.1, n_years))
     shock = np.zeros((n_units, n_years))
@@ -73,9 +78,11 @@ def simulate_units(
     return frame
 
 
-def write_units(folder: Path, seed: int, n_units: int = 2000) -> tuple[Path, Path]:
+def write_units(
+    folder: Path, seed: int, n_units: int = 2000, never_share: float = 0.4
+) -> tuple[Path, Path]:
     """The raw CSV, its truth and a configuration that reads it; returns (data, config)."""
-    frame = simulate_units(seed, n_units)
+    frame = simulate_units(seed, n_units, never_share=never_share)
     data = folder / "counties.csv"
     frame.to_csv(data, index=False)
     years = sorted(frame["year"].unique())

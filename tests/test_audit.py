@@ -18,8 +18,9 @@ from analysis.errors import InputError
 from analysis.exhibit import Context
 from analysis.exhibits import data_audit
 from analysis.pipeline import load_raw, select
+from analysis.prepare import audit_repeats
 from analysis.prepare.audit import audit
-from analysis.prepare.audit_repeats import decimals
+from analysis.prepare.audit_repeats import decimals, discrete
 from analysis.prepare.panel import build_panel
 
 YEARS = np.arange(2009, 2021)
@@ -115,6 +116,57 @@ def test_each_planted_anomaly_is_flagged_with_its_cell_and_kind_and_nothing_else
     assert "x10^4 from 2017 on" in flags.loc[(115, 2017, "fdi"), "detail"]
     assert flags.loc[(105, 2014, "fdi"), "value"] == -3.0
     assert result.notes == ()
+
+
+def count_panel(seed: int = 3, units: int = 600) -> pd.DataFrame:
+    """A count outcome as an officer panel holds it (complaints): mostly 0, and each year 40
+    units with one, six with two, two with three (SIMULATED DATA)."""
+    rng = np.random.default_rng(seed)
+    values = np.zeros((units, len(YEARS)))
+    for j in range(len(YEARS)):
+        who = rng.choice(units, 48, replace=False)
+        values[who[:40], j], values[who[40:46], j], values[who[46:], j] = 1, 2, 3
+    return pd.DataFrame(
+        {
+            "city_code": np.repeat(np.arange(1, units + 1), len(YEARS)),
+            "year": np.tile(YEARS, units),
+            "resilience": values.ravel(),
+        }
+    )
+
+
+def test_a_count_column_is_not_checked_for_repeats_and_the_audit_says_so_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A count shares values across units by its nature: on a real officer panel 19,808
+    cells of complaints were flagged as repeated. A discrete column is now exempt, and the
+    audit says so once; a value pasted into a continuous column is still flagged."""
+    counts = count_panel()
+    result = audit(counts, RULES)
+    assert result.flags.empty
+    assert [n for n in result.notes if "repeated" in n] == [
+        "resilience: not checked for repeated values, since a discrete column (integer-valued "
+        "with few distinct values, such as a count) shares values across units by chance"
+    ]
+    frame = clean_panel()
+    rng = np.random.default_rng(3)
+    frame["resilience"] = rng.poisson(0.4, len(frame)).astype(float)
+    frame["sustained"] = rng.poisson(0.1, len(frame)).astype(float)
+    value = frame.loc[(frame["city_code"] == 122) & (frame["year"] == 2014), "unemployment_rate"]
+    for unit in (119, 120, 121, 123):
+        plant(frame, unit, 2014, "unemployment_rate", float(value.iloc[0]))
+    result = audit(frame, RULES)
+    assert found(result.flags) == {
+        (u, 2014, "unemployment_rate", "repeated") for u in (119, 120, 121, 122, 123)
+    }
+    (note,) = [n for n in result.notes if "not checked for repeated values" in n]
+    assert note.startswith("resilience, sustained: ")
+    assert discrete(frame["resilience"])
+    assert not discrete(frame["population"].round())  # integer-valued, but a level
+    # checked as before, each count of one in a year is flagged: the exemption is the change
+    monkeypatch.setattr(audit_repeats, "DISCRETE_LEVELS", 0)
+    flagged = audit(counts, RULES).flags
+    assert len(flagged) == 40 * len(YEARS) and set(flagged["kind"]) == {"repeated"}
 
 
 def test_a_copied_row_is_flagged_in_each_shared_column() -> None:

@@ -264,6 +264,19 @@ def test_not_run_reasons_are_grouped_by_cause() -> None:
         "not run: psm_did, dml_plr, mechanisms: [model] controls is empty",
         "not run: mechanisms: [model] mechanisms is empty",
     ]
+    # parts of an exhibit (Output.not_run) are named after it, once per exhibit
+    lines = not_run_lines(
+        {
+            "robustness (robust_winsorized)": ["no raw components"],
+            "callaway_santanna (never-treated controls)": ["no never-treated units"],
+            "robustness (robust_pca)": ["no raw components"],
+            "psm_did": ["no never-treated units"],
+        }
+    )
+    assert lines == [
+        "not run: robustness (robust_winsorized, robust_pca): no raw components",
+        "not run: callaway_santanna (never-treated controls), psm_did: no never-treated units",
+    ]
 
 
 def test_no_controls_means_the_propensity_exhibits_are_not_run(cfg, default_panel) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,8 @@ variants, province-by-year fixed effects by a brute-force dummy regression)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -93,3 +95,35 @@ def test_province_year_fe_equals_dummy_regression(ctx: Context) -> None:
     )
     beta = np.linalg.lstsq(x, data["resilience"].to_numpy(), rcond=None)[0]
     assert reg.coef["treat_post"] == pytest.approx(beta[0], abs=1e-8)
+
+
+def _years(ctx: Context, last: int, drop: tuple[int, ...] = (2020, 2021, 2022)) -> Context:
+    cfg = replace(ctx.cfg, robustness=replace(ctx.cfg.robustness, drop_years=drop))
+    return Context(panel=ctx.panel[ctx.panel["year"] <= last], cfg=cfg)
+
+
+def test_drop_years_absent_from_the_panel_is_not_run_with_the_reason(ctx: Context) -> None:
+    """A panel without the configured years (e.g. a 1964-1996 state panel): the check would
+    repeat the baseline; it is not run, and the note and the not-run list say why."""
+    out = rb.run(_years(ctx, 2019))
+    models = {e.model for e in out.estimates}
+    assert "robust_no_2020_2022" not in models and "robust_timing" in models
+    reason = out.not_run["robust_no_2020_2022"]
+    assert reason == (
+        "none of [robustness] drop_years (2020, 2021, 2022) is a year of the panel "
+        "(2009-2019): dropping them would repeat the baseline"
+    )
+    note = out.notes[rb.TABLE]
+    assert f"no_2020_2022: skipped ({reason})" in note and "dropped years" not in note
+    assert not out.tables[rb.TABLE].isin(["Without the dropped years"]).any().any()
+
+
+def test_drop_years_partly_in_the_panel_drops_those_and_names_the_others(ctx: Context) -> None:
+    out = rb.run(_years(ctx, 2020))
+    row = next(e for e in out.estimates if e.model == "robust_no_2020_2022")
+    assert row.subset == "year not in (2020)"
+    assert row.n_obs == int((ctx.panel["year"] <= 2019).sum())
+    note = out.notes[rb.TABLE]
+    assert "dropped years [2020]" in note
+    assert "2021, 2022 of [robustness] drop_years not in the panel (2009-2020): only 2020" in note
+    assert "robust_no_2020_2022" not in out.not_run

@@ -3,7 +3,9 @@ DoubleMLDIDMulti: the doubly robust DID score of Sant'Anna and Zhao 2020 per gro
 cross-fitted), and their aggregations over the repetitions of the sample split.
 
 Cells: every cohort g and period t, base period t-1 before treatment and g-1 after
-("standard", as `did`'s base_period = "varying"); control group [dml] did_control_group;
+("standard", as `did`'s base_period = "varying"); control group [dml] did_control_group
+(not-yet-treated without never-treated units: R did's rule, the last-treated cohort as the
+comparison group on the periods before it is treated, analysis.estimators.last_cohort);
 covariates: the controls at the base period. Each cell is a cross-section of cities (one
 row per city), so the score's variance is clustered by city. Folds: cities dealt to folds
 within each cohort (stratified), one assignment per repetition shared by all cells.
@@ -27,6 +29,7 @@ from analysis.engines.options import call
 from analysis.errors import InputError
 from analysis.estimators.crossfit import Job, NuisanceCache, crossfit
 from analysis.estimators.dml_folds import child_rng, child_seed, city_folds, grouped_splits
+from analysis.estimators.last_cohort import LastCohort, as_never_treated, last_cohort
 from analysis.estimators.learners import INNER_FOLDS, make_learner
 
 OUTCOME = "resilience"
@@ -53,8 +56,9 @@ class DIDResult:
     n_cities: int
     cohorts: dict[int, int]
     n_cells: int
-    # cohort -> units, left out because it has fewer units than [dml] n_folds
+    # cohort -> units, left out because it has fewer units than its cross-fitting needs
     left_out: dict[int, int] = field(default_factory=dict)
+    comparison: LastCohort | None = None  # the rule without never-treated units
 
 
 def _effects(framework: Any, names: list[str]) -> list[Effect]:
@@ -162,6 +166,8 @@ def fit_did(
     d = cfg.dml
     cols = ["city_code", "year", OUTCOME, "first_treat", *cfg.model.controls]
     data = panel[cols].dropna().sort_values(["city_code", "year"]).reset_index(drop=True)
+    rule = last_cohort(data) if d.did_control_group == "not_yet_treated" else None
+    data = as_never_treated(data, rule).reset_index(drop=True)
     per_city = data.groupby("city_code")["first_treat"].first()
     counts = per_city[per_city > 0].value_counts().sort_index()
     cohorts = {int(g): int(n) for g, n in zip(counts.index, counts.to_numpy(), strict=True)}
@@ -201,6 +207,7 @@ def fit_did(
         cohorts=cohorts,
         n_cells=obj.n_gt_atts,
         left_out=small,
+        comparison=rule,
     )
 
 

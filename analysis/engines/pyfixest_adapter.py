@@ -187,9 +187,15 @@ def did2s(panel: pd.DataFrame, outcome: str, ref: int) -> EventCoefs:
     """Gardner's two-stage DID (pyfixest's did2s): first stage city and year fixed effects on
     the untreated city-years; second stage the residualized outcome on event-time dummies
     (every observed relative time but `ref`; never-treated cities have none) or on
-    treat_post for the ATT; pyfixest's GMM-corrected clustered variance."""
+    treat_post for the ATT; pyfixest's GMM-corrected clustered variance. City-years of a
+    year or city without untreated observations are left out (no first-stage effect)."""
     import pyfixest as pf
 
+    untreated = panel[panel["treat_post"] == 0]
+    identified = panel["year"].isin(untreated["year"]) & panel["city_code"].isin(
+        untreated["city_code"]
+    )
+    panel = panel[identified].reset_index(drop=True)  # no first-stage effect (R did2s: NA)
     rel = panel["rel_time"]
     times = sorted(int(k) for k in rel.dropna().unique() if k != ref)
     names = [column("ev", k) for k in times]

@@ -19,6 +19,12 @@ not called ATT because only cs_simple's estimand is the ATT over treated city-ye
 
 Inference: analytical, from the influence functions, clustered by city (the unit: R's
 `clustervars = NULL`), normal critical values; no small-sample factor.
+
+Without never-treated cities (every city treated in the end) the not-yet-treated
+specifications follow R's did: the periods before the last cohort's first treated period,
+that cohort as the comparison group (analysis.estimators.last_cohort). The never-treated
+specifications, and the covariate variants (never-treated controls), are not run, with the
+reason (Output.not_run), and the bootstrap is of the not-yet-treated specification.
 """
 
 from __future__ import annotations
@@ -26,8 +32,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.config import Config
 from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators import drdid
+from analysis.estimators.last_cohort import (
+    NEVERTREATED_WARNING,
+    NO_NEVER_TREATED,
+    has_never_treated,
+)
 from analysis.exhibit import Context, Needs, Output, declare
 from analysis.models.callaway_santanna import (
     ENGINE,
@@ -36,9 +48,9 @@ from analysis.models.callaway_santanna import (
     TRIM_LEVEL,
     VCOV,
     CSFit,
-    CSSpec,
     aggregations,
     default_fit,
+    default_spec,
     fit,
     specs,
 )
@@ -179,8 +191,16 @@ def run(ctx: Context) -> Output:
     rows: list[Estimate] = []
     notes: list[str] = []
     fits = []
+    lacking = []  # specifications with never-treated controls on a panel without them
     for spec in specs(c, ctx.panel.columns):
-        f = default_fit(ctx) if spec == CSSpec() else fit(ctx.panel, spec, c.trim_level)
+        if spec.control_group == "nevertreated" and not has_never_treated(ctx.panel):
+            lacking.append(spec.label)
+            continue
+        f = (
+            default_fit(ctx)
+            if spec == default_spec(ctx.panel)
+            else fit(ctx.panel, spec, c.trim_level)
+        )
         fits.append(f)
         rows += estimates(f, level, ctx.sample, c.trim_level)
         notes += [f"{spec.label}: {w}" for w in f.warnings]
@@ -188,7 +208,7 @@ def run(ctx: Context) -> Output:
     if c.bootstrap_reps > 0:
         f = fit(
             ctx.panel,
-            CSSpec(),
+            default_spec(ctx.panel),
             bootstrap_reps=c.bootstrap_reps,
             bootstrap_weights=c.bootstrap_weights,
             seed=ctx.cfg.seed,
@@ -208,8 +228,34 @@ def run(ctx: Context) -> Output:
     absent = ctx.missing(c.covariates)
     if absent:
         note += " Covariate variants not estimated: " + "; ".join(absent) + "."
+    note += comparison_note(fits, lacking, c.bootstrap_reps > 0)
     tables = {TABLE: summary_table(rows, fits), EVENT_TABLE: event_table(rows)}
-    return Output(estimates=rows, tables=tables, notes={TABLE: note, EVENT_TABLE: note})
+    return Output(
+        estimates=rows,
+        tables=tables,
+        notes={TABLE: note, EVENT_TABLE: note},
+        not_run={"never-treated controls": NO_NEVER_TREATED} if lacking else {},
+    )
+
+
+def comparison_note(fits: list[CSFit], lacking: list[str], bootstrap: bool) -> str:
+    """Without never-treated units: the rule the not-yet-treated specifications follow and
+    the specifications not estimated ('' when the panel has never-treated units)."""
+    rule = next((f.comparison for f in fits if f.comparison is not None), None)
+    out = "" if rule is None else " " + rule.sentence()
+    if lacking:
+        out += (
+            f" Not estimated, for want of never-treated units: {'; '.join(lacking)} (R's did "
+            f"would warn '{NEVERTREATED_WARNING}' and compare with the last-treated cohort "
+            "alone)."
+        )
+        if bootstrap:
+            out += " The bootstrap band is of the not-yet-treated specification."
+    return out
+
+
+def _only_never_treated(cfg: Config) -> bool:
+    return "notyettreated" not in cfg.callaway_santanna.control_groups
 
 
 def summary_table(rows: list[Estimate], fits: list[CSFit]) -> pd.DataFrame:
@@ -266,5 +312,10 @@ EXHIBIT = declare(
         "cs_{simple,attgt}_{dr,reg,ipw}_cov",
         "cs_*_boot",
     ),
-    needs=Needs(never_treated=True),
+    needs=Needs(
+        never_treated=_only_never_treated,
+        never_treated_hint=(
+            "[callaway_santanna] control_groups lists only 'nevertreated' (add 'notyettreated')"
+        ),
+    ),
 )

@@ -80,6 +80,7 @@ def run(ctx: Context) -> Output:
         "aggregation, unbinned, pre-periods against the previous year (varying base). "
         "Pointwise normal intervals, clustered by city. Compare with Callaway-Sant'Anna "
         "(cs_simple, cs_dynamic)."
+        + ("" if res.comparison is None else " " + res.comparison.sentence())
     )
     if res.left_out:
         note += (
@@ -128,5 +129,11 @@ EXHIBIT = declare(
     tables=(TABLE,),
     figures=(FIGURE,),
     models=("dml_did_simple", "dml_did_dynamic", "dml_did_gt"),
-    needs=Needs(controls=True, some_controls=True, never_treated=_never_treated_controls),
+    needs=Needs(
+        controls=True,
+        some_controls=True,
+        never_treated=_never_treated_controls,
+        never_treated_hint="[dml] did_control_group = 'never_treated' asks for them (set it to "
+        "'not_yet_treated')",
+    ),
 )

@@ -3,11 +3,18 @@
 - Sun-Abraham (2021) interaction-weighted estimator (model `sunab`): cohort x relative-time
   dummies ([model] reference_period omitted; never-treated cities are the control), city and
   year fixed effects, by the project's feols with the configured vcov and small-sample
-  correction, aggregated as fixest's `sunab()` (analysis.estimators.event_time).
+  correction, aggregated as fixest's `sunab()` (analysis.estimators.event_time). Without
+  never-treated cities the last-treated cohort is the control cohort on the years before it
+  is treated (Sun and Abraham's own choice; analysis.estimators.last_cohort); its rows carry
+  that restriction in `subset`, and fixest's sunab() on those rows reads the cohort, never
+  treated there, as its reference.
 - Gardner (2022) two-stage DID (model `did2s`): pyfixest's `did2s` (first stage: city and
   year fixed effects on untreated city-years; second stage: the residualized outcome on
   relative-time dummies without the reference period, or on treat_post for `ATT`), with the
   GMM-corrected clustered variance pyfixest implements (its only option; recorded in `ssc`).
+  City-years whose year or city has no untreated observation (the years from the last
+  cohort's first treated year on, without never-treated cities) have no first-stage fixed
+  effect and are left out, as R's did2s leaves them out.
 - Borusyak-Jaravel-Spiess (2024) imputation (model `imputation`): diff-diff's ImputationDiD
   with the conservative clustered variance of their Theorem 3 (per city). Its post-period
   effects are not relative to a reference period; its pre-period coefficients are those of
@@ -32,6 +39,7 @@ from analysis.engines import diff_diff_adapter as dd
 from analysis.engines import pyfixest_adapter as fx
 from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators.event_time import EventCoefs, interaction_weighted, sunab_cells
+from analysis.estimators.last_cohort import LastCohort, as_never_treated, last_cohort
 from analysis.exhibit import Context, Needs, Output, declare
 from analysis.inference import VcovSpec
 from analysis.models import callaway_santanna, twfe
@@ -47,8 +55,10 @@ IMPUTATION_REF = -1  # diff-diff's ImputationDiD pre-trend reference (not config
 def sunab(
     panel: pd.DataFrame, spec: VcovSpec, ref: int, outcome: str = OUTCOME
 ) -> tuple[EventCoefs, fx.Regression]:
-    """Sun-Abraham interaction-weighted event study and ATT (weights: observation counts)."""
-    data, cols = sunab_cells(panel, ref)
+    """Sun-Abraham interaction-weighted event study and ATT (weights: observation counts);
+    without never-treated units, the last-treated cohort is the control on the years before
+    it is treated."""
+    data, cols = sunab_cells(as_never_treated(panel, last_cohort(panel)), ref)
     reg = fx.feols(data, f"{outcome} ~ {' + '.join(cols)} | city_code + year", spec)
     cells = list(cols.values())
     counts = np.array(
@@ -66,10 +76,18 @@ def sunab_formula(ref: int, outcome: str = OUTCOME) -> str:
     return f"{outcome} ~ sunab(first_treat, year{extra}) | city_code + year"
 
 
+def _restriction(rule: LastCohort | None) -> str:
+    """The rows Sun-Abraham keeps without never-treated units, as a `subset`."""
+    if rule is None:
+        return ""
+    return f"year not in ({', '.join(str(y) for y in rule.dropped_years)})"
+
+
 def infos(ctx: Context, reg: fx.Regression) -> dict[str, ModelInfo]:
     """The three models' descriptions (formulas in the syntax of the R package that mirrors
     each: fixest's sunab, did2s, didimputation)."""
     ref = ctx.reference_period
+    rule = last_cohort(ctx.panel)
     base = ModelInfo(
         exhibit=TABLE,
         model="sunab",
@@ -90,7 +108,16 @@ def infos(ctx: Context, reg: fx.Regression) -> dict[str, ModelInfo]:
         level=ctx.level,
     )
     return {
-        "sunab": base,
+        "sunab": base
+        if rule is None
+        else replace(
+            base,
+            n_obs=reg.n_obs,
+            n_clusters=reg.n_clusters,
+            sample=f"{ctx.sample}; years before {rule.cohort} (last cohort as control)",
+            subset=_restriction(rule),
+            control_group="lasttreated",
+        ),
         "did2s": replace(
             base,
             model="did2s",
@@ -177,6 +204,7 @@ def run(ctx: Context) -> Output:
                 s["std_error"].astype(float),
                 strict=True,
             )
+            if np.isfinite(e)  # not identified (e.g. a lead collinear with the effects)
         }
         table[name] = [cells.get(int(k), "") for k in table["event_time"]]
     att = {e.model: e for e in estimates if e.term == "ATT"}
@@ -188,6 +216,7 @@ def run(ctx: Context) -> Output:
         f"{att['did2s'].estimate:.4f} ({att['did2s'].std_error:.4f}), imputation "
         f"{att['imputation'].estimate:.4f} ({att['imputation'].std_error:.4f}). Intervals in "
         f"the figure: estimate +/- {critical:.2f} SE ({int(level * 100)}%, normal)."
+        + without_never_treated(ctx.panel)
     )
 
     def writer(path: Path) -> None:
@@ -195,6 +224,24 @@ def run(ctx: Context) -> Output:
 
     return Output(
         estimates=estimates, tables={TABLE: table}, figures={FIGURE: writer}, notes={TABLE: note}
+    )
+
+
+def without_never_treated(panel: pd.DataFrame) -> str:
+    """How each estimator compares without never-treated units ('' when there are some)."""
+    rule = last_cohort(panel)
+    if rule is None:
+        return ""
+    years = rule.dropped_years
+    span = f"{years[0]}-{years[-1]}" if len(years) > 1 else f"{years[0]}"
+    return (
+        f" No never-treated units: Sun-Abraham compares with the last-treated cohort "
+        f"({rule.cohort}, {rule.size}) on the years before {rule.cohort} (Sun and "
+        "Abraham 2021; fixest's sunab() on those rows does the same); Callaway-Sant'Anna "
+        "with the not-yet-treated units, as R's did does (the periods from "
+        f"{rule.cohort} on dropped); two-stage and imputation with the untreated "
+        f"city-years, of which {span} have none, so effects there are not identified (R's "
+        "did2s leaves those city-years out, didimputation reports them as NaN)."
     )
 
 
@@ -216,5 +263,5 @@ EXHIBIT = declare(
     tables=(TABLE,),
     figures=(FIGURE,),
     models=("sunab", "did2s", "imputation"),
-    needs=Needs(never_treated=True),
+    needs=Needs(),
 )

@@ -10,10 +10,12 @@
 | equal_weights | index = mean of the min-max normalized components (equal weights) |
 | pca | index = first principal component of the normalized components, rescaled to [0, 1], signed to rise with the entropy index |
 | province_year_fe | province-by-year fixed effects (province from data/cities.csv) instead of year fixed effects |
-| no_2020_2022 | the years in [robustness] drop_years dropped |
+| no_2020_2022 | the years of [robustness] drop_years that the panel has dropped (the model id is stable; `subset` names the years) |
 
 Checks that need the pilot-zone assignment or the raw components say why they are skipped
-(table note) when the data do not have them.
+(table note, and with the exhibits not run) when the data do not have them; so does the
+drop_years check when none of its years is a year of the panel (it would repeat the
+baseline), and when only some are, the note names those absent.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Variant:
     formula: str = BASE
     subset: str = ""
     same_data: bool = False
+    note: str = ""  # what the table note says about this check ('' for nothing)
 
 
 Check = Callable[[Context], Variant | str]  # a variant, or why the check is skipped
@@ -95,6 +98,8 @@ def no_municipalities(ctx: Context) -> Variant | str:
     reg = registry()
     muni = reg.loc[reg["municipality"] == 1, "admin_code"]
     present = sorted(int(c) for c in set(muni) & set(ctx.panel["city_code"]))
+    if not present:
+        return "none of the four municipalities is in the panel: dropping them would repeat the baseline"
     keep = ~ctx.panel["city_code"].isin(muni)
     return Variant(ctx.panel[keep], subset=_in("city_code", present, negate=True))
 
@@ -158,10 +163,38 @@ def province_year_fe(ctx: Context) -> Variant | str:
     return Variant(data, "resilience ~ treat_post | city_code + province^year", same_data=True)
 
 
-def no_2020_2022(ctx: Context) -> Variant:
-    dropped = [int(y) for y in ctx.cfg.robustness.drop_years]
-    keep = ~ctx.panel["year"].isin(dropped)
-    return Variant(ctx.panel[keep], subset=_in("year", dropped, negate=True))
+def drop_years(ctx: Context) -> tuple[list[int], list[int]]:
+    """The years of [robustness] drop_years the panel has, and those it has not."""
+    years = set(ctx.panel["year"].astype(int))
+    asked = sorted({int(y) for y in ctx.cfg.robustness.drop_years})
+    return [y for y in asked if y in years], [y for y in asked if y not in years]
+
+
+def no_2020_2022(ctx: Context) -> Variant | str:
+    dropped, absent = drop_years(ctx)
+    years = ctx.panel["year"].astype(int)
+    span = f"{years.min()}-{years.max()}"
+    if not dropped:
+        if not absent:
+            return "[robustness] drop_years is empty"
+        return (
+            f"none of [robustness] drop_years ({_list(absent)}) is a year of the panel "
+            f"({span}): dropping them would repeat the baseline"
+        )
+    keep = ~years.isin(dropped)
+    if not keep.any():
+        return f"[robustness] drop_years ({_list(dropped)}) leaves no year of the panel"
+    note = (
+        f"{_list(absent)} of [robustness] drop_years not in the panel ({span}): only "
+        f"{_list(dropped)} dropped"
+        if absent
+        else ""
+    )
+    return Variant(ctx.panel[keep], subset=_in("year", dropped, negate=True), note=note)
+
+
+def _list(years: list[int]) -> str:
+    return ", ".join(str(y) for y in years)
 
 
 CHECKS: dict[str, tuple[str, Check]] = {
@@ -179,12 +212,16 @@ CHECKS: dict[str, tuple[str, Check]] = {
 def run(ctx: Context) -> Output:
     """The baseline TWFE under every check of CHECKS that the data allow."""
     estimates: list[Estimate] = []
-    models, labels, skipped = [], [], []
+    models, labels, skipped, said = [], [], [], []
+    not_run: dict[str, str] = {}
     for name, (title, check) in CHECKS.items():
         got = check(ctx)
         if isinstance(got, str):
             skipped.append(f"{name}: skipped ({got})")
+            not_run[f"robust_{name}"] = got
             continue
+        if got.note:
+            said.append(f"{name}: {got.note}")
         data = got.data
         reg = fx.feols(data, got.formula, ctx.spec)
         n, years = data["city_code"].nunique(), f"{data['year'].min()}-{data['year'].max()}"
@@ -203,15 +240,17 @@ def run(ctx: Context) -> Output:
         labels.append(title)
     table = regression_table(estimates, models, ["treat_post"], extra={"Check": labels})
     lo, hi = ctx.cfg.robustness.winsorize
+    dropped = drop_years(ctx)[0] if "robust_no_2020_2022" in models else []
     note = (
-        f"TWFE with city and year fixed effects unless stated; winsorizing at {lo:g}/{hi:g}; "
-        f"dropped years {list(ctx.cfg.robustness.drop_years)}. The PCA index is rescaled to "
-        "[0, 1]; its coefficient is on that scale."
+        f"TWFE with city and year fixed effects unless stated; winsorizing at {lo:g}/{hi:g}"
+        + (f"; dropped years {dropped}" if dropped else "")
+        + ". The PCA index is rescaled to [0, 1]; its coefficient is on that scale."
+        + ("" if not said else " " + "; ".join(said) + ".")
         + ("" if not skipped else " " + "; ".join(skipped) + ".")
         + " "
         + inference_note(estimates)
     )
-    return Output(estimates=estimates, tables={TABLE: table}, notes={TABLE: note})
+    return Output(estimates=estimates, tables={TABLE: table}, notes={TABLE: note}, not_run=not_run)
 
 
 EXHIBIT = declare(

@@ -25,6 +25,12 @@ from analysis.errors import InputError
 from analysis.estimators import cs_aggregate as agg
 from analysis.estimators import drdid
 from analysis.estimators.attgt_covariates import attgt_with_covariates
+from analysis.estimators.last_cohort import (
+    LastCohort,
+    as_never_treated,
+    has_never_treated,
+    last_cohort,
+)
 from analysis.exhibit import Context
 
 OUTCOME = "resilience"
@@ -90,6 +96,9 @@ class CSFit:
     n_cities: int
     warnings: tuple[str, ...]
     missing: tuple[tuple[int, int, str], ...] = ()  # cells left missing (g, t, why)
+    # Without never-treated units, the last-treated cohort as the comparison group of the
+    # not-yet-treated specifications (analysis.estimators.last_cohort); None otherwise.
+    comparison: LastCohort | None = None
 
 
 def fit(
@@ -104,7 +113,10 @@ def fit(
 ) -> CSFit:
     """ATT(g,t) of one specification, every option passed explicitly. Without covariates
     diff-diff computes them; with covariates analysis.estimators.attgt_covariates does, with
-    DRDID's estimators (diff-diff's doubly robust estimator is another one)."""
+    DRDID's estimators (diff-diff's doubly robust estimator is another one). Not-yet-treated
+    controls on a panel without never-treated units follow R's did: the periods before the
+    last cohort's first treated period, that cohort as the comparison group
+    (analysis.estimators.last_cohort)."""
     missing = [c for c in (outcome, *spec.covariates) if c not in panel.columns]
     if missing:
         raise InputError(
@@ -112,6 +124,8 @@ def fit(
             f"panel; allowed: {', '.join(repr(c) for c in panel.columns[:60])}"
         )
     data = panel[["city_code", "year", "first_treat", outcome, *spec.covariates]]
+    rule = last_cohort(data) if spec.control_group == "notyettreated" else None
+    data = as_never_treated(data, rule)
     if spec.covariates:
         cov = attgt_with_covariates(
             data,
@@ -136,6 +150,7 @@ def fit(
             cov.n_units,
             tuple(notes),
             tuple((g, t, why) for (g, t), why in sorted(cov.missing.items())),
+            rule,
         )
     res = dd.callaway_santanna(
         data,
@@ -150,14 +165,27 @@ def fit(
     )
     cells = agg.cells_from_diff_diff(res.results) if bootstrap_reps == 0 else None
     return CSFit(
-        spec, res.results, cells, len(data), int(data["city_code"].nunique()), res.warnings
+        spec,
+        res.results,
+        cells,
+        len(data),
+        int(data["city_code"].nunique()),
+        res.warnings,
+        comparison=rule,
     )
 
 
+def default_spec(panel: pd.DataFrame) -> CSSpec:
+    """The specification Table 4's bootstrap and Figure 2 show: never-treated controls,
+    varying base period, no covariates; without never-treated units, not-yet-treated
+    controls."""
+    return CSSpec() if has_never_treated(panel) else CSSpec("notyettreated")
+
+
 def default_fit(ctx: Context) -> CSFit:
-    """The default specification (never-treated controls, varying base period, no
-    covariates), fitted once per run: Table 4 and Figure 2 read it."""
-    return ctx.shared("callaway_santanna", lambda: fit(ctx.panel, CSSpec()))
+    """The default specification (default_spec), fitted once per run: Table 4 and Figure 2
+    read it."""
+    return ctx.shared("callaway_santanna", lambda: fit(ctx.panel, default_spec(ctx.panel)))
 
 
 def aggregations(f: CSFit) -> dict[tuple[str, str], tuple[float, float, str]]:

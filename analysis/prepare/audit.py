@@ -50,7 +50,9 @@ Rules, one kind of flag each:
   yearbook precision; chance ties are not. Two units sharing values in several columns of
   one year (a copied row) are judged by the product of the per-pair chances over every pair,
   year and set of columns. Where more than repeat_share_max of a column-year's units share a
-  value (a province-level indicator), ties are noted, not flagged.
+  value (a province-level indicator), ties are noted, not flagged. A discrete column
+  (integer-valued with at most 100 distinct values, each ten times on average: a count of
+  events, a category code) shares values by its nature and is not checked; a note says so.
 
 Cells with non_positive or out_of_range values are left out of the other rules (flagged
 already). A column-year where at least 10% of the units (and 5) jump is noted: rows

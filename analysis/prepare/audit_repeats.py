@@ -1,5 +1,10 @@
 """Rule of the data audit: values repeated by several units in the same year (copy-paste
-errors), judged against the chance of such a tie (documented in analysis.prepare.audit)."""
+errors), judged against the chance of such a tie (documented in analysis.prepare.audit).
+
+The rule is for levels as yearbooks print them, whose values rarely coincide by chance.
+A discrete column (integer-valued with few distinct values: a count such as complaints,
+mostly 0, 1 or 2, or a category code) shares values across units by its nature, so it is
+not checked; the audit says so once, naming the columns."""
 
 from __future__ import annotations
 
@@ -20,6 +25,20 @@ MAX_DECIMALS = 9
 FLOAT32 = 2.0**-23  # values stored in single precision are no more precise than this
 SHOWN = 5  # units listed in a flag's detail
 BY_DESIGN = 2.0  # ties in more than this times the share chance explains: shared by design
+# A column is discrete when every value is an integer and there are at most DISCRETE_LEVELS
+# distinct values, each occurring DISCRETE_REPEATS times on average: a yearbook level has
+# about as many distinct values as cells, a count of events a handful.
+DISCRETE_LEVELS = 100
+DISCRETE_REPEATS = 10
+
+
+def discrete(values: pd.Series) -> bool:
+    """Integer-valued with few distinct values (see DISCRETE_LEVELS), e.g. a count."""
+    v = values.dropna().to_numpy(dtype=float)
+    if len(v) == 0 or not np.all(v == np.round(v)):
+        return False
+    levels = len(np.unique(v))
+    return levels <= DISCRETE_LEVELS and levels * DISCRETE_REPEATS <= len(v)
 
 
 def decimals(values: np.ndarray) -> np.ndarray:
@@ -169,6 +188,14 @@ def repeated_flags(
     per column, each cell's robust z against its own series (audit_stats.departures)."""
     ties: list[_Tie] = []
     notes = []
+    exempt = [c for c in columns if discrete(raw[c])]
+    if exempt:
+        notes.append(
+            f"{', '.join(exempt)}: not checked for repeated values, since a discrete column "
+            "(integer-valued with few distinct values, such as a count) shares values across "
+            "units by chance"
+        )
+    columns = [c for c in columns if c not in exempt]
     for column in columns:
         found, coarse = _ties(raw, unit, column, rules)
         ties += found

@@ -200,3 +200,26 @@ def test_the_rule_applies_only_without_never_treated_units() -> None:
     one = panel[(panel["first_treat"] < 7) | (panel["city_code"] == 3)]
     rule = last_cohort(one)
     assert rule is not None and rule.size == "1 unit" and rule.dropped_rows == 2 * 31
+
+
+def test_staggered_dml_with_not_yet_treated_controls_runs_on_the_kept_periods(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, config = write_units(tmp_path, seed=5, n_units=120, never_share=0.0)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("did_n_rep = 1\n", 'did_n_rep = 1\ndid_control_group = "not_yet_treated"\n'),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    args = ["run", "--data", str(data), "--config", str(config), "--out", str(out)]
+    assert main([*args, "--only", "dml_did"]) == 0, capsys.readouterr().err
+    estimates = pd.read_csv(out / "estimates.csv")
+    cells = estimates.loc[estimates["model"] == "dml_did_gt", "term"]
+    cohorts = {int(t.split("::")[1]) for t in cells}
+    years = {int(t.split("::")[2]) for t in cells}
+    assert cohorts == {2006, 2009} and max(years) < 2012  # the last cohort, 2012, compares
+    simple = estimates[estimates["model"] == "dml_did_simple"].iloc[0]
+    assert abs(simple["estimate"] - TAU) < 3 * simple["std_error"]
+    note = (out / "tables" / "table12_dml_did.md").read_text(encoding="utf-8")
+    assert "the last-treated cohort (2012" in note

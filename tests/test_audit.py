@@ -366,7 +366,8 @@ def test_audit_ranges_are_overlaid_role_by_role(tmp_path: Path) -> None:
 
 def test_a_run_with_only_one_exhibit_still_audits_first(tmp_path: Path) -> None:
     """`--only baseline` runs the audit too: its tables and figure are written, it heads the
-    manifest and the report, and estimates.csv has no row of it."""
+    manifest, and estimates.csv has no row of it; the report shows it after the results
+    (the findings come first) and before what was dropped."""
     from analysis.pipeline import run
 
     out = run(out=tmp_path / "out", only=("baseline",)).out
@@ -379,7 +380,7 @@ def test_a_run_with_only_one_exhibit_still_audits_first(tmp_path: Path) -> None:
     estimates = pd.read_csv(out / "estimates.csv")
     assert set(estimates["exhibit"]) == {"table2_baseline"}
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert report.index('id="data_audit"') < report.index('id="baseline"')
+    assert report.index('id="baseline"') < report.index('id="data_audit"') < report.index('id="data"')
     assert "data audit: 239 missing cells" in (out / "run.log").read_text(encoding="utf-8")
 
 

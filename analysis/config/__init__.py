@@ -310,6 +310,13 @@ def _few_clusters(raw: dict[str, Any], src: Path) -> dict[str, Any]:
     ):
         if value < 99:
             raise InputError(f"{src}: [{table}] {key} = {value} must be at least 99")
+    if ri["scheme"] == "zones" and (
+        raw["treatment"]["source"] != "pilot_zones" or raw["panel"]["units"] != "cities"
+    ):
+        raise InputError(
+            f"{src}: [randomization] scheme = 'zones' needs the pilot-zone treatment ([treatment] "
+            "source = 'pilot_zones', [panel] units = 'cities'); allowed here: 'units', 'auto'"
+        )
     return {
         "wild_bootstrap": WildBootstrapConfig(
             reps=int(wild["reps"]), weights=wild["weights"], restricted=bool(wild["restricted"])

@@ -124,7 +124,7 @@ class RandomizationConfig:
     from the pilot-zone list, units otherwise. Seeded from [run] seed."""
 
     scheme: str = "auto"
-    permutations: int = 999
+    permutations: int = 9999
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ def test_every_draw_equals_a_dummy_regression(
 ) -> None:
     frame = small_panel(1, unbalanced)
     d = design_of(frame, xs)
-    draws = wb.draw("webb", d.n_clusters, 40, np.random.default_rng(3))
+    draws = wb.draw("webb", d.n_clusters, 40, 3)
     v = np.column_stack([np.ones(d.n_clusters), draws.v])
     for r in (0.0, 0.7):
         inv = wb.inversion(d, "d", draws, restricted=restricted)
@@ -149,7 +149,11 @@ def test_weights_rule_and_draws() -> None:
     assert enumerated.enumerated and sorted(map(tuple, enumerated.v.T)) == sorted(
         {(a, b, c) for a in (-1.0, 1.0) for b in (-1.0, 1.0) for c in (-1.0, 1.0)}
     )
-    webb = wb.draw("webb", 50, 2000, np.random.default_rng(0)).v
+    webb = wb.draw("webb", 50, 2000, 0).v
+    # blocks of a fixed size: any pass sees the same draws, whatever G x B
+    big = wb.draw("rademacher", 1000, 5000, 1)
+    assert big.block_size() < big.reps and np.array_equal(big.v, big.v)
+    assert big.v.shape == (1000, 5000)
     assert set(np.round(np.unique(webb) ** 2, 12)) == {0.5, 1.0, 1.5}
     assert abs(webb.mean()) < 0.02 and abs((webb**2).mean() - 1) < 0.02
 
@@ -233,9 +237,7 @@ def test_parity_with_fwildclusterboot_over_seeds(
     for (model, term), group in rows.groupby(["model", "term"]):
         d = _default_design(panel, str(model))
         results = [
-            wb.test(
-                d, str(term), wb.draw("rademacher", d.n_clusters, 9999, np.random.default_rng(s))
-            )
+            wb.test(d, str(term), wb.draw("rademacher", d.n_clusters, 9999, s))
             for s in range(PY_SEEDS)
         ]
         for q in ("p_value", "conf_low", "conf_high"):

@@ -32,6 +32,7 @@ Units must be nested in clusters (the study clusters by city, its unit)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -61,30 +62,62 @@ def choose_weights(requested: str, n_clusters: int, reps: int) -> str:
 
 @dataclass(frozen=True)
 class Draws:
-    """Bootstrap weights, clusters x draws; `enumerated`: every Rademacher sign vector."""
+    """Bootstrap weights, one per cluster and draw, made block by block on demand (memory
+    does not grow with G x B): `enumerated`, every Rademacher sign vector; otherwise drawn
+    from `np.random.default_rng(seed)`, in blocks of a size fixed by G, so every pass (every
+    coefficient of a run) sees the same draws."""
 
     weights: str
-    v: np.ndarray
+    n_clusters: int
+    reps: int
     enumerated: bool
+    seed: int | None = None
+
+    def block_size(self) -> int:
+        return max(1, DRAW_CELLS // max(self.n_clusters, 1))
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        """The draws as clusters x draws blocks, in order."""
+        g, step = self.n_clusters, self.block_size()
+        if self.enumerated:
+            shifts = np.arange(g)[:, None]
+            for start in range(0, self.reps, step):
+                codes = np.arange(start, min(start + step, self.reps))[None, :] >> shifts
+                yield 1.0 - 2.0 * (codes & 1)
+            return
+        rng = np.random.default_rng(self.seed)
+        for start in range(0, self.reps, step):
+            n = min(step, self.reps - start)
+            if self.weights == "rademacher":
+                v = 2.0 * rng.integers(0, 2, size=(n, g)) - 1.0
+            else:
+                v = WEBB[rng.integers(0, 6, size=(n, g))]
+            yield np.ascontiguousarray(v.T)
 
     @property
-    def reps(self) -> int:
-        return int(self.v.shape[1])
+    def v(self) -> np.ndarray:
+        """All draws, clusters x draws (for tests and small G)."""
+        return np.hstack(list(self.blocks()))
 
 
-def draw(weights: str, n_clusters: int, reps: int, rng: np.random.Generator) -> Draws:
-    """B draws of one weight per cluster. Rademacher with 2^G <= B: all 2^G sign vectors
-    (exact, and identical to fwildclusterboot's), B = 2^G."""
+def draw(weights: str, n_clusters: int, reps: int, seed: int | None) -> Draws:
+    """B draws of one weight per cluster, seeded. Rademacher with 2^G <= B: all 2^G sign
+    vectors (exact, and identical to fwildclusterboot's), B = 2^G."""
     if weights not in WEIGHTS:
         raise ValueError(f"weights {weights!r}; allowed: {', '.join(WEIGHTS)}")
     if weights == "rademacher" and 2**n_clusters <= reps:
-        codes = np.arange(2**n_clusters)[None, :] >> np.arange(n_clusters)[:, None]
-        return Draws(weights, 1.0 - 2.0 * (codes & 1), True)
-    if weights == "rademacher":
-        v = 2.0 * rng.integers(0, 2, size=(reps, n_clusters)) - 1.0
-    else:
-        v = WEBB[rng.integers(0, 6, size=(reps, n_clusters))]
-    return Draws(weights, np.ascontiguousarray(v.T), False)
+        return Draws(weights, n_clusters, 2**n_clusters, True)
+    return Draws(weights, n_clusters, reps, False, seed)
+
+
+def _with_original(draws: Draws) -> Iterator[np.ndarray]:
+    """The draws' blocks, the first one preceded by the original sample (v = 1)."""
+    first = True
+    for block in draws.blocks():
+        if first:
+            block = np.column_stack([np.ones(draws.n_clusters), block])
+            first = False
+        yield block
 
 
 def _cluster_sums(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
@@ -208,13 +241,10 @@ class Moments:
     c: np.ndarray
 
 
-def _moments(py: _Pieces, px: _Pieces, v: np.ndarray) -> Moments:
-    """Moments of every draw (columns of v), in blocks of draws."""
-    g = v.shape[0]
-    step = max(1, DRAW_CELLS // max(g, 1))
+def _moments(py: _Pieces, px: _Pieces, draws: Draws) -> Moments:
+    """Moments of the original sample and every draw, block by block."""
     parts: list[tuple[np.ndarray, ...]] = []
-    for start in range(0, v.shape[1], step):
-        block = v[:, start : start + step]
+    for block in _with_original(draws):
         zy = py.c[:, None] * block - py.left @ (py.right.T @ block)
         zx = px.c[:, None] * block - px.left @ (px.right.T @ block)
         parts.append(
@@ -326,8 +356,7 @@ def inversion(
         u_x = _residualise(d, d.x[:, j], others)
     else:
         u_y, u_x = d.y - d.x @ d.beta, np.zeros_like(d.y)
-    v = np.column_stack([np.ones(d.n_clusters), draws.v])
-    m = _moments(_pieces(d, w, u_y), _pieces(d, w, u_x), v)
+    m = _moments(_pieces(d, w, u_y), _pieces(d, w, u_x), draws)
     return Inversion(m, ssc, restricted, float(d.beta[j]))
 
 
@@ -378,12 +407,9 @@ def wald(d: Design, terms: list[str], draws: Draws, *, ssc: float = 1.0) -> Wild
     cols = [d.column(t) for t in terms]
     others = [i for i in range(d.x.shape[1]) if i not in cols]
     u = _residualise(d, d.y, others)
-    v = np.column_stack([np.ones(d.n_clusters), draws.v])
     pieces = [_pieces(d, _weights_of(d, j), u) for j in cols]
-    step = max(1, DRAW_CELLS // max(d.n_clusters * len(cols), 1))
     stats = []
-    for start in range(0, v.shape[1], step):
-        block = v[:, start : start + step]
+    for block in _with_original(draws):
         numer = np.stack([p.c @ block for p in pieces])  # q x b
         z = np.stack([p.c[:, None] * block - p.left @ (p.right.T @ block) for p in pieces])
         var = ssc * np.einsum("jgb,lgb->bjl", z, z)

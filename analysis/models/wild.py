@@ -1,6 +1,6 @@
 """The wild cluster bootstrap of the TWFE fits (analysis.estimators.wild_bootstrap) as the
-exhibits use it: the settings of [wild_bootstrap], one set of draws per run (seeded from
-[run] seed, shared by every model with the same clusters: common random numbers), and rows
+exhibits use it: the settings of [wild_bootstrap], the same draws for every model with the
+same clusters (seeded from [run] seed: common random numbers), and rows
 beside the analytical ones, with what was done in `vcov` and `ssc`.
 
 Rows: the model id of the analytical fit with `_wild` appended; `estimate` the coefficient,
@@ -41,14 +41,10 @@ def settings(ctx: Context) -> Settings:
 
 def draws(ctx: Context, n_clusters: int) -> wb.Draws:
     """The run's draws for a model with `n_clusters` clusters (the same for every such
-    model)."""
+    model: common random numbers, made block by block from [run] seed)."""
     s = settings(ctx)
-
-    def make() -> wb.Draws:
-        weights = wb.choose_weights(s.weights, n_clusters, s.reps)
-        return wb.draw(weights, n_clusters, s.reps, np.random.default_rng(s.seed))
-
-    return ctx.shared(f"wild_draws:{n_clusters}", make)
+    weights = wb.choose_weights(s.weights, n_clusters, s.reps)
+    return wb.draw(weights, n_clusters, s.reps, s.seed)
 
 
 def regressors(formula: str) -> list[str]:

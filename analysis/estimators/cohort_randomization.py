@@ -66,11 +66,15 @@ class Grid:
 
 def balanced_grid(panel: pd.DataFrame, outcome: str, groups: pd.Series) -> tuple[Grid, int]:
     """The grid of the units observed (with the outcome) in every year of the panel, and the
-    number of units left out. `groups`: the assignment group of each unit (index: unit)."""
+    number of units left out (also those treated from the first year, which R's did leaves
+    out: they have no untreated year). `groups`: the assignment group of each unit (index:
+    unit)."""
     data = panel[["city_code", "year", "first_treat", outcome]].dropna()
     years = np.sort(data["year"].unique())
     counts = data.groupby("city_code")["year"].nunique()
-    complete = counts.index[counts == len(years)]
+    first = data.groupby("city_code")["first_treat"].first()
+    usable = (first == 0) | (first > years[0])
+    complete = counts.index[(counts == len(years)) & usable.reindex(counts.index).to_numpy()]
     dropped = int(panel["city_code"].nunique() - len(complete))
     data = data[data["city_code"].isin(complete)]
     wide = data.pivot(index="city_code", columns="year", values=outcome).sort_index()

@@ -1,8 +1,8 @@
 """Randomization inference at the level of assignment
-(analysis/estimators/cohort_randomization.py): the closed forms of every permutation equal a
-brute-force loop that refits each permuted panel (Callaway-Sant'Anna through the project's
-diff-diff fit and aggregations, the event study through pyfixest: TOL, the same estimators
-solved two ways), the permutations move whole groups with their cohort years, the pilot zones
+(analysis/estimators/cohort_randomization.py): the closed forms of every permutation's
+estimates and standard errors equal a brute-force loop that refits each permuted panel
+(Callaway-Sant'Anna through the project's diff-diff fit and aggregations, the event study
+through pyfixest with clustered errors: TOL, the same estimators solved two ways), the permutations move whole groups with their cohort years, the pilot zones
 are the groups of the default data, and bad [randomization] values are one-line errors."""
 
 from __future__ import annotations
@@ -40,16 +40,17 @@ def small_panel(seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
     return panel, pd.Series([f"group {k}" for k in group], index=np.arange(1, 15))
 
 
-def refit(panel: pd.DataFrame, cohorts: np.ndarray) -> dict[tuple[str, str], float]:
-    """The statistics of one assignment, by fitting the estimators on the permuted panel."""
+def refit(panel: pd.DataFrame, cohorts: np.ndarray) -> dict[tuple[str, str], tuple[float, float]]:
+    """Estimate and SE of every statistic of one assignment, by fitting the estimators on the
+    permuted panel (the event study's clustered SE without small-sample factors)."""
     import pyfixest as pf
 
     g = panel["city_code"].map(dict(zip(np.arange(1, 15), cohorts, strict=True)))
     data = panel.assign(first_treat=g)
-    out: dict[tuple[str, str], float] = {}
-    for (model, term), (est, _, _) in aggregations(fit(data, CSSpec())).items():
+    out: dict[tuple[str, str], tuple[float, float]] = {}
+    for (model, term), (est, se, _) in aggregations(fit(data, CSSpec())).items():
         if model in ("cs_simple", "cs_dynamic"):
-            out[(model, term)] = est
+            out[(model, term)] = (est, se)
     rel = (data["year"] - g).where(g > 0)
     binned = rel.clip(*WINDOW)
     names = {}
@@ -61,11 +62,12 @@ def refit(panel: pd.DataFrame, cohorts: np.ndarray) -> dict[tuple[str, str], flo
     reg = pf.feols(
         f"resilience ~ {' + '.join(names)} | city_code + year",
         data=data,
-        vcov="iid",
+        vcov={"CRV1": "city_code"},
+        ssc=pf.ssc(k_adj=False, G_adj=False),
         fixef_tol=1e-13,
     )
     for col, term in names.items():
-        out[("event_study", term)] = float(reg.coef()[col])
+        out[("event_study", term)] = (float(reg.coef()[col]), float(reg.se()[col]))
     return out
 
 
@@ -75,12 +77,13 @@ def test_closed_forms_equal_refits_of_permuted_panels() -> None:
     grid, dropped = cr.balanced_grid(panel, "resilience", groups)
     assert dropped == 0 and grid.n_groups == 7
     assign = np.vstack([grid.cohort, cr.permutations(grid, N_PERM, np.random.default_rng(5))])
-    stats = cr._keyed(cr.statistics(grid, assign, WINDOW, REF))
+    stats = cr.statistics(grid, assign, WINDOW, REF)
     for b, row in enumerate(assign):
         expected = refit(panel, row)
-        assert set(expected) == set(stats)
-        for key, value in expected.items():
-            assert abs(stats[key][b] - value) < TOL, (b, key)
+        assert set(expected) == set(stats.estimate)
+        for key, (est, se) in expected.items():
+            assert abs(stats.estimate[key][b] - est) < TOL, (b, key)
+            assert abs(stats.se[key][b] - se) < TOL, (b, key, "se")
 
 
 def test_permutations_move_whole_groups_with_their_years() -> None:
@@ -102,6 +105,10 @@ def test_p_value_and_seed() -> None:
     two = cr.randomization_inference(grid, 99, np.random.default_rng(3), WINDOW, REF)
     key = ("cs_simple", "ATT")
     assert np.array_equal(one.draws[key], two.draws[key]) and one.p(key) == two.p(key)
+    raw = cr.randomization_inference(
+        grid, 99, np.random.default_rng(3), WINDOW, REF, statistic="estimate"
+    )
+    assert one.actual[key] == one.t[key] != raw.actual[key] == raw.estimate[key]
     assert cr.p_value(1.0, np.array([0.5, -1.0, 2.0, 0.1])) == 3 / 5
     assert 1 / 100 <= one.p(key) <= 1
 
@@ -123,6 +130,7 @@ def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
     for text, words in (
         ('[randomization]\nscheme = "provinces"\n', ["[randomization] scheme", "'zones'"]),
         ("[randomization]\npermutations = 5\n", ["[randomization] permutations = 5", "99"]),
+        ('[randomization]\nstatistic = "F"\n', ["[randomization] statistic", "'t', 'estimate'"]),
         (
             '[randomization]\nscheme = "zones"\n[treatment]\nsource = "column"\n'
             'cohort_column = "cohort"\n',

@@ -322,7 +322,7 @@ def _few_clusters(raw: dict[str, Any], src: Path) -> dict[str, Any]:
             reps=int(wild["reps"]), weights=wild["weights"], restricted=bool(wild["restricted"])
         ),
         "randomization": RandomizationConfig(
-            scheme=ri["scheme"], permutations=int(ri["permutations"])
+            scheme=ri["scheme"], permutations=int(ri["permutations"]), statistic=ri["statistic"]
         ),
     }
 

@@ -119,12 +119,15 @@ class WildBootstrapConfig:
 @dataclass(frozen=True)
 class RandomizationConfig:
     """Randomization inference at the level treatment was assigned
-    (analysis/estimators/cohort_randomization.py): "zones" permutes whole pilot zones and
-    their cohort dates, "units" the units' cohorts; "auto" is zones when the treatment comes
-    from the pilot-zone list, units otherwise. Seeded from [run] seed."""
+        (analysis/estimators/cohort_randomization.py): "zones" permutes whole pilot zones and
+        their cohort dates, "units" the units' cohorts; "auto" is zones when the treatment comes
+        from the pilot-zone list, units otherwise. `statistic`: what is permuted, the t statistic
+    (estimate / clustered SE, robust to groups of different sizes) or the estimate. Seeded from
+    [run] seed."""
 
     scheme: str = "auto"
-    permutations: int = 9999
+    permutations: int = 999
+    statistic: str = "t"  # "t": estimate / SE (studentized), or "estimate"
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,7 @@ ALLOWED: dict[str, tuple[Any, ...]] = {
     "callaway_santanna.bootstrap_weights": ("rademacher", "mammen", "webb"),
     "wild_bootstrap.weights": ("auto", "rademacher", "webb"),
     "randomization.scheme": ("auto", "zones", "units"),
+    "randomization.statistic": ("t", "estimate"),
     # Names of analysis/estimators/learners.py (LEARNER_NAMES) and analysis/engines/doubleml_plr.py (FE_APPROACH).
     "dml.learner": ("lasso", "random_forest", "boosting", "neural_net", "linear", "stack"),
     "dml.fe": ("within", "dummies", "first_difference"),

@@ -104,75 +104,149 @@ def permutations(grid: Grid, n_perm: int, rng: np.random.Generator) -> np.ndarra
 
 @dataclass(frozen=True)
 class Statistics:
-    """Statistics of each assignment (rows): the CS simple ATT, the CS dynamic effect of each
-    event time and its `overall`, and the TWFE event-study coefficients."""
+    """Statistics of each assignment (rows), keyed (family, term) as in estimates.csv: the
+    estimate and its standard error (unscaled: without the small-sample factor, which is
+    the same for every assignment and cancels from a studentized test)."""
 
-    cs_simple: np.ndarray  # P
-    cs_event_times: tuple[int, ...]
-    cs_dynamic: np.ndarray  # P x len(cs_event_times)
-    cs_overall: np.ndarray  # P
-    es_event_times: tuple[int, ...]
-    es_coef: np.ndarray  # P x len(es_event_times)
+    estimate: dict[tuple[str, str], np.ndarray]
+    se: dict[tuple[str, str], np.ndarray]
+
+    def t(self, key: tuple[str, str]) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.estimate[key] / self.se[key]
 
 
-def _cohort_means(grid: Grid, assign: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per assignment: mean path of each cohort value (P x C x T), its size (P x C), and the
-    sums of the two-way demeaned outcome (P x C x T)."""
+@dataclass(frozen=True)
+class _Moments:
+    """Per assignment and cohort value c (P x C ...): sizes n_c, sums and scatter matrices
+    of the outcome paths (raw: sums, scatter; two-way demeaned: dsums, dscatter)."""
+
+    sizes: np.ndarray  # P x C
+    sums: np.ndarray  # P x C x T
+    scatter: np.ndarray  # P x C x T x T, sum_i y_i y_i'
+    dsums: np.ndarray
+    dscatter: np.ndarray
+
+
+def _moments(grid: Grid, assign: np.ndarray, values: np.ndarray) -> _Moments:
+    """One matrix product for all treated cohort values (memberships x units times units x
+    [y, y y', y~, y~ y~']); the never-treated cohort's moments are the totals' remainder."""
     y = grid.y
+    n_units, n_t = y.shape
     demeaned = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0, keepdims=True) + y.mean()
-    sizes = np.stack([(assign == c).sum(axis=1) for c in values], axis=1).astype(float)
-    sums = np.stack([(assign == c).astype(float) @ y for c in values], axis=1)
-    dsums = np.stack([(assign == c).astype(float) @ demeaned for c in values], axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / sizes[:, :, None]
-    return means, sizes, dsums
+    per_unit = np.hstack(
+        [
+            np.ones((n_units, 1)),
+            y,
+            np.einsum("it,is->its", y, y).reshape(n_units, -1),
+            demeaned,
+            np.einsum("it,is->its", demeaned, demeaned).reshape(n_units, -1),
+        ]
+    )
+    treated = [c for c, g in enumerate(values) if g != 0]
+    n_p = len(assign)
+    member = np.concatenate([(assign == values[c]).astype(float) for c in treated])
+    cols = np.empty((n_p, len(values), per_unit.shape[1]))
+    cols[:, treated] = (member @ per_unit).reshape(len(treated), n_p, -1).transpose(1, 0, 2)
+    never = [c for c, g in enumerate(values) if g == 0]
+    cols[:, never] = per_unit.sum(axis=0) - cols[:, treated].sum(axis=1, keepdims=True)
+    cuts = np.cumsum([1, n_t, n_t * n_t, n_t])
+    parts = np.split(cols, cuts, axis=2)
+    return _Moments(
+        sizes=parts[0][:, :, 0],
+        sums=parts[1],
+        scatter=parts[2].reshape(n_p, len(values), n_t, n_t),
+        dsums=parts[3],
+        dscatter=parts[4].reshape(n_p, len(values), n_t, n_t),
+    )
 
 
-def _cs(
-    grid: Grid, means: np.ndarray, sizes: np.ndarray, values: np.ndarray
-) -> tuple[np.ndarray, tuple[int, ...], np.ndarray, np.ndarray]:
+def _cs(grid: Grid, mo: _Moments, values: np.ndarray) -> Statistics:
+    """Callaway-Sant'Anna cells and their share-weighted aggregations, with the standard
+    errors of R's did (influence functions with the estimation error of the cohort shares,
+    cs_aggregate's formulas): for an aggregate sum_k w_k ATT_k over cells k (w_k = p_k / S),
+    the influence function of unit i of cohort c is (y_i - ybar_c)'L_c / n_c (L_c = sum of
+    w_k e_k over the cells of cohort c, e_k = +1 at t and -1 at the base year), of a
+    never-treated unit -(y_i - ybar_0)'L_0 / n_0 (L_0 over all cells), plus the shares'
+    term, constant within a cohort: omega_c = (A_c - m_c est) / (n S), A_c the sum of the
+    cohort's cell effects and m_c its number of cells. So
+    Var = sum_c L_c'W_c L_c / n_c^2 + L_0'W_0 L_0 / n_0^2 + sum_c n_c omega_c^2,
+    W_c the cohort's scatter of outcome paths around their mean."""
     years = grid.years
+    n_p, n_c = mo.sizes.shape
+    n_t = len(years)
     never = int(np.flatnonzero(values == 0)[0])
-    cells: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (g, e, att, weight)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = mo.sums / mo.sizes[:, :, None]
+    within = mo.scatter - mo.sizes[:, :, None, None] * np.einsum("pct,pcs->pcts", means, means)
+    cells = []  # (cohort value index, event time, contrast e_k over years)
     for c, g in enumerate(values):
         if g == 0:
             continue
-        for ti in range(1, len(years)):
-            t = years[ti]
-            base = (int(np.searchsorted(years, g)) - 1) if t >= g else ti - 1
+        for ti in range(1, n_t):
+            base = (int(np.searchsorted(years, g)) - 1) if years[ti] >= g else ti - 1
             if base < 0:
                 continue
-            att = (means[:, c, ti] - means[:, c, base]) - (
-                means[:, never, ti] - means[:, never, base]
-            )
-            cells.append((int(g), int(t - g), att, sizes[:, c]))
-    post = [(att, w) for g, e, att, w in cells if e >= 0]
-    simple = sum(w * a for a, w in post) / sum(w for _, w in post)
-    times = tuple(sorted({e for _, e, _, _ in cells}))
-    dynamic = np.column_stack(
-        [
-            sum(w * a for _, k, a, w in cells if k == e) / sum(w for _, k, _, w in cells if k == e)
-            for e in times
-        ]
-    )
-    overall = dynamic[:, [i for i, e in enumerate(times) if e >= 0]].mean(axis=1)
-    return simple, times, dynamic, overall
+            contrast = np.zeros(n_t)
+            contrast[ti], contrast[base] = 1.0, -1.0
+            cells.append((c, int(years[ti] - g), contrast))
+    att = np.column_stack([(means[:, c] - means[:, never]) @ e for c, _, e in cells])  # P x cells
+    share = np.column_stack([mo.sizes[:, c] for c, _, _ in cells])  # P x cells (n_c; n cancels)
+    n = mo.sizes.sum(axis=1)
+
+    def aggregate(which: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Estimate (P), L (P x C x T; row `never` holds L_0) and omega (P x C)."""
+        w = share[:, which] / share[:, which].sum(axis=1, keepdims=True)
+        est = np.einsum("pk,pk->p", w, att[:, which])
+        big_l = np.zeros((n_p, n_c, n_t))
+        omega = np.zeros((n_p, n_c))
+        s_share = share[:, which].sum(axis=1) / n
+        for j, k in enumerate(which):
+            c, _, e = cells[k]
+            big_l[:, c] += w[:, j, None] * e
+            big_l[:, never] += w[:, j, None] * e
+            omega[:, c] += att[:, k] - est  # A_c - m_c est, one cell at a time
+        return est, big_l, omega / (n * s_share)[:, None], s_share
+
+    def variance(big_l: np.ndarray, omega: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            quad = np.einsum("pct,pcts,pcs->pc", big_l, within, big_l, optimize=True) / mo.sizes**2
+        quad = np.where(mo.sizes > 0, quad, 0.0)
+        return quad.sum(axis=1) + np.einsum("pc,pc->p", mo.sizes, omega**2)
+
+    estimate: dict[tuple[str, str], np.ndarray] = {}
+    se: dict[tuple[str, str], np.ndarray] = {}
+    est, big_l, omega, _ = aggregate([k for k, (_, e, _) in enumerate(cells) if e >= 0])
+    estimate[("cs_simple", "ATT")], se[("cs_simple", "ATT")] = est, np.sqrt(variance(big_l, omega))
+    post_l, post_omega, post_est = [], [], []
+    for e in sorted({e for _, e, _ in cells}):
+        est, big_l, omega, _ = aggregate([k for k, (_, ek, _) in enumerate(cells) if ek == e])
+        key = ("cs_dynamic", f"event_time::{e}")
+        estimate[key], se[key] = est, np.sqrt(variance(big_l, omega))
+        if e >= 0:
+            post_l.append(big_l)
+            post_omega.append(omega)
+            post_est.append(est)
+    key = ("cs_dynamic", "overall")
+    estimate[key] = np.mean(post_est, axis=0)
+    se[key] = np.sqrt(variance(np.mean(post_l, axis=0), np.mean(post_omega, axis=0)))
+    return Statistics(estimate, se)
 
 
 def _event_study(
-    grid: Grid,
-    dsums: np.ndarray,
-    sizes: np.ndarray,
-    values: np.ndarray,
-    window: tuple[int, int],
-    ref: int,
-) -> tuple[tuple[int, ...], np.ndarray]:
+    grid: Grid, mo: _Moments, values: np.ndarray, window: tuple[int, int], ref: int
+) -> Statistics:
+    """TWFE event-study coefficients and their clustered (by unit) standard errors. The
+    demeaned dummies of a unit of cohort c are D~_c = O_c - 1 r_c'/T - Z (O_c its dummies by
+    year, r_c their counts, Z = S/n - 1 k'/(nT) from the year totals S and totals k); with
+    y~ two-way demeaned, unit i's score is s_i = H_c'y~_i - q_c, H_c = O_c - Z,
+    q_c = D~_c'D~_c b, so the meat sums H_c'Wy_c H_c - H_c'Sy_c q_c' - q_c Sy_c'H_c
+    + n_c q_c q_c' over cohorts (Wy_c, Sy_c: scatter and sum of y~ over the cohort's units)."""
     lo, hi = window
     times = tuple(k for k in range(lo, hi + 1) if k != ref)
     pos = {k: i for i, k in enumerate(times)}
     n_years, n_units = len(grid.years), len(grid.units)
-    # which dummy a unit of cohort value c has in year t (-1: none), C x T
-    which = np.full((len(values), n_years), -1)
+    which = np.full((len(values), n_years), -1)  # the dummy of cohort value c in year t
     for c, g in enumerate(values):
         if g == 0:
             continue
@@ -183,34 +257,55 @@ def _event_study(
     onehot = np.zeros((len(values), n_years, len(times)))
     cc, tt = np.nonzero(which >= 0)
     onehot[cc, tt, which[cc, tt]] = 1.0
-    r = onehot.sum(axis=1)  # C x K: dummy counts of one unit of each cohort value
-    dty = np.einsum("pct,ctk->pk", dsums, onehot)
+    sizes = mo.sizes
+    r = onehot.sum(axis=1)  # C x K
     counts = sizes @ r  # P x K
-    s = np.einsum("pc,ctk->ptk", sizes, onehot)  # P x T x K
+    year_totals = np.einsum("pc,ctk->ptk", sizes, onehot)  # P x T x K
     dmd = (
         np.einsum("pk,kl->pkl", counts, np.eye(len(times)))
-        - np.einsum("pc,ck,cl->pkl", sizes, r, r) / n_years
-        - np.einsum("ptk,ptl->pkl", s, s) / n_units
+        - np.einsum("pc,ck,cl->pkl", sizes, r, r, optimize=True) / n_years
+        - np.einsum("ptk,ptl->pkl", year_totals, year_totals) / n_units
         + np.einsum("pk,pl->pkl", counts, counts) / (n_units * n_years)
     )
-    return times, np.linalg.solve(dmd, dty[:, :, None])[:, :, 0]
+    inv = np.linalg.inv(dmd)
+    beta = np.einsum("pkl,pl->pk", inv, np.einsum("pct,ctk->pk", mo.dsums, onehot))
+    z = year_totals / n_units - counts[:, None, :] / (n_units * n_years)  # P x T x K
+    meat = np.zeros_like(dmd)
+    for c in range(len(values)):
+        h = onehot[c][None] - z  # P x T x K
+        dt = h - r[c][None, None, :] / n_years
+        q = np.einsum("ptk,ptl,pl->pk", dt, dt, beta, optimize=True)
+        hs = np.einsum("ptk,pt->pk", h, mo.dsums[:, c])
+        meat += (
+            np.einsum("ptk,pts,psl->pkl", h, mo.dscatter[:, c], h, optimize=True)
+            - np.einsum("pk,pl->pkl", hs, q)
+            - np.einsum("pk,pl->pkl", q, hs)
+            + sizes[:, c, None, None] * np.einsum("pk,pl->pkl", q, q)
+        )
+    var = np.einsum("pkl,plm,pmk->pk", inv, meat, inv, optimize=True)
+    keys = [("event_study", f"event_time::{k}") for k in times]
+    return Statistics(
+        {key: beta[:, i] for i, key in enumerate(keys)},
+        {key: np.sqrt(var[:, i]) for i, key in enumerate(keys)},
+    )
 
 
 def statistics(grid: Grid, assign: np.ndarray, window: tuple[int, int], ref: int) -> Statistics:
-    """The statistics of each assignment (rows of `assign`: each unit's cohort)."""
+    """The statistics of each assignment (rows of `assign`: each unit's cohort), in blocks."""
     values = np.unique(grid.cohort)
     if values[0] != 0:
         raise ValueError("Callaway-Sant'Anna with never-treated controls needs never-treated units")
-    parts = []
-    step = max(1, BLOCK // max(len(grid.units), 1))
+    parts: list[Statistics] = []
+    step = max(1, BLOCK // max(len(grid.units) * len(grid.years), 1))
     for start in range(0, len(assign), step):
-        block = assign[start : start + step]
-        means, sizes, dsums = _cohort_means(grid, block, values)
-        simple, cs_times, dynamic, overall = _cs(grid, means, sizes, values)
-        es_times, coef = _event_study(grid, dsums, sizes, values, window, ref)
-        parts.append((simple, dynamic, overall, coef))
-    simple, dynamic, overall, coef = (np.concatenate(p) for p in zip(*parts, strict=True))
-    return Statistics(simple, cs_times, dynamic, overall, es_times, coef)
+        mo = _moments(grid, assign[start : start + step], values)
+        cs, es = _cs(grid, mo, values), _event_study(grid, mo, values, window, ref)
+        parts.append(Statistics({**cs.estimate, **es.estimate}, {**cs.se, **es.se}))
+    keys = list(parts[0].estimate)
+    return Statistics(
+        {k: np.concatenate([p.estimate[k] for p in parts]) for k in keys},
+        {k: np.concatenate([p.se[k] for p in parts]) for k in keys},
+    )
 
 
 def p_value(actual: float, draws: np.ndarray) -> float:
@@ -219,29 +314,30 @@ def p_value(actual: float, draws: np.ndarray) -> float:
     return float((1 + int(hits.sum())) / (1 + len(draws)))
 
 
+STATISTICS = ("t", "estimate")  # what is permuted: the studentized statistic or the estimate
+
+
 @dataclass(frozen=True)
 class RandomizationResult:
-    """Actual statistics, their permutation draws and p-values, keyed (family, term):
-    family "cs_simple", "cs_dynamic" or "event_study"."""
+    """Keyed (family, term), family "cs_simple", "cs_dynamic" or "event_study": the actual
+    estimates and t statistics, and the permutation draws of `statistic` ("t": estimate /
+    SE; "estimate": the estimate itself)."""
 
-    actual: dict[tuple[str, str], float]
+    estimate: dict[tuple[str, str], float]
+    t: dict[tuple[str, str], float]
     draws: dict[tuple[str, str], np.ndarray]
+    statistic: str
     n_perm: int
     n_groups: int
     dropped_units: int
 
+    @property
+    def actual(self) -> dict[tuple[str, str], float]:
+        """The actual value of the permuted statistic."""
+        return self.t if self.statistic == "t" else self.estimate
+
     def p(self, key: tuple[str, str]) -> float:
         return p_value(self.actual[key], self.draws[key])
-
-
-def _keyed(st: Statistics) -> dict[tuple[str, str], np.ndarray]:
-    out: dict[tuple[str, str], np.ndarray] = {("cs_simple", "ATT"): st.cs_simple}
-    for i, e in enumerate(st.cs_event_times):
-        out[("cs_dynamic", f"event_time::{e}")] = st.cs_dynamic[:, i]
-    out[("cs_dynamic", "overall")] = st.cs_overall
-    for i, k in enumerate(st.es_event_times):
-        out[("event_study", f"event_time::{k}")] = st.es_coef[:, i]
-    return out
 
 
 def randomization_inference(
@@ -251,13 +347,20 @@ def randomization_inference(
     window: tuple[int, int],
     ref: int,
     dropped_units: int = 0,
+    statistic: str = "t",
 ) -> RandomizationResult:
     """Every statistic at the observed assignment and under n_perm permutations."""
-    observed = _keyed(statistics(grid, grid.cohort[None, :], window, ref))
-    permuted = _keyed(statistics(grid, permutations(grid, n_perm, rng), window, ref))
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic {statistic!r}; allowed: {', '.join(STATISTICS)}")
+    observed = statistics(grid, grid.cohort[None, :], window, ref)
+    permuted = statistics(grid, permutations(grid, n_perm, rng), window, ref)
+    keys = list(observed.estimate)
+    draws = {k: permuted.t(k) if statistic == "t" else permuted.estimate[k] for k in keys}
     return RandomizationResult(
-        actual={k: float(v[0]) for k, v in observed.items()},
-        draws=permuted,
+        estimate={k: float(observed.estimate[k][0]) for k in keys},
+        t={k: float(observed.t(k)[0]) for k in keys},
+        draws=draws,
+        statistic=statistic,
         n_perm=n_perm,
         n_groups=grid.n_groups,
         dropped_units=dropped_units,

@@ -7,10 +7,13 @@ The permutation scheme is [randomization] scheme: "zones" permutes the cohort ye
 assignment groups (the pilot zones, and the cities of no zone by province:
 analysis.prepare.treatment.assignment_groups), keeping the number of groups per cohort;
 "units" permutes the units' cohorts; "auto" is zones with the pilot-zone treatment, units
-otherwise. [randomization] permutations draws, seeded from [run] seed. The statistics of every
-permutation come from closed forms, no refit (analysis.estimators.cohort_randomization), on
-the units observed in every year. Models `ri_cs_simple`, `ri_cs_dynamic`, `ri_event_study`:
-`estimate` is the statistic, `p_value` its randomization p-value."""
+otherwise. [randomization] permutations draws, seeded from [run] seed; [randomization]
+statistic: the t statistic (default; its SE recomputed for every permutation, which keeps the
+test's size when zones differ in size) or the estimate. Every permutation's statistics come
+from closed forms, no refit (analysis.estimators.cohort_randomization), on the units observed
+in every year. Models `ri_cs_simple`, `ri_cs_dynamic`, `ri_event_study`: `estimate` the
+estimate, `statistic` the permuted statistic's actual value, `p_value` its randomization
+p-value."""
 
 from __future__ import annotations
 
@@ -76,8 +79,9 @@ def run(ctx: Context) -> Output:
     grid, dropped = cr.balanced_grid(ctx.panel, OUTCOME, groups(ctx))
     n_perm = ctx.cfg.randomization.permutations
     window, ref = ctx.event_window, ctx.reference_period
+    statistic = ctx.cfg.randomization.statistic
     res = cr.randomization_inference(
-        grid, n_perm, np.random.default_rng(ctx.cfg.seed), window, ref, dropped
+        grid, n_perm, np.random.default_rng(ctx.cfg.seed), window, ref, dropped, statistic
     )
     cohorts = pd.Series(grid.group_cohorts()).value_counts().sort_index()
     per_cohort = ", ".join(f"{n} in {g}" if g else f"{n} never treated" for g, n in cohorts.items())
@@ -88,7 +92,16 @@ def run(ctx: Context) -> Output:
         else f"cohorts of {res.n_groups} units permuted"
     )
     vcov = f"randomization:{how} ({what}; {per_cohort}),B={n_perm}"
-    ssc = f"p = (1 + #|stat_perm| >= |stat|) / (1 + B); seed {ctx.cfg.seed}"
+    permuted = (
+        "t = estimate / SE (SE recomputed for each permutation: influence function for "
+        "Callaway-Sant'Anna, clustered by unit without small-sample factor for the event study)"
+        if statistic == "t"
+        else "the estimate"
+    )
+    ssc = (
+        f"statistic permuted: {permuted}; p = (1 + #|stat_perm| >= |stat|) / (1 + B); "
+        f"seed {ctx.cfg.seed}"
+    )
     sample = f"{len(grid.units)} units observed every year, {grid.years[0]}-{grid.years[-1]}"
     spec = CSSpec()
     formulas = {
@@ -123,15 +136,18 @@ def run(ctx: Context) -> Output:
     analytical = _analytical(ctx)
     estimates: list[Estimate] = []
     table = []
-    for key, actual in res.actual.items():
+    for key, estimate in res.estimate.items():
         family, term = key
-        p = res.p(key)
-        estimates.append(infos[family].row(term, actual, p_value=p, conf=(np.nan, np.nan)))
+        p, stat = res.p(key), res.actual[key]
+        estimates.append(
+            infos[family].row(term, estimate, p_value=p, conf=(np.nan, np.nan), statistic=stat)
+        )
         table.append(
             {
                 "estimator": LABELS[family],
                 "term": term,
-                "estimate": actual,
+                "estimate": estimate,
+                "statistic": stat,
                 "analytical_p": analytical.get(key, np.nan),
                 "randomization_p": p,
             }
@@ -139,8 +155,8 @@ def run(ctx: Context) -> Output:
     note = (
         f"Randomization inference at the level of assignment: {what} ({per_cohort}), "
         f"{n_perm} permutations (seed {ctx.cfg.seed}); the number of groups per cohort and "
-        "the cohort years are kept. p = (1 + #|stat_perm| >= |stat|) / (1 + B), exact under "
-        "the sharp null of no effect. A statistic identified by one group alone (e.g. an event "
+        f"the cohort years are kept. Statistic permuted: {permuted}. p = (1 + #|stat_perm| >= "
+        "|stat|) / (1 + B), exact under the sharp null of no effect. A statistic identified by one group alone (e.g. an event "
         f"time only the first cohort reaches) has p >= about 1 / {res.n_groups} whatever the "
         "data. Analytical p-values: Table 4 (influence function, normal) and Table 3 "
         "(clustered, t)."

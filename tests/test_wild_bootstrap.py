@@ -346,3 +346,28 @@ def test_a_seed_gives_identical_rows(cfg) -> None:  # type: ignore[no-untyped-de
     assert (first["estimate"] == other["estimate"]).all()
     assert (first["conf_low"] != other["conf_low"]).any()
     assert "seed 7" in first["ssc"].iloc[0] and "seed 8" in other["ssc"].iloc[0]
+
+
+def test_rows_of_an_interaction_term(cfg) -> None:  # type: ignore[no-untyped-def]
+    """The heterogeneity interaction's bootstrap (a regressor built from two columns): the
+    row's estimate and statistic are the analytical fit's, the interval holds the estimate,
+    and the p-value equals the estimator's own on the same design."""
+    from analysis.engines import pyfixest_adapter as fx
+    from analysis.exhibit import Context
+    from analysis.models import wild
+
+    panel = pd.read_csv(PANEL)
+    ctx = Context(panel, cfg)
+    term = "treat_post:east_coastal"
+    reg = fx.feols(panel, f"resilience ~ treat_post + {term} | city_code + year", ctx.spec)
+    data = panel.assign(**{term: panel["treat_post"] * panel["east_coastal"]})
+    base = fx.info(reg, "t", "hetero_east_coastal_interaction", "twfe", ctx.sample)
+    (row,) = wild.coefficient_rows(ctx, reg, data, list(reg.coef.index), base, [term])
+    assert row.model == "hetero_east_coastal_interaction_wild" and row.term == term
+    assert row.estimate == float(reg.coef[term])
+    assert row.statistic == pytest.approx(float(reg.coef[term] / reg.se[term]), rel=1e-12)
+    assert row.conf_low < row.estimate < row.conf_high
+    d = wild.design(ctx, reg, data, list(reg.coef.index), list(reg.coef.index))
+    assert d.beta[d.column(term)] / d.scale == pytest.approx(row.estimate, rel=1e-9)
+    expected = wb.test(d, term, wild.draws(ctx, d.n_clusters)).p_value
+    assert row.p_value == expected

@@ -213,7 +213,7 @@ def test_parity_with_fwildclusterboot_enumerated(
     ):
         d = _default_design(small, str(model))
         draws = wb.draw("rademacher", d.n_clusters, 9999, None)
-        res = wb.test(d, str(term), draws, restricted=kind == "WCR", level=0.95)
+        res = wb.bootstrap_test(d, str(term), draws, restricted=kind == "WCR", level=0.95)
         got = {
             "p_value": res.p_value,
             "conf_low": res.conf_low,
@@ -237,7 +237,7 @@ def test_parity_with_fwildclusterboot_over_seeds(
     for (model, term), group in rows.groupby(["model", "term"]):
         d = _default_design(panel, str(model))
         results = [
-            wb.test(d, str(term), wb.draw("rademacher", d.n_clusters, 9999, s))
+            wb.bootstrap_test(d, str(term), wb.draw("rademacher", d.n_clusters, 9999, s))
             for s in range(PY_SEEDS)
         ]
         for q in ("p_value", "conf_low", "conf_high"):
@@ -302,7 +302,7 @@ def test_live_fwildclusterboot_enumerated(tmp_path: Path) -> None:
     panel = pd.read_csv(PANEL)
     sidecar = json.loads(REFERENCE.with_suffix(".json").read_text())
     d = _default_design(_enumerated_sample(panel, sidecar), "baseline_twfe")
-    res = wb.test(d, "treat_post", wb.draw("rademacher", d.n_clusters, 9999, None))
+    res = wb.bootstrap_test(d, "treat_post", wb.draw("rademacher", d.n_clusters, 9999, None))
     assert res.p_value == p
     assert abs(res.conf_low - low) < ENDPOINT_TOL and abs(res.conf_high - high) < ENDPOINT_TOL
 
@@ -369,5 +369,5 @@ def test_rows_of_an_interaction_term(cfg) -> None:  # type: ignore[no-untyped-de
     assert row.conf_low < row.estimate < row.conf_high
     d = wild.design(ctx, reg, data, list(reg.coef.index), list(reg.coef.index))
     assert d.beta[d.column(term)] / d.scale == pytest.approx(row.estimate, rel=1e-9)
-    expected = wb.test(d, term, wild.draws(ctx, d.n_clusters)).p_value
+    expected = wb.bootstrap_test(d, term, wild.draws(ctx, d.n_clusters)).p_value
     assert row.p_value == expected

@@ -334,12 +334,6 @@ class Inversion:
         return out[0], out[1]
 
 
-def ssc_factor(n_obs: int, n_params: int, n_clusters: int) -> float:
-    """(N-1)/(N-K) x G/(G-1), the CRV1 small-sample factor (it cancels from the bootstrap's
-    p-values and intervals; it sets the reported statistic)."""
-    return (n_obs - 1) / (n_obs - n_params) * n_clusters / (n_clusters - 1)
-
-
 def _weights_of(d: Design, j: int) -> np.ndarray:
     return d.x @ d.xtx_inv[j]
 
@@ -360,7 +354,7 @@ def inversion(
     return Inversion(m, ssc, restricted, float(d.beta[j]))
 
 
-def test(
+def bootstrap_test(
     d: Design,
     term: str,
     draws: Draws,

@@ -112,7 +112,7 @@ def coefficient_rows(
     info = described(base, s, d, ctx.cfg.inference.cluster)
     out = []
     for term in terms or names:
-        res = wb.test(dsn, term, d, restricted=s.restricted, level=s.level)
+        res = wb.bootstrap_test(dsn, term, d, restricted=s.restricted, level=s.level)
         t = float(reg.coef[term] / reg.se[term])
         out.append(
             info.row(

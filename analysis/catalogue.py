@@ -7,6 +7,7 @@ from analysis.exhibit import Exhibit
 from analysis.exhibits import (
     baseline,
     callaway_santanna,
+    cohort_randomization,
     data_audit,
     descriptives,
     dml_did,
@@ -32,6 +33,7 @@ EXHIBITS: tuple[Exhibit, ...] = tuple(
         callaway_santanna,
         event_study_estimators,
         placebo,
+        cohort_randomization,
         twfe_diagnostics,
         honest_did,
         psm_did,

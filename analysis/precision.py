@@ -213,6 +213,8 @@ KIND_BY_ESTIMATOR: dict[str, str] = {
     "psm_twfe": "iterative",
     "product_of_coefficients": "resampling",
     "randomization_inference": "resampling",
+    "wild_cluster_bootstrap": "resampling",
+    "cohort_randomization": "resampling",
     "honest_did": "optimizer",
     "dml_plr": "learner",
     "dml_did": "learner",

@@ -50,6 +50,13 @@ NO_MIRROR = {
     "dml_did": "R's DoubleML 1.0.2 has no difference-in-differences model",
     "product_of_coefficients": "a percentile bootstrap of a product of two coefficients; both "
     "regressions are checked (mechanism_<m>, mechanism_direct_<m>)",
+    "cohort_randomization": "randomization inference over permuted pilot zones and cohort "
+    "years; its closed forms are tested against refits of each permuted panel "
+    "(tests/test_cohort_randomization.py), and the statistics at the observed assignment are "
+    "cs_simple, cs_dynamic and event_study, checked in R",
+    "wild_cluster_bootstrap": "fwildclusterboot draws its weights with dqrng, which Python "
+    "cannot replay; parity with enumerated draws (equal p-values) and over seeds is tested "
+    "against tests/reference/wild_reference.csv (rbridge/R/wild_reference.R)",
 }
 # did < 2.5 computes the overall SE of the group aggregation with the wrong cohort index.
 GROUP_OVERALL_SE = Requirement(

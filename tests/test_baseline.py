@@ -56,7 +56,7 @@ def test_event_study_and_pretrend_wald(ctx: Context) -> None:
     data, times = twfe.design(ctx.panel, (lo, hi), ref_period)
     cols = [f"ev_{k}".replace("-", "m") for k in times]
     ref = dummy_ols(data, "resilience", cols, ["city_code", "year"], "city_code")
-    est = {e.term: e for e in out.estimates}
+    est = {e.term: e for e in out.estimates if e.model == "event_study"}
     for k, c in zip(times, cols, strict=True):
         assert est[f"event_time::{k}"].estimate == pytest.approx(ref.coef[c], abs=TOL)
         assert est[f"event_time::{k}"].std_error == pytest.approx(

@@ -20,6 +20,7 @@ from analysis.config.schema import (
     DEFAULT_PANEL,
     DIMENSIONS,
     DIRECTIONS,
+    FEW_CLUSTER_TABLES,
     REPO_ROOT,
     SUITE_TABLES,
     AuditConfig,
@@ -35,9 +36,11 @@ from analysis.config.schema import (
     PanelConfig,
     PlaceboConfig,
     PSMConfig,
+    RandomizationConfig,
     RobustnessConfig,
     SampleConfig,
     TreatmentConfig,
+    WildBootstrapConfig,
 )
 from analysis.config.variables import resolve as resolve_names
 from analysis.errors import InputError, choices, suggest
@@ -64,6 +67,8 @@ __all__ = [
     "RobustnessConfig",
     "DMLConfig",
     "AuditConfig",
+    "WildBootstrapConfig",
+    "RandomizationConfig",
     "Config",
     "Declared",
     "ALLOWED",
@@ -151,6 +156,7 @@ def _check_types(raw: dict[str, Any], defaults: dict[str, Any], path: Path) -> N
         "run",
         "audit",
         *SUITE_TABLES,
+        *FEW_CLUSTER_TABLES,
     ):
         for key, value in raw[table].items():
             expected = type(defaults[table][key])
@@ -291,7 +297,34 @@ def load_config(path: str | Path | None = None, seed: int | None = None) -> Conf
         variables=declared,
         user_columns=user_columns,
         **_suite(raw, src),
+        **_few_clusters(raw, src),
     )
+
+
+def _few_clusters(raw: dict[str, Any], src: Path) -> dict[str, Any]:
+    """[wild_bootstrap] and [randomization] (types and allowed values checked before)."""
+    wild, ri = raw["wild_bootstrap"], raw["randomization"]
+    for table, key, value in (
+        ("wild_bootstrap", "reps", wild["reps"]),
+        ("randomization", "permutations", ri["permutations"]),
+    ):
+        if value < 99:
+            raise InputError(f"{src}: [{table}] {key} = {value} must be at least 99")
+    if ri["scheme"] == "zones" and (
+        raw["treatment"]["source"] != "pilot_zones" or raw["panel"]["units"] != "cities"
+    ):
+        raise InputError(
+            f"{src}: [randomization] scheme = 'zones' needs the pilot-zone treatment ([treatment] "
+            "source = 'pilot_zones', [panel] units = 'cities'); allowed here: 'units', 'auto'"
+        )
+    return {
+        "wild_bootstrap": WildBootstrapConfig(
+            reps=int(wild["reps"]), weights=wild["weights"], restricted=bool(wild["restricted"])
+        ),
+        "randomization": RandomizationConfig(
+            scheme=ri["scheme"], permutations=int(ri["permutations"]), statistic=ri["statistic"]
+        ),
+    }
 
 
 def _m_grid(value: Any, src: Path) -> tuple[float, ...] | None:

@@ -106,6 +106,31 @@ class PlaceboConfig:
 
 
 @dataclass(frozen=True)
+class WildBootstrapConfig:
+    """Wild cluster bootstrap of the TWFE exhibits (analysis/estimators/wild_bootstrap.py):
+    draws, weights ("auto": Rademacher, or Webb's six-point weights when 2^(G-1) < reps) and
+    whether the null is imposed (WCR) or not (WCU); seeded from [run] seed."""
+
+    reps: int = 9999
+    weights: str = "auto"
+    restricted: bool = True
+
+
+@dataclass(frozen=True)
+class RandomizationConfig:
+    """Randomization inference at the level treatment was assigned
+        (analysis/estimators/cohort_randomization.py): "zones" permutes whole pilot zones and
+        their cohort dates, "units" the units' cohorts; "auto" is zones when the treatment comes
+        from the pilot-zone list, units otherwise. `statistic`: what is permuted, the t statistic
+    (estimate / clustered SE, robust to groups of different sizes) or the estimate. Seeded from
+    [run] seed."""
+
+    scheme: str = "auto"
+    permutations: int = 999
+    statistic: str = "t"  # "t": estimate / SE (studentized), or "estimate"
+
+
+@dataclass(frozen=True)
 class HonestDiDConfig:
     mbar: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
     m: tuple[float, ...] | None = (0.0, 0.0025, 0.005, 0.01, 0.02)  # None: "auto"
@@ -199,6 +224,8 @@ class Config:
     robustness: RobustnessConfig = field(default_factory=RobustnessConfig)
     dml: DMLConfig = field(default_factory=DMLConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    wild_bootstrap: WildBootstrapConfig = field(default_factory=WildBootstrapConfig)
+    randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
     # [variables], in the order declared, and the columns of the user's file that the
     # configuration names (internal panel name -> header; analysis.config.variables).
     variables: tuple[Declared, ...] = ()
@@ -249,6 +276,9 @@ ALLOWED: dict[str, tuple[Any, ...]] = {
     "treatment.shenyang_scope": ("city", "liaoning"),
     "sample.cities": ("registry", "all"),
     "callaway_santanna.bootstrap_weights": ("rademacher", "mammen", "webb"),
+    "wild_bootstrap.weights": ("auto", "rademacher", "webb"),
+    "randomization.scheme": ("auto", "zones", "units"),
+    "randomization.statistic": ("t", "estimate"),
     # Names of analysis/estimators/learners.py (LEARNER_NAMES) and analysis/engines/doubleml_plr.py (FE_APPROACH).
     "dml.learner": ("lasso", "random_forest", "boosting", "neural_net", "linear", "stack"),
     "dml.fe": ("within", "dummies", "first_difference"),
@@ -272,3 +302,5 @@ ALLOWED_ITEMS: dict[str, tuple[Any, ...]] = {
     "dml.fe_handling": ("within", "dummies", "first_difference"),
 }
 SUITE_TABLES = ("callaway_santanna", "placebo", "honest_did", "psm", "robustness", "dml")
+# Inference with few treated clusters ([wild_bootstrap], [randomization]).
+FEW_CLUSTER_TABLES = ("wild_bootstrap", "randomization")

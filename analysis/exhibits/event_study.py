@@ -1,7 +1,9 @@
 """Figure 1 and Table 3: event study with relative-time dummies ([model] reference_period
 omitted, end points of [model] event_window binned), city and year fixed effects, clustered by
 city; and the joint Wald test that all pre-treatment coefficients are zero (F with G-1
-denominator degrees of freedom). The fit is analysis.models.twfe's."""
+denominator degrees of freedom). The fit is analysis.models.twfe's; the wild cluster
+bootstrap of each coefficient and of the joint test (model `event_study_wild`)
+analysis.models.wild's."""
 
 from __future__ import annotations
 
@@ -12,7 +14,15 @@ from scipy import stats
 
 from analysis.engines import pyfixest_adapter as fx
 from analysis.exhibit import Context, Output, declare
-from analysis.models.twfe import WALD_TERM, coefficient_table, event_study, pretrend_test, term
+from analysis.models import wild
+from analysis.models.twfe import (
+    WALD_TERM,
+    coefficient_table,
+    event_design,
+    event_study,
+    pretrend_test,
+    term,
+)
 from analysis.render.figures import event_study_figure
 
 TABLE = "table3_event_study"
@@ -38,16 +48,27 @@ def run(ctx: Context) -> Output:
     f, p, q = pretrend_test(reg, pre)
     wald = replace(described, estimator="wald_pretrend")
     estimates.append(wald.row(WALD_TERM, f, p_value=p, conf=(np.nan, np.nan), statistic=f))
+    data, _, columns = event_design(ctx)
+    boot = wild.coefficient_rows(ctx, reg, data, columns, described)
+    boot.append(wild.wald_row(ctx, reg, data, columns, wald, pre, WALD_TERM, f))
     coefs = coefficient_table(reg, window, ref, level)
+    by_term = {e.term: e for e in boot}
+    for col in ("p_value", "conf_low", "conf_high"):
+        coefs[f"wild_{col}"] = [
+            getattr(by_term[term(k)], col) if term(k) in by_term else np.nan
+            for k in coefs["event_time"]
+        ]
     critical = float(stats.t.ppf(0.5 + level / 2, reg.df))
     note = ctx.window_note() + (
         f"Joint test of the {q} pre-treatment coefficients: F = {f:.3f}, p = {p:.4f} "
         f"(df {q}, {reg.df:.0f}). Reference period {ref}; end points binned at "
         f"{window[0]} and {window[1]}; {int(level * 100)}% intervals use "
-        f"t({reg.df:.0f}) critical value {critical:.3f}."
+        f"t({reg.df:.0f}) critical value {critical:.3f}. wild_* columns: {boot[0].ssc} "
+        f"({boot[0].vcov}); joint pre-trend test by the same bootstrap: p = "
+        f"{boot[-1].p_value:.4f}."
     )
     return Output(
-        estimates=estimates,
+        estimates=estimates + boot,
         tables={TABLE: coefs},
         figures={FIGURE: lambda path: event_study_figure(coefs, note, path, title="Event study")},
         notes={TABLE: note},
@@ -55,5 +76,9 @@ def run(ctx: Context) -> Output:
 
 
 EXHIBIT = declare(
-    run, "Figure 1 and Table 3. Event study", tables=(TABLE,), figures=(FIGURE,), models=(MODEL,)
+    run,
+    "Figure 1 and Table 3. Event study",
+    tables=(TABLE,),
+    figures=(FIGURE,),
+    models=(MODEL, MODEL + wild.SUFFIX),
 )

@@ -29,6 +29,7 @@ from analysis.engines.doubleml_adapter import plr_rows
 from analysis.estimates import NORMAL_DF, Estimate
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
 from analysis.exhibit import Context, Needs, Output, declare
+from analysis.models import wild
 from analysis.models.dml import Spec, run_plrs
 from analysis.prepare.specification import definition
 from analysis.render.figures_dml import forest_figure
@@ -141,7 +142,19 @@ def run(ctx: Context) -> Output:
             moderator=mod,
             estimand="att_difference",
         )
-        estimates += inter
+        base = fx.info(
+            inter_reg,
+            TABLE,
+            f"hetero_{mod}_interaction",
+            "twfe",
+            ctx.sample,
+            moderator=mod,
+            estimand="att_difference",
+        )
+        term = f"treat_post:{mod}"
+        data = ctx.panel.assign(**{term: ctx.panel["treat_post"] * ctx.panel[mod]})
+        boot = wild.coefficient_rows(ctx, inter_reg, data, list(inter_reg.coef.index), base, [term])
+        estimates += [*inter, *boot]
         diff = None
         if len(split["DML"]) == 2:
             diff = difference_row(split["DML"][1], split["DML"][0], mod, level)
@@ -177,6 +190,7 @@ def run(ctx: Context) -> Output:
                 }
             )
         row["interaction_p"] = inter[1].p_value
+        row["interaction_wild_p"] = boot[0].p_value
         row["dml_difference_p"] = np.nan if diff is None else diff.p_value
         row["cities_1"] = int(ctx.panel.loc[ctx.panel[mod] == 1, "city_code"].nunique())
         row["cities_0"] = int(ctx.panel.loc[ctx.panel[mod] == 0, "city_code"].nunique())
@@ -209,7 +223,8 @@ def note(ctx: Context, skipped: list[str]) -> str:
         f"over {int(ctx.panel['year'].min())}-{pre_end - 1}, before the first treated year "
         "(fixed per unit). TWFE with unit and year "
         "fixed effects and the controls, clustered by unit; interaction: the full-sample TWFE "
-        "coefficient of treat_post:<moderator> (the test that the effects differ). DML: "
+        "coefficient of treat_post:<moderator> (the test that the effects differ; "
+        "interaction_wild_p: its wild cluster bootstrap p-value, restricted, as in Table 2). DML: "
         f"partially linear model on each split sample ({d.aux_learner}, {d.fe}, {d.n_folds} "
         f"folds by city, {d.n_rep} repetitions); DML difference: split-sample estimates "
         "subtracted, SEs added in quadrature (disjoint sets of cities)."
@@ -228,6 +243,7 @@ EXHIBIT = declare(
         "hetero_<mod>_1",
         "hetero_<mod>_0",
         "hetero_<mod>_interaction",
+        "hetero_<mod>_interaction_wild",
         "dml_hetero_<mod>_1",
         "dml_hetero_<mod>_0",
         "dml_hetero_<mod>_difference",

@@ -26,6 +26,7 @@ from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
 from analysis.estimators.dml_folds import child_rng
 from analysis.estimators.mediation import DEMEAN_TOL, Indirect, bootstrap_indirect
 from analysis.exhibit import Context, Needs, Output, declare
+from analysis.models import wild
 from analysis.models.dml import Spec, run_plrs
 from analysis.models.twfe import FIXEF, OUTCOME, mechanism_formulas
 from analysis.render.labels import label
@@ -120,7 +121,12 @@ def run(ctx: Context) -> Output:
             level,
         )
         indirect = _indirect_row(ind, m, effect[0], d.bootstrap_reps, ctx)
-        estimates += [*effect, *dml_row, *link, *direct, indirect]
+        reg = regs[f"mechanism_{m}"]
+        base = fx.info(reg, TABLE, f"mechanism_{m}", "twfe", ctx.sample, estimand="att")
+        boot = wild.coefficient_rows(
+            ctx, reg, ctx.panel, wild.regressors(reg.formula), base, ["treat_post"]
+        )
+        estimates += [*effect, *dml_row, *link, *direct, indirect, *boot]
         cells = {
             "effect_twfe": _cell(effect[0]),
             "effect_dml": _cell(dml_row[0]),
@@ -133,8 +139,11 @@ def run(ctx: Context) -> Output:
         row.update(
             {"indirect": ind.estimate, "indirect_low": ind.conf_low, "indirect_high": ind.conf_high}
         )
+        row["effect_twfe_wild_p"] = boot[0].p_value
         rows.append(row)
     text = note(level, d.bootstrap_reps, d.aux_learner)
+    if rows:
+        text += f" effect_twfe_wild_p: wild cluster bootstrap ({boot[0].vcov}; {boot[0].ssc})."
     absent = ctx.missing(cfg.model.mechanisms)
     if absent:
         text += " Not estimated: " + "; ".join(absent) + "."
@@ -163,6 +172,7 @@ EXHIBIT = declare(
         "mechanism_link_<m>",
         "mechanism_direct_<m>",
         "mechanism_indirect_<m>",
+        "mechanism_<m>_wild",
     ),
     needs=Needs(controls=True, lists=("mechanisms",)),
 )

@@ -93,10 +93,15 @@ def recorded_formula(ref: int, outcome: str = "resilience") -> str:
     )
 
 
+def event_design(ctx: Context) -> tuple[pd.DataFrame, list[int], list[str]]:
+    """The event study's data (one dummy column per event time), times and dummy columns."""
+    data, times = design(ctx.panel, ctx.event_window, ctx.reference_period)
+    return data, times, [_column(k) for k in times]
+
+
 def _event_study(ctx: Context) -> tuple[fx.Regression, list[int]]:
-    window, ref = ctx.event_window, ctx.reference_period
-    data, times = design(ctx.panel, window, ref)
-    columns = [_column(k) for k in times]
+    ref = ctx.reference_period
+    data, times, columns = event_design(ctx)
     reg = fx.feols(data, f"resilience ~ {' + '.join(columns)} | city_code + year", ctx.spec)
     names = dict(zip(columns, (term(k) for k in times), strict=True))
     return reg.renamed(names, recorded_formula(ref)), times

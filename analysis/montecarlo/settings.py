@@ -8,6 +8,8 @@ which bound its cost:
 - Callaway-Sant'Anna: the never-treated and not-yet-treated control groups with the varying
   base period, no covariate variants, no multiplier bootstrap (analytical standard errors).
 - Placebo: `placebo_permutations` cohort permutations (study: 1,000).
+- Wild cluster bootstrap: `wild_reps` draws (study: 9,999); randomization inference at the
+  level of assignment: `ri_permutations` permutations (study: 9,999).
 - HonestDiD: relative magnitudes at Mbar = 1 only, computed two ways (the ARP C-LF set and
   diff-diff's identified set widened by the critical value); no smoothness grid, no
   breakdown values.
@@ -37,6 +39,8 @@ class MCSettings:
     """The settings that differ from the study's configuration (see the module docstring)."""
 
     placebo_permutations: int = 199
+    wild_reps: int = 999
+    ri_permutations: int = 999
     dml: str = "cheap"
     dml_n_rep: int = 1
     honest_mbar: float = 1.0
@@ -87,6 +91,8 @@ def mc_config(cfg: Config, settings: MCSettings) -> Config:
         dml=dml,
         callaway_santanna=cs,
         placebo=replace(cfg.placebo, permutations=settings.placebo_permutations),
+        wild_bootstrap=replace(cfg.wild_bootstrap, reps=settings.wild_reps),
+        randomization=replace(cfg.randomization, permutations=settings.ri_permutations),
         honest_did=replace(cfg.honest_did, mbar=(settings.honest_mbar,), m=()),
     )
 
@@ -98,7 +104,9 @@ def describe(cfg: Config, settings: MCSettings) -> str:
         "Monte Carlo configuration (analysis/montecarlo/settings.py): the study's specification "
         "and inference settings, with Callaway-Sant'Anna never-treated and not-yet-treated "
         "controls (varying base period, analytical SEs, no bootstrap); "
-        f"{settings.placebo_permutations} placebo permutations; HonestDiD relative magnitudes "
+        f"{settings.placebo_permutations} placebo permutations; wild cluster bootstrap with "
+        f"{settings.wild_reps} draws; {settings.ri_permutations} permutations of the zones' "
+        "cohorts; HonestDiD relative magnitudes "
         f"at Mbar = {settings.honest_mbar:g} only (ARP C-LF set and the naive set); DML with "
         f"{d.n_folds} folds by city and {d.n_rep} sample split, learners: partially linear "
         f"{d.learner}, mechanisms and heterogeneity {d.aux_learner}, staggered DML "

@@ -27,7 +27,7 @@ estimator aggregates:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,9 @@ from analysis.estimates import Estimate
 from analysis.simulation.comparison import truth_of
 
 ATTGT = re.compile(r"^attgt::(\d+):(\d+)$")
-BINNED_MODELS = ("event_study",)  # the TWFE event study bins its end points
+# the TWFE event study bins its end points (its wild bootstrap and randomization rows too)
+BINNED_MODELS = ("event_study", "event_study_wild", "ri_event_study")
+RI_PREFIX = "ri_"  # randomization inference rows: the statistic is the unprefixed model's
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,10 @@ def target(
     """The true value of an estimate's quantity, or None where it has none (tests,
     associations, indirect effects) or the truth does not define it."""
     res = truth["resilience"]
+    if e.estimand == "randomization_test" and e.model.startswith(RI_PREFIX):
+        # the statistic of a randomization test is an estimate of the model it tests
+        estimand = "att" if e.term == "ATT" else "att_by_event_time"
+        e = replace(e, estimand=estimand)
     if e.estimand == "sensitivity":
         return honest_target(res, facts, post or []) if e.outcome == "resilience" else None
     if e.outcome != "resilience" or e.moderator:

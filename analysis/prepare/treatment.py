@@ -88,3 +88,34 @@ def add_treatment(panel: pd.DataFrame, first_treat: pd.Series) -> pd.DataFrame:
     out["treat_post"] = (treated & (out["year"] >= out["first_treat"])).astype(int)
     out["rel_time"] = (out["year"] - out["first_treat"]).where(treated)
     return out
+
+
+def assignment_groups(units: pd.Index | list[int], cfg: TreatmentConfig) -> pd.Series:
+    """The group with which each unit (city code) was assigned its treatment, under the
+    pilot-zone list: a treated city's pilot zone (all of Guangdong in the Pearl River Delta
+    zone and all of Liaoning in the Shenyang zone under the province scopes), and for the
+    cities of no zone their province ('<province>, no zone'). Randomization inference at the
+    level of assignment permutes these groups' cohorts
+    (analysis.estimators.cohort_randomization)."""
+    reg = registry().set_index("admin_code")
+    zones = pilot_zones().drop_duplicates("admin_code").set_index("admin_code")["zone"]
+    index = pd.Index(units)
+    missing = index.difference(reg.index)
+    if len(missing):
+        raise InputError(
+            f"[randomization] scheme = 'zones' needs every unit in the city registry; "
+            f"{missing[0]} is not (use scheme = 'units')"
+        )
+    province = reg.loc[index, "province_zh"]
+    names = reg.loc[index, "province_en"].astype(str) + ", no zone"
+    group = pd.Series(names.to_numpy(), index=index, name="group")
+    scopes = (
+        ("广东省", "Pearl River Delta", cfg.prd_scope == "guangdong"),
+        ("辽宁省", "Shenyang", cfg.shenyang_scope == "liaoning"),
+    )
+    for prov, zone, whole in scopes:
+        if whole:
+            group[(province == prov).to_numpy()] = zone
+    named = index.intersection(zones.index)
+    group[named] = zones[named].to_numpy()
+    return group

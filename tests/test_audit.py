@@ -380,7 +380,9 @@ def test_a_run_with_only_one_exhibit_still_audits_first(tmp_path: Path) -> None:
     estimates = pd.read_csv(out / "estimates.csv")
     assert set(estimates["exhibit"]) == {"table2_baseline"}
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert report.index('id="baseline"') < report.index('id="data_audit"') < report.index('id="data"')
+    assert (
+        report.index('id="baseline"') < report.index('id="data_audit"') < report.index('id="data"')
+    )
     assert "data audit: 239 missing cells" in (out / "run.log").read_text(encoding="utf-8")
 
 

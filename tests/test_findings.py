@@ -152,3 +152,23 @@ def test_the_audit_shows_the_flags_most_likely_to_matter_first() -> None:
     order = [shown.index(f'<td class="num">{u}</td>') for u in (200, 104, 103, 100)]
     assert order == sorted(order)  # scale break, then the largest jumps first
     assert full.count("<tr>") == len(flags) + 1 and 'href="tables/table0b_audit_flags.csv"' in shown
+
+
+@pytest.mark.parametrize(
+    ("smallest", "word"),
+    [(6, "fewer than 10: read the wild"), (12, "the analytical p-values hold")],
+)
+def test_the_few_clusters_rule_names_which_p_value_to_read(smallest: int, word: str) -> None:
+    est = _est(
+        [
+            ("baseline_twfe_wild", "treat_post", 0.07, float("nan"), 0.0004),
+            ("ri_cs_simple", "ATT", 0.07, float("nan"), 0.03),
+        ]
+    )
+    lines = dict(findings.checks(est, None, "out", {2015: smallest, 2016: 51}))
+    assert lines["Wild cluster bootstrap (WCR)"] == "TWFE p < 0.001"
+    assert lines["Randomization at the level of assignment"] == "CS simple p = 0.030"
+    assert (
+        word in lines["Which p-value to read"]
+        and f"({2015 if smallest < 51 else 2016})" in lines["Which p-value to read"]
+    )

@@ -125,10 +125,14 @@ def _p(p: float) -> str:
 
 
 def checks(
-    est: pd.DataFrame, crosscheck: pd.DataFrame | None, out_hint: str
+    est: pd.DataFrame,
+    crosscheck: pd.DataFrame | None,
+    out_hint: str,
+    cohorts: dict[int, int] | None = None,
 ) -> list[tuple[str, str]]:
     """(check, result) lines: pre-trends, HonestDiD, placebo, robustness, channels, splits,
-    the R cross-check."""
+    the few-treated-clusters tests and which p-value to read (`cohorts`: treated units per
+    cohort), the R cross-check."""
     lines: list[tuple[str, str]] = []
     pre = _row(est, "event_study", "joint_pre_F")
     if pre is not None:
@@ -184,7 +188,48 @@ def checks(
             for t, v, p in zip(splits["term"], splits["estimate"], splits["p_value"], strict=True)
         ]
         lines.append(("Splits: difference of effects (interaction)", "; ".join(parts)))
+    lines += few_clusters(est, cohorts)
     lines.append(("R cross-check", crosscheck_verdict(crosscheck, out_hint)))
+    return lines
+
+
+FEW = 10  # treated clusters in a cohort below which the analytical tests over-reject (README)
+
+
+def few_clusters(est: pd.DataFrame, cohorts: dict[int, int] | None) -> list[tuple[str, str]]:
+    """The wild bootstrap and randomization p-values beside the rule that says when to read
+    them: a treated cohort with fewer than FEW clusters (README, 'Which p-value to read')."""
+    lines: list[tuple[str, str]] = []
+    parts = []
+    for model, term, name in (
+        ("baseline_twfe_wild", "treat_post", "TWFE"),
+        ("baseline_twfe_controls_wild", "treat_post", "TWFE with controls"),
+        ("event_study_wild", "joint_pre_F", "pre-trend joint test"),
+    ):
+        row = _row(est, model, term)
+        if row is not None:
+            parts.append(f"{name} {_p(float(row['p_value']))}")
+    if parts:
+        lines.append(("Wild cluster bootstrap (WCR)", "; ".join(parts)))
+    parts = []
+    for model, term, name in (
+        ("ri_cs_simple", "ATT", "CS simple"),
+        ("ri_cs_dynamic", "overall", "CS dynamic overall"),
+    ):
+        row = _row(est, model, term)
+        if row is not None:
+            parts.append(f"{name} {_p(float(row['p_value']))}")
+    if parts:
+        lines.append(("Randomization at the level of assignment", "; ".join(parts)))
+    if cohorts:
+        g, n = min(cohorts.items(), key=lambda kv: kv[1])
+        rule = (
+            f"the smallest treated cohort ({g}) has {n} clusters, fewer than {FEW}: read the wild "
+            "bootstrap (TWFE) and randomization (Callaway-Sant'Anna) p-values"
+            if n < FEW
+            else f"every treated cohort has at least {FEW} clusters: the analytical p-values hold"
+        )
+        lines.append(("Which p-value to read", rule))
     return lines
 
 
@@ -217,9 +262,11 @@ def terminal_lines(out: Path) -> list[str]:
         f"[{fmt(r.conf_low)}, {fmt(r.conf_high)}]"
         for r in rows
     ]
-    wanted = ("Pre-trends (TWFE event study, joint F)", "R cross-check")
+    wanted = ("Pre-trends (TWFE event study, joint F)", "Which p-value to read", "R cross-check")
     lines += [
-        f"{name}: {result}" for name, result in checks(est, crosscheck, str(out)) if name in wanted
+        f"{name}: {result}"
+        for name, result in checks(est, crosscheck, str(out), cohort_sizes(out))
+        if name in wanted
     ]
     spec = manifest.get("specification") or {}
     if spec and not spec.get("as_in_paper", True):
@@ -229,3 +276,14 @@ def terminal_lines(out: Path) -> list[str]:
         )
     lines.append(f"report: {out / 'report.html'}")
     return lines
+
+
+def cohort_sizes(out: Path) -> dict[int, int] | None:
+    """Treated units per cohort in the run's analysis panel (None when it is not there)."""
+    path = out / "analysis_panel.csv"
+    if not path.exists():
+        return None
+    panel = pd.read_csv(path, usecols=["city_code", "first_treat"])
+    first = panel.groupby("city_code")["first_treat"].first()
+    counts = first[first > 0].value_counts()
+    return {int(g): int(n) for g, n in counts.sort_index().items()}

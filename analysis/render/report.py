@@ -317,7 +317,8 @@ def _findings(out: Path, estimates: pd.DataFrame, manifest: dict[str, Any]) -> s
         ]
     )
     checks = pd.DataFrame(
-        findings.checks(estimates, crosscheck, str(out)), columns=["check", "result"]
+        findings.checks(estimates, crosscheck, str(out), findings.cohort_sizes(out)),
+        columns=["check", "result"],
     )
     return (
         '<section class="first"><h2 id="findings">Findings</h2>'

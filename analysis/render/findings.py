@@ -286,4 +286,4 @@ def cohort_sizes(out: Path) -> dict[int, int] | None:
     panel = pd.read_csv(path, usecols=["city_code", "first_treat"])
     first = panel.groupby("city_code")["first_treat"].first()
     counts = first[first > 0].value_counts()
-    return {int(str(g)): int(n) for g, n in counts.sort_index().items()}
+    return {int(float(str(g))): int(n) for g, n in counts.sort_index().items()}

@@ -83,7 +83,8 @@ def main() -> int:
         ctx = fresh()
         for model, reg in twfe.fits(ctx).items():
             base = fx.info(reg, "bench", model, "twfe", ctx.sample)
-            wild.coefficient_rows(ctx, reg, ctx.panel, wild.regressors(reg.formula), base)
+            columns = wild.regressors(reg.formula)
+            wild.coefficient_rows(ctx, reg, ctx.panel, columns, base, ["treat_post"])
 
     t_pipe = _median_seconds(lambda: exhibit("baseline").run(fresh()))
     t_wild = _median_seconds(bootstrap)

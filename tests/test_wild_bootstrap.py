@@ -371,3 +371,21 @@ def test_rows_of_an_interaction_term(cfg) -> None:  # type: ignore[no-untyped-de
     assert d.beta[d.column(term)] / d.scale == pytest.approx(row.estimate, rel=1e-9)
     expected = wb.bootstrap_test(d, term, wild.draws(ctx, d.n_clusters)).p_value
     assert row.p_value == expected
+
+
+def test_the_notes_say_which_p_value_to_read(cfg) -> None:  # type: ignore[no-untyped-def]
+    """Six treated cities in 2015: read the bootstrap; three: read randomization; 51: no
+    sentence."""
+    from analysis.exhibit import Context
+    from analysis.models import wild
+
+    panel = pd.read_csv(PANEL)
+    six = wild.few_treated_note(Context(panel, cfg), "A", "B")
+    assert "cohort 2015 (6 clusters), fewer than 10" in six and six.endswith("read A.")
+    guizhou = sorted(panel.loc[panel["first_treat"] == 2015, "city_code"].unique())
+    three = panel["city_code"].isin(guizhou[:3])
+    fewer = panel.assign(first_treat=panel["first_treat"].where(~three, 0))
+    note = wild.few_treated_note(Context(fewer, cfg), "A", "B")
+    assert "cohort 2015 (3 clusters), fewer than 5" in note and note.endswith("read B.")
+    later = panel.assign(first_treat=panel["first_treat"].replace(2015, 2016))
+    assert wild.few_treated_note(Context(later, cfg), "A", "B") == ""

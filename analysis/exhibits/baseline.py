@@ -29,6 +29,9 @@ def run(ctx: Context) -> Output:
     extra["Wild bootstrap CI"] = [f"[{e.conf_low:.4f}, {e.conf_high:.4f}]" for e in boot]
     table = regression_table(estimates, models=models, terms=["treat_post"], extra=extra)
     note = inference_note(estimates) + f" Wild bootstrap: {boot[0].ssc} ({boot[0].vcov})."
+    note += wild.few_treated_note(
+        ctx, "the wild bootstrap p-values", "the randomization p-value of Table 6 (placebo)"
+    )
     if missing := missing_controls(ctx):
         note += " Column with controls not estimated: " + "; ".join(missing) + "."
     return Output(estimates=estimates + boot, tables={TABLE: table}, notes={TABLE: note})

@@ -24,6 +24,7 @@ from analysis.estimates import Estimate, ModelInfo
 from analysis.estimators import cohort_randomization as cr
 from analysis.exhibit import Context, Needs, Output, declare
 from analysis.inference import t_inference
+from analysis.models import wild
 from analysis.models.callaway_santanna import CSSpec, aggregations, default_fit
 from analysis.models.twfe import event_study, recorded_formula
 from analysis.prepare.treatment import assignment_groups
@@ -163,6 +164,9 @@ def run(ctx: Context) -> Output:
     )
     if dropped:
         note += f" {dropped} units not observed in every year are left out."
+    note += wild.few_treated_note(
+        ctx, "the randomization p-values for Callaway-Sant'Anna", "the randomization p-values"
+    )
     return Output(estimates=estimates, tables={TABLE: pd.DataFrame(table)}, notes={TABLE: note})
 
 

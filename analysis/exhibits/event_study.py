@@ -59,13 +59,21 @@ def run(ctx: Context) -> Output:
             for k in coefs["event_time"]
         ]
     critical = float(stats.t.ppf(0.5 + level / 2, reg.df))
-    note = ctx.window_note() + (
-        f"Joint test of the {q} pre-treatment coefficients: F = {f:.3f}, p = {p:.4f} "
-        f"(df {q}, {reg.df:.0f}). Reference period {ref}; end points binned at "
-        f"{window[0]} and {window[1]}; {int(level * 100)}% intervals use "
-        f"t({reg.df:.0f}) critical value {critical:.3f}. wild_* columns: {boot[0].ssc} "
-        f"({boot[0].vcov}); joint pre-trend test by the same bootstrap: p = "
-        f"{boot[-1].p_value:.4f}."
+    note = (
+        ctx.window_note()
+        + (
+            f"Joint test of the {q} pre-treatment coefficients: F = {f:.3f}, p = {p:.4f} "
+            f"(df {q}, {reg.df:.0f}). Reference period {ref}; end points binned at "
+            f"{window[0]} and {window[1]}; {int(level * 100)}% intervals use "
+            f"t({reg.df:.0f}) critical value {critical:.3f}. wild_* columns: {boot[0].ssc} "
+            f"({boot[0].vcov}); joint pre-trend test by the same bootstrap: p = "
+            f"{boot[-1].p_value:.4f}."
+        )
+        + wild.few_treated_note(
+            ctx,
+            "the wild_* columns and the bootstrap pre-trend test",
+            "the randomization p-values of Table 6b",
+        )
     )
     return Output(
         estimates=estimates + boot,

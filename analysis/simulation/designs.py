@@ -26,6 +26,11 @@ design is a family of panels, one per seed. The truth of each panel (`FILE.truth
 - `no_effect`: the study's process with every effect set to zero (effect_scale 0), on the
   outcome, the mechanisms and every moderator group. Rejection rates of 5% tests are their
   size, and should be 5% up to Monte Carlo error.
+- `few_treated`: no effect, and three treated cities of their own (first treated in 2015,
+  drawn at random for each seed) against 263 never treated: the case in which even the
+  wild cluster bootstrap fails (MacKinnon and Webb 2018: with so few treated clusters the
+  restricted bootstrap under-rejects, its p-values bunch at large values), and a
+  randomization test over units is the one whose size holds.
 - `trend_violation`: the study's process, but the untreated resilience components of every
   ever-treated city drift apart from the others by 0.04 of their scale a year
   (`DGP.treated_trend`), in both potential outcomes, so parallel trends fail while the true
@@ -92,6 +97,12 @@ DESIGNS: dict[str, Design] = {
             "no_effect",
             "pilot-zone timing, no effect on anything: rejection rates are sizes",
             lambda seed: DGP(seed, effect_scale=0.0),
+        ),
+        Design(
+            "few_treated",
+            "no effect, three treated cities (2015) of their own: tests with three treated "
+            "clusters",
+            lambda seed: DGP(seed, effect_scale=0.0, cohorts=((2015, 3.5 / 266),)),
         ),
         Design(
             "trend_violation",

@@ -43,7 +43,10 @@ def test_sidecar_records_reason_commit_and_history(sidecar: dict[str, Any]) -> N
     assert all(e["reason"] and e["commit"] and e["machine"] for e in sidecar["history"])
     names = {t for ex in sidecar["exhibits"] for t in ex["tables"]}
     committed = {p.stem for p in (GOLDEN / "tables").glob("*.csv")}
-    assert committed == names | {"truth_comparison"}, "golden tables and exhibits disagree"
+    # beside the exhibits' tables, the run's own: the truth comparison and the variables
+    assert committed == names | {"truth_comparison", "variables"}, (
+        "golden tables and exhibits disagree"
+    )
 
 
 def test_every_estimator_has_a_stated_tolerance_kind() -> None:

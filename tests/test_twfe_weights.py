@@ -84,7 +84,11 @@ def test_bacon_gives_diff_diffs_comparisons(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(PANELS))
 def test_dcdh_gives_diff_diffs_weights(name: str) -> None:
     panel = PANELS[name]()
-    panel = panel.assign(treat_post=((panel["first_treat"] > 0) & (panel["year"] >= panel["first_treat"])).astype(int))
+    panel = panel.assign(
+        treat_post=((panel["first_treat"] > 0) & (panel["year"] >= panel["first_treat"])).astype(
+            int
+        )
+    )
     ref_w, ref_beta, ref_sigma = reference_dcdh(panel)
     got = tw.dcdh(panel["resilience"], panel["treat_post"], panel["city_code"], panel["year"])
     merged = ref_w.merge(

@@ -72,6 +72,17 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="DID stages and one DML specification on synthetic panels of 1e4, 1e5, 1e6 rows",
     )
+    bench.add_argument(
+        "--study",
+        action="store_true",
+        help="with --scale: the whole study (every exhibit, the study's learners) on any-unit "
+        "simulated panels, seconds and peak memory per stage side by side",
+    )
+    bench.add_argument(
+        "--sizes",
+        help="with --scale --study: comma-separated panel sizes in rows (default 4000,40000; "
+        "e.g. 4000,40000,400000)",
+    )
     _montecarlo_parser(sub)
     return p
 
@@ -174,6 +185,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"wrote {out}/ (SIMULATED DATA)")
         return 0
     if command == "bench":
+        if (args.study or args.sizes) and not args.scale:
+            raise InputError("bench: --study and --sizes go with --scale (bench --scale --study)")
+        if args.sizes and not args.study:
+            raise InputError("bench --scale: --sizes goes with --study")
+        if args.study:
+            from analysis.bench.study import main as bench_study
+            from analysis.bench.study import parse_sizes
+
+            return bench_study(parse_sizes(args.sizes))
         if args.scale:
             from analysis.bench.scale import main as bench_scale
 

@@ -25,6 +25,7 @@ from analysis.config import DATA_DIR, DEFAULT_PANEL, Config, load_config
 from analysis.errors import PARTIAL, AnalysisError, InputError, choices, describe, suggest
 from analysis.estimates import Estimate, to_frame
 from analysis.exhibit import Context, Exhibit, Output
+from analysis.memory import PeakMemory
 from analysis.manifest import git_state, inputs, machine, r_version, versions
 from analysis.panel_record import log_panel, panel_manifest
 from analysis.precision import round_frame, write_csv, write_json
@@ -46,18 +47,26 @@ SIMULATED_NOTE = "SIMULATED DATA (the embedded default panel; see analysis/simul
 
 
 class Timer:
-    """Seconds per stage, for the log and the manifest."""
+    """Seconds and peak memory (MB: this process and its children, the DML pool or a Dask
+    cluster's local workers) per stage, for the log and the manifest."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.memory = PeakMemory()
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         t0 = time.perf_counter()
         log.info("stage %s ...", name)
-        yield
+        with self.memory.stage(name):
+            yield
         self.seconds[name] = round(time.perf_counter() - t0, 3)
-        log.info("stage %s done in %.2f s", name, self.seconds[name])
+        log.info(
+            "stage %s done in %.2f s (peak memory %.0f MB)",
+            name,
+            self.seconds[name],
+            self.memory.peaks[name],
+        )
 
 
 def _log_warnings(exhibit: str, caught: list[warnings.WarningMessage]) -> None:
@@ -283,6 +292,7 @@ def run(
             "not_run": [{"exhibit": k, "reasons": v} for k, v in not_run.items()],
             "failed": [{"part": k, "error": v} for k, v in failed.items()],
             "seconds": timer.seconds,
+            "peak_memory_mb": timer.memory.peaks,
         }
         write_json(manifest, tmp / "manifest.json")
         with timer.stage("report"):

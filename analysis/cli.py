@@ -41,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="all or nothing: any failing part ends the run with nothing written",
     )
+    where = run.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        help="run the DML cross-fitting on a Dask LocalCluster of K worker processes "
+        "(same outputs; default: no Dask, [dml] n_jobs local processes)",
+    )
+    where.add_argument(
+        "--scheduler",
+        help="run the DML cross-fitting on the Dask cluster at this address (tcp://HOST:8786); "
+        "see README, 'Running on a cluster'",
+    )
     sim = sub.add_parser("simulate", help="write a simulated raw panel and FILE.truth.json")
     sim.add_argument("--seed", type=int, required=True)
     sim.add_argument("--out", type=Path, required=True)
@@ -138,6 +150,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             getattr(args, "seed", None),
             tuple(s.strip() for s in only.split(",")) if only else None,
             strict=getattr(args, "strict", False),
+            workers=getattr(args, "workers", None),
+            scheduler=getattr(args, "scheduler", None),
         )
         from analysis.render.findings import terminal_lines
 

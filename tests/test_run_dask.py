@@ -32,7 +32,12 @@ DML = "dml_plr,dml_did"
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": "0", "PYTHONWARNINGS": "ignore"}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "PYTHONHASHSEED": "0",
+        "PYTHONWARNINGS": "ignore",
+    }
 
 
 def _run(out: Path, *args: str) -> None:

@@ -8,7 +8,7 @@ Each size runs in its own process (`python -m analysis.bench.study ROWS`), which
 panel as a user's CSV, runs `python -m analysis run` on it in-process (the pipeline itself:
 loading, every exhibit, tables, figures, report) and prints one JSON line with the stages'
 seconds and peak memory (manifest.json: `seconds`, `peak_memory_mb`, the resident memory of
-the process and its DML workers, sampled every 50 ms).
+the process and its DML workers, sampled every 250 ms).
 
 The settings (SETTINGS) are the study's (data/study.toml) except where stated there: the
 default run must take minutes, not hours. What they change is printed under the table.

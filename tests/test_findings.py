@@ -152,3 +152,12 @@ def test_the_audit_shows_the_flags_most_likely_to_matter_first() -> None:
     order = [shown.index(f'<td class="num">{u}</td>') for u in (200, 104, 103, 100)]
     assert order == sorted(order)  # scale break, then the largest jumps first
     assert full.count("<tr>") == len(flags) + 1 and 'href="tables/table0b_audit_flags.csv"' in shown
+
+
+def test_a_breakdown_beyond_the_searched_range_is_said_so() -> None:
+    """estimates.csv writes a breakdown outside the search range as an empty cell (NaN): a
+    very precise effect (a panel of 400,000 rows) stays significant at every Mbar searched."""
+    est = _est([("honest_rm", "breakdown", 0.0, float("nan"), float("nan"))])
+    est.loc[0, "estimate"] = ""
+    lines = dict(findings.checks(est, None, "out"))
+    assert "beyond the searched range" in lines["HonestDiD breakdown"]

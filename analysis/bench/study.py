@@ -147,7 +147,7 @@ def measure(rows: int) -> dict[str, Any]:
         "memory": manifest["peak_memory_mb"],
         "wall": wall,
         "not_run": [e["exhibit"] for e in manifest["not_run"]],
-        "failed": [e["part"] for e in manifest["failed"]],
+        "failed": {e["part"]: e["error"] for e in manifest["failed"]},
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -194,10 +194,11 @@ def table(results: list[dict[str, Any]]) -> list[str]:
     for r in results:
         if "error" in r:
             lines.append(f"{r['rows']:,} rows: {r['error']}")
-        elif r["not_run"] or r["failed"]:
-            lines.append(
-                f"{r['rows']:,} rows: not run {r['not_run'] or 'none'}; failed {r['failed'] or 'none'}"
-            )
+        else:
+            if r["not_run"]:
+                lines.append(f"{r['rows']:,} rows: not run: {', '.join(r['not_run'])}")
+            for part, error in r["failed"].items():
+                lines.append(f"{r['rows']:,} rows: failed: {part}: {error}")
     return lines
 
 

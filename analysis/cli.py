@@ -41,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="all or nothing: any failing part ends the run with nothing written",
     )
+    where = run.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        help="run the DML cross-fitting on a Dask LocalCluster of K worker processes "
+        "(same outputs; default: no Dask, [dml] n_jobs local processes)",
+    )
+    where.add_argument(
+        "--scheduler",
+        help="run the DML cross-fitting on the Dask cluster at this address (tcp://HOST:8786); "
+        "see README, 'Running on a cluster'",
+    )
     sim = sub.add_parser("simulate", help="write a simulated raw panel and FILE.truth.json")
     sim.add_argument("--seed", type=int, required=True)
     sim.add_argument("--out", type=Path, required=True)
@@ -71,6 +83,17 @@ def _parser() -> argparse.ArgumentParser:
         "--scale",
         action="store_true",
         help="DID stages and one DML specification on synthetic panels of 1e4, 1e5, 1e6 rows",
+    )
+    bench.add_argument(
+        "--study",
+        action="store_true",
+        help="with --scale: the whole study (every exhibit, the study's learners) on any-unit "
+        "simulated panels, seconds and peak memory per stage side by side",
+    )
+    bench.add_argument(
+        "--sizes",
+        help="with --scale --study: comma-separated panel sizes in rows (default 4000,40000; "
+        "e.g. 4000,40000,400000)",
     )
     _montecarlo_parser(sub)
     return p
@@ -127,6 +150,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             getattr(args, "seed", None),
             tuple(s.strip() for s in only.split(",")) if only else None,
             strict=getattr(args, "strict", False),
+            workers=getattr(args, "workers", None),
+            scheduler=getattr(args, "scheduler", None),
         )
         from analysis.render.findings import terminal_lines
 
@@ -174,6 +199,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"wrote {out}/ (SIMULATED DATA)")
         return 0
     if command == "bench":
+        if (args.study or args.sizes) and not args.scale:
+            raise InputError("bench: --study and --sizes go with --scale (bench --scale --study)")
+        if args.sizes and not args.study:
+            raise InputError("bench --scale: --sizes goes with --study")
+        if args.study:
+            from analysis.bench.study import main as bench_study
+            from analysis.bench.study import parse_sizes
+
+            return bench_study(parse_sizes(args.sizes))
         if args.scale:
             from analysis.bench.scale import main as bench_scale
 

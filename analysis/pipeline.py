@@ -12,7 +12,7 @@ import traceback
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -21,11 +21,14 @@ from typing import TypeVar
 import pandas as pd
 
 from analysis.catalogue import exhibits
+from analysis.cluster import Cluster, DaskPool, connect
 from analysis.config import DATA_DIR, DEFAULT_PANEL, Config, load_config
 from analysis.errors import PARTIAL, AnalysisError, InputError, choices, describe, suggest
 from analysis.estimates import Estimate, to_frame
+from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
 from analysis.exhibit import Context, Exhibit, Output
 from analysis.manifest import git_state, inputs, machine, r_version, versions
+from analysis.memory import PeakMemory
 from analysis.panel_record import log_panel, panel_manifest
 from analysis.precision import round_frame, write_csv, write_json
 from analysis.prepare.loading import LoadInfo, load, read_table
@@ -46,18 +49,26 @@ SIMULATED_NOTE = "SIMULATED DATA (the embedded default panel; see analysis/simul
 
 
 class Timer:
-    """Seconds per stage, for the log and the manifest."""
+    """Seconds and peak memory (MB: this process and its children, the DML pool or a Dask
+    cluster's local workers) per stage, for the log and the manifest."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.memory = PeakMemory()
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         t0 = time.perf_counter()
         log.info("stage %s ...", name)
-        yield
+        with self.memory.stage(name):
+            yield
         self.seconds[name] = round(time.perf_counter() - t0, 3)
-        log.info("stage %s done in %.2f s", name, self.seconds[name])
+        log.info(
+            "stage %s done in %.2f s (peak memory %.0f MB)",
+            name,
+            self.seconds[name],
+            self.memory.peaks[name],
+        )
 
 
 def _log_warnings(exhibit: str, caught: list[warnings.WarningMessage]) -> None:
@@ -176,8 +187,14 @@ def run(
     seed: int | None = None,
     only: tuple[str, ...] | None = None,
     strict: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> RunResult:
     """The whole study (or the exhibits in `only`) into `out`.
+
+    With `workers` (a LocalCluster of that many processes) or `scheduler` (an existing Dask
+    cluster) the DML cross-fitting jobs run on Dask (analysis.cluster); the outputs are the
+    same bytes as without.
 
     An exhibit the data do not allow is not run, with the reason (status 0; with `only`
     naming it, an InputError). A part that fails (an exhibit, a table, a figure, the report)
@@ -213,6 +230,12 @@ def run(
             raw=raw,
             prepared=info,
         )
+        with timer.stage("cluster") if workers or scheduler else nullcontext():
+            client, where = stack.enter_context(connect(workers, scheduler))
+        if client is not None:  # every exhibit's cross-fitting jobs go to the cluster
+            ctx.shared(SHARED_KEY, lambda: NuisanceCache(pool=DaskPool(client)))
+        else:  # joblib's local processes
+            where = Cluster("joblib", cfg.dml.n_jobs)
         estimates: list[Estimate] = []
         exhibits_meta = []
         selected = select(only)
@@ -285,7 +308,9 @@ def run(
             "exhibits": exhibits_meta,
             "not_run": [{"exhibit": k, "reasons": v} for k, v in not_run.items()],
             "failed": [{"part": k, "error": v} for k, v in failed.items()],
+            "cluster": where.describe(),
             "seconds": timer.seconds,
+            "peak_memory_mb": timer.memory.peaks,
         }
         write_json(manifest, tmp / "manifest.json")
         with timer.stage("report"):

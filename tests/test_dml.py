@@ -260,3 +260,23 @@ def test_dml_config_defaults_are_study_toml() -> None:
     from analysis.config import DMLConfig
 
     assert load_config().dml == DMLConfig()
+
+
+def test_unit_dummies_too_large_for_memory_are_refused_in_one_line() -> None:
+    """fe = "dummies" on a firm-sized panel: a one-line InputError with the size and the
+    remedy instead of a MemoryError (the within transformation needs no dummies)."""
+    from analysis.engines.doubleml_plr import design
+    from analysis.errors import InputError
+
+    n = 20_000
+    panel = pd.DataFrame(
+        {
+            "city_code": np.repeat(np.arange(n), 15),
+            "year": np.tile(np.arange(2001, 2016), n),
+            "y": 1.0,
+            "treat_post": 0,
+        }
+    )
+    with pytest.raises(InputError, match=r"20,000 units over 300,000 rows would take 44\.7 GiB"):
+        design(panel, "y", (), "dummies")
+    assert design(panel.head(150), "y", (), "dummies").covariates[-1] == "city_9"

@@ -170,3 +170,12 @@ def test_the_few_clusters_rule_names_which_p_value_to_read(smallest: int, word: 
     assert lines["Randomization at the level of assignment"] == "CS simple p = 0.030"
     rule = lines["Which p-value to read"]
     assert word in rule and ("(2015) has 6 clusters" in rule) == (smallest == 6)
+
+
+def test_a_breakdown_beyond_the_searched_range_is_said_so() -> None:
+    """estimates.csv writes a breakdown outside the search range as an empty cell (NaN): a
+    very precise effect (a panel of 400,000 rows) stays significant at every Mbar searched."""
+    est = _est([("honest_rm", "breakdown", 0.0, float("nan"), float("nan"))])
+    est.loc[0, "estimate"] = ""
+    lines = dict(findings.checks(est, None, "out"))
+    assert "beyond the searched range" in lines["HonestDiD breakdown"]

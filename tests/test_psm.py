@@ -62,3 +62,47 @@ def test_covariates_are_pre_treatment_means() -> None:
     cov = psm.pre_treatment_means(panel, CONTROLS)
     city = panel[(panel["city_code"] == 7) & (panel["year"] < 4)]
     assert cov.at[7, "x2"] == pytest.approx(city["x2"].mean(), abs=1e-12)
+
+
+def reference_match(cov: pd.DataFrame, cfg: PSMConfig) -> tuple[list, list]:
+    """The matching as first written: every treated city sorts every available control by
+    distance (stable: ties to the control listed first). Quadratic; the reference."""
+    score = cov["score"]
+    caliper = cfg.caliper * float(score.std(ddof=1))
+    controls = score[cov["treated"] == 0]
+    available = set(controls.index)
+    treated = score[cov["treated"] == 1].sort_values(ascending=False, kind="stable")
+    pairs, unmatched = [], []
+    for city, s in zip(treated.index.to_numpy(), treated.to_numpy(), strict=True):
+        pool = controls if cfg.replacement else controls[controls.index.isin(available)]
+        dist = (pool - s).abs().sort_values(kind="stable")
+        chosen = dist[dist <= caliper].index[: cfg.neighbours]
+        if len(chosen) == 0:
+            unmatched.append(int(city))
+            continue
+        pairs += [(int(city), int(c)) for c in chosen]
+        available -= set(chosen)
+    return pairs, unmatched
+
+
+@pytest.mark.parametrize("replacement", [True, False])
+@pytest.mark.parametrize("neighbours", [1, 3])
+@pytest.mark.parametrize("caliper", [0.05, 0.5])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sorted_matching_gives_the_reference_pairs(
+    seed: int, caliper: float, neighbours: int, replacement: bool
+) -> None:
+    """The same pairs, in the same order, as the quadratic reference; scores rounded to a
+    coarse grid so that many controls tie (equal distances, on both sides of a treated city)."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    treated = (rng.random(n) < 0.3).astype(int)
+    score = np.round(rng.normal(size=n) + 0.5 * treated, 1)
+    cov = pd.DataFrame(
+        {"treated": treated, "score": score}, index=pd.Index(rng.permutation(n) + 10)
+    )
+    cfg = PSMConfig(neighbours=neighbours, caliper=caliper, replacement=replacement)
+    got = psm.match(cov, cfg)
+    pairs, unmatched = reference_match(cov, cfg)
+    assert list(got.pairs) == pairs
+    assert list(got.unmatched) == unmatched

@@ -1,5 +1,7 @@
-"""diff-diff 3.13: Callaway-Sant'Anna, Borusyak-Jaravel-Spiess imputation, the Goodman-Bacon
-decomposition, de Chaisemartin-D'Haultfoeuille weights and HonestDiD's smoothness bounds.
+"""diff-diff 3.13: Callaway-Sant'Anna, Borusyak-Jaravel-Spiess imputation and HonestDiD's
+smoothness bounds. (Its Goodman-Bacon decomposition and de Chaisemartin-D'Haultfoeuille
+weights are replayed in linear time by analysis/estimators/twfe_weights.py, tested against
+diff-diff's own.)
 
 Every constructor and fit is called through `analysis.engines.options.call`, so an option
 name diff-diff does not declare fails loudly; every option that matters is passed explicitly.
@@ -170,33 +172,6 @@ def imputation(panel: pd.DataFrame, outcome: str) -> EventCoefs:
         float(res.overall_se) / scale,
         np.inf,
     )
-
-
-def bacon(panel: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, float]:
-    """The Goodman-Bacon 2x2 comparisons (exact weights) and diff-diff's TWFE coefficient."""
-    import diff_diff as dd
-
-    with _quiet():
-        res = call(dd.BaconDecomposition, weights="exact").fit(
-            panel[["city_code", "year", "first_treat", outcome]], outcome=outcome, **KEYS
-        )
-    return res.to_dataframe(), float(res.twfe_estimate)
-
-
-def dcdh_weights(panel: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, float, float]:
-    """de Chaisemartin-D'Haultfoeuille weights of every cell, beta_fe and sigma_fe."""
-    import diff_diff as dd
-
-    with _quiet():
-        res = call(
-            dd.twowayfeweights,
-            panel[["city_code", "year", "treat_post", outcome]],
-            outcome=outcome,
-            unit="city_code",
-            time="year",
-            treatment="treat_post",
-        )
-    return res.weights, float(res.beta_fe), float(res.sigma_fe)
 
 
 def _event_study_results(fit: EventStudyFit) -> Any:

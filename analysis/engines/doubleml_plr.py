@@ -36,6 +36,7 @@ from sklearn.utils import check_X_y
 
 from analysis.engines.doubleml_linear_time import linear_time
 from analysis.engines.options import call
+from analysis.errors import InputError
 from analysis.estimators.crossfit import Job, NuisanceCache, crossfit
 from analysis.estimators.dml_folds import Splits
 from analysis.estimators.learners import STACK, stack_weights
@@ -54,6 +55,9 @@ FE_LABELS = {
     "first_difference": "first differences (DoubleMLPLPR fd_exact) + year dummies",
 }
 CRITICAL_DOUBLEML = 1.96  # DoubleML's aggregation uses this fixed critical value
+# Largest dense matrix of unit dummies built for fe = "dummies" (as init-config proposes): one
+# feature per unit, so its size grows with rows x units, quadratically in a panel's size.
+DUMMIES_BYTES = 2**30
 
 
 def year_dummies(years: pd.Series) -> pd.DataFrame:
@@ -86,10 +90,19 @@ class Design:
 
 def design(panel: pd.DataFrame, outcome: str, controls: tuple[str, ...], fe: str) -> Design:
     """Outcome, treat_post and covariates (controls + year dummies, + city dummies for
-    fe = 'dummies') of the complete rows, sorted by city and year."""
+    fe = 'dummies') of the complete rows, sorted by city and year. Unit dummies larger than
+    DUMMIES_BYTES are refused (InputError: the exhibit is not run, with the reason)."""
     cols = [*KEYS, outcome, TREATMENT, *controls]
     base = panel[cols].dropna().sort_values(list(KEYS)).reset_index(drop=True)
     extra = [year_dummies(base["year"])]
+    size = len(base) * base["city_code"].nunique() * 8
+    if fe == "dummies" and size > DUMMIES_BYTES:
+        raise InputError(
+            f"[dml] fe_handling 'dummies': dummies of {base['city_code'].nunique():,} units over "
+            f"{len(base):,} rows would take {size / 2**30:,.1f} GiB (more than "
+            f"{DUMMIES_BYTES / 2**30:.0f} GiB); use the within transformation "
+            '(fe_handling = ["within"], fe = "within")'
+        )
     if fe == "dummies":
         extra.append(city_dummies(base["city_code"]))
     data = pd.concat([base, *extra], axis=1)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.engines.did2s_linear_time import linear_time as did2s_linear_time
 from analysis.engines.options import call
 from analysis.engines.scaling import unit_scale
 from analysis.errors import InputError
@@ -187,8 +188,9 @@ def did2s(panel: pd.DataFrame, outcome: str, ref: int) -> EventCoefs:
     """Gardner's two-stage DID (pyfixest's did2s): first stage city and year fixed effects on
     the untreated city-years; second stage the residualized outcome on event-time dummies
     (every observed relative time but `ref`; never-treated cities have none) or on
-    treat_post for the ATT; pyfixest's GMM-corrected clustered variance. City-years of a
-    year or city without untreated observations are left out (no first-stage effect)."""
+    treat_post for the ATT; pyfixest's GMM-corrected clustered variance (computed in linear
+    time: analysis.engines.did2s_linear_time). City-years of a year or city without
+    untreated observations are left out (no first-stage effect)."""
     import pyfixest as pf
 
     untreated = panel[panel["treat_post"] == 0]
@@ -202,7 +204,7 @@ def did2s(panel: pd.DataFrame, outcome: str, ref: int) -> EventCoefs:
     data = panel.assign(**{n: (rel == k).astype(float) for n, k in zip(names, times, strict=True)})
     first = "~ 0 | city_code + year"
     common = dict(yname=outcome, first_stage=first, treatment="treat_post", cluster="city_code")
-    with warnings.catch_warnings(), _exact_fixef():
+    with warnings.catch_warnings(), _exact_fixef(), did2s_linear_time():
         warnings.simplefilter("ignore", category=UserWarning)
         es: Any = call(pf.did2s, data, second_stage="~ " + " + ".join(names), **common)
         att: Any = call(pf.did2s, data, second_stage="~ treat_post", **common)

@@ -8,7 +8,8 @@ asks for it. Here the unit of work is one `Job`, one learner on one nuisance for
 repetition of the sample split (all its folds), and
 
 - jobs of several learners, repetitions, specifications or group-time cells run in one
-  joblib pool, longest first (`n_jobs` processes, one BLAS/OpenMP thread each);
+  joblib pool, longest first (`n_jobs` processes, one BLAS/OpenMP thread each), or on the
+  run's Dask cluster (`NuisanceCache.pool`), results in the same order either way;
 - a job's predictions are stored under a content key (the learner's parameters, the
   features, the target, the rows a fold may train on and the folds): a nuisance that two
   models share (the treatment regression of the mechanism DML and of the main DML; the
@@ -17,7 +18,7 @@ repetition of the sample split (all its folds), and
 Every fold is fitted as scikit-learn's `cross_val_predict` (which doubleml calls) fits it:
 a fresh clone of the learner fitted on the training rows and evaluated on the test rows, so
 the predictions, and the estimates, are the same as doubleml's own and do not depend on the
-number of processes or on which jobs ran before (tests/test_crossfit.py).
+number of processes or workers, or on which jobs ran before (tests/test_crossfit.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import joblib
 import numpy as np
@@ -89,18 +91,28 @@ class Job:
         return COST.get(name, COST.get(type(est).__name__, 1)) * self.x.shape[1] * len(self.x)
 
 
+class Pool(Protocol):
+    """Runs jobs elsewhere (a Dask cluster: analysis.cluster.DaskPool) and returns each job's
+    `predict` result, in the order of the jobs."""
+
+    def __call__(self, jobs: Sequence[Job]) -> list[tuple[np.ndarray, float]]: ...
+
+
 @dataclass
 class NuisanceCache:
     """Cross-fitted predictions by content key, for one run (held by the exhibit context),
-    and how many jobs were fitted or reused."""
+    how many jobs were fitted or reused, and where they run: `pool` when the run has one
+    (`run --workers K | --scheduler ADDRESS`), else a joblib pool of the caller's `n_jobs`
+    local processes."""
 
     predictions: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     fitted: int = 0
     reused: int = 0
+    pool: Pool | None = field(default=None, repr=False)
 
 
-def _predict(job: Job) -> tuple[np.ndarray, float]:
+def predict(job: Job) -> tuple[np.ndarray, float]:
     t0 = time.perf_counter()
     out = np.full(len(job.y), np.nan)
     # The learners' parameters are the registry's (analysis.estimators.learners, fitted in the
@@ -133,10 +145,12 @@ def crossfit(
         if key not in cache.predictions and key not in todo:
             todo[key] = job
     order = sorted(todo, key=lambda k: -todo[k].cost())
-    if n_jobs > 1 and len(order) > 1:
-        results = Parallel(n_jobs=n_jobs)(delayed(_predict)(todo[k]) for k in order)
+    if cache.pool is not None and order:
+        results = cache.pool([todo[k] for k in order])
+    elif n_jobs > 1 and len(order) > 1:
+        results = Parallel(n_jobs=n_jobs)(delayed(predict)(todo[k]) for k in order)
     else:
-        results = [_predict(todo[k]) for k in order]
+        results = [predict(todo[k]) for k in order]
     for key, (pred, seconds) in zip(order, results, strict=True):
         cache.predictions[key] = pred
         cache.seconds[key] = seconds

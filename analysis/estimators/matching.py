@@ -57,23 +57,102 @@ def logit_score(x: pd.DataFrame, treated: pd.Series) -> np.ndarray:
     return model.decision_function(z.to_numpy())
 
 
+class _Free:
+    """Which positions of a sorted array are still available, with the nearest available
+    position on each side found in near-constant time (union-find with path halving)."""
+
+    def __init__(self, n: int) -> None:
+        self.up = list(range(n + 1))  # up[i]: candidate for the first free position >= i
+        self.down = list(range(-1, n))  # down[i + 1]: candidate for the last free <= i
+
+    def right(self, i: int) -> int:
+        """The first free position >= i (n if none)."""
+        up = self.up
+        while up[i] != i:
+            up[i] = up[up[i]]
+            i = up[i]
+        return i
+
+    def left(self, i: int) -> int:
+        """The last free position <= i (-1 if none)."""
+        down, j = self.down, i + 1
+        while down[j] != j - 1:
+            down[j] = down[down[j] + 1]
+            j = down[j] + 1
+        return j - 1
+
+    def take(self, i: int) -> None:
+        self.up[i] = i + 1
+        self.down[i + 1] = i - 1
+
+
 def match(cov: pd.DataFrame, cfg: PSMConfig) -> Matching:
+    """Each treated city, from the highest score down, gets its `neighbours` nearest
+    never-treated cities by |score difference| within the caliper; ties go to the control
+    listed first (cov's order). The nearest are found from the treated city's place among
+    the controls sorted by score, outwards, so the cost grows with cities x log(cities),
+    not with treated x controls."""
     score = cov["score"]
     caliper = cfg.caliper * float(score.std(ddof=1))
     controls = score[cov["treated"] == 0]
-    available = set(controls.index)
+    codes = controls.index.to_numpy()
+    order = np.argsort(controls.to_numpy(), kind="stable")  # by score, then by position
+    values = controls.to_numpy()[order]
+    free = _Free(len(values))
     treated = score[cov["treated"] == 1].sort_values(ascending=False, kind="stable")
     pairs, unmatched = [], []
     for city, s in zip(treated.index.to_numpy(), treated.to_numpy(), strict=True):
-        pool = controls if cfg.replacement else controls[controls.index.isin(available)]
-        dist = (pool - s).abs().sort_values(kind="stable")
-        chosen = dist[dist <= caliper].index[: cfg.neighbours]
-        if len(chosen) == 0:
+        at = int(np.searchsorted(values, s))
+        chosen = _nearest(values, order, s, at, cfg.neighbours, free, cfg.replacement)
+        chosen = [i for i in chosen if abs(values[i] - s) <= caliper]
+        if not chosen:
             unmatched.append(int(city))
             continue
-        pairs += [(int(city), int(c)) for c in chosen]
-        available -= set(chosen)
+        pairs += [(int(city), int(codes[order[i]])) for i in chosen]
+        if not cfg.replacement:
+            for i in chosen:
+                free.take(i)
     return Matching(cov, tuple(pairs), tuple(unmatched), caliper)
+
+
+def _nearest(
+    values: np.ndarray,
+    order: np.ndarray,
+    s: float,
+    at: int,
+    k: int,
+    free: _Free,
+    replacement: bool,
+) -> list[int]:
+    """Sorted positions of the k controls nearest to s (distance |value - s|, ties to the
+    smaller original position), among the free ones unless `replacement`."""
+    n = len(values)
+
+    def step_left(i: int) -> int:
+        return i - 1 if replacement else free.left(i - 1) if i > 0 else -1
+
+    def step_right(i: int) -> int:
+        return i + 1 if replacement else free.right(i + 1) if i < n - 1 else n
+
+    lo = step_left(at) if at > 0 else -1  # nearest candidate below s
+    hi = (at if replacement else free.right(at)) if at < n else n  # at or above s
+    found: list[tuple[float, int, int]] = []
+    # take candidates outwards in order of distance until k are found and the next one is
+    # farther than the k-th (so every tie at the k-th distance is in)
+    while lo >= 0 or hi < n:
+        d_lo = abs(values[lo] - s) if lo >= 0 else np.inf
+        d_hi = abs(values[hi] - s) if hi < n else np.inf
+        d = min(d_lo, d_hi)
+        if len(found) >= k and d > found[k - 1][0]:
+            break
+        if d_lo <= d_hi:
+            found.append((d_lo, int(order[lo]), lo))
+            lo = step_left(lo)
+        else:
+            found.append((d_hi, int(order[hi]), hi))
+            hi = step_right(hi)
+        found.sort()
+    return [i for _, _, i in found[:k]]
 
 
 def balance(m: Matching, controls: tuple[str, ...]) -> pd.DataFrame:

@@ -12,8 +12,6 @@ holds one panel at a time and returns only the rows.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
 import time
 import warnings
@@ -24,7 +22,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from analysis.config import REPO_ROOT, Config
+from analysis.cluster import worker_facts
+from analysis.config import Config
 from analysis.estimates import Estimate
 from analysis.exhibit import Context
 from analysis.montecarlo.estimators import ESTIMATORS
@@ -51,7 +50,6 @@ TEXT = (
 NUMBERS = ("estimate", "std_error", "p_value", "conf_low", "conf_high", "df", "truth")
 # One row per estimate: the replication's keys, then TEXT's descriptions, the numbers, failure.
 COLUMNS = ("design", "rep", "seed", "row", *TEXT[1:-1], *NUMBERS, "failure")
-BLAS_ENV = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def replication_seed(base_seed: int, rep: int) -> int:
@@ -165,35 +163,6 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
     for c in TEXT:
         out[c] = out[c].fillna("").astype(str).astype(object)
     return out.reset_index(drop=True)
-
-
-@functools.cache
-def code_fingerprint() -> str:
-    """sha256 over the package's source and the data the simulation reads: a worker must run
-    the same code on the same data as the client for the results to be the same. Computed
-    once per process (the code it imported), so editing files during a run changes nothing."""
-    h = hashlib.sha256()
-    files = sorted((REPO_ROOT / "analysis").rglob("*.py")) + sorted(
-        p for p in (REPO_ROOT / "data").glob("*") if p.suffix in (".csv", ".toml")
-    )
-    for p in files:
-        h.update(str(p.relative_to(REPO_ROOT)).encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-HASH_PROBE = "analysis.montecarlo: string hashing"
-
-
-def worker_facts() -> dict[str, Any]:
-    """What must agree between the client and every worker (and is recorded): the string
-    hashing of the process (equal hashes of a fixed string: the same PYTHONHASHSEED), and the
-    code and data it runs."""
-    return {
-        "hash_seed": os.environ.get("PYTHONHASHSEED"),
-        "hash_probe": hash(HASH_PROBE),
-        "code": code_fingerprint(),
-    }
 
 
 def run_chunk(chunk: Chunk) -> ChunkResult:

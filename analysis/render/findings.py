@@ -146,7 +146,15 @@ def checks(
         )
     for model, name in (("honest_rm", "relative magnitudes, Mbar"), ("honest_sd", "smoothness, M")):
         row = _row(est, model, "breakdown")
-        if row is not None:
+        if row is not None and not str(row["estimate"]).strip():  # NaN: none in the range
+            lines.append(
+                (
+                    "HonestDiD breakdown",
+                    f"{name}: beyond the searched range (the effect stays significant at "
+                    "every value searched)",
+                )
+            )
+        elif row is not None:
             value = float(row["estimate"])
             text = (
                 f"{name} = {fmt(value)} (the largest violation at which the effect stays significant)"

@@ -157,10 +157,11 @@ def run(ctx: Context) -> Output:
         f"Randomization inference at the level of assignment: {what} ({per_cohort}), "
         f"{n_perm} permutations (seed {ctx.cfg.seed}); the number of groups per cohort and "
         f"the cohort years are kept. Statistic permuted: {permuted}. p = (1 + #|stat_perm| >= "
-        "|stat|) / (1 + B), exact under the sharp null of no effect. A statistic identified by one group alone (e.g. an event "
-        f"time only the first cohort reaches) has p >= about 1 / {res.n_groups} whatever the "
-        "data. Analytical p-values: Table 4 (influence function, normal) and Table 3 "
-        "(clustered, t)."
+        "|stat|) / (1 + B), exact under the sharp null of no effect. The p-value of a "
+        "statistic identified by one group alone (e.g. an event time only the first cohort "
+        "reaches) is roughly the rank of that group among the "
+        f"{res.n_groups}, so it rarely falls below about 1 / {res.n_groups}. Analytical "
+        "p-values: Table 4 (influence function, normal) and Table 3 (clustered, t)."
     )
     if dropped:
         note += f" {dropped} units not observed in every year are left out."

@@ -53,7 +53,7 @@ NO_MIRROR = {
     "cohort_randomization": "randomization inference over permuted pilot zones and cohort "
     "years; its closed forms are tested against refits of each permuted panel "
     "(tests/test_cohort_randomization.py), and the statistics at the observed assignment are "
-    "cs_simple, cs_dynamic and event_study, checked in R",
+    "cs_attgt, cs_simple, cs_dynamic and event_study, checked in R",
     "wild_cluster_bootstrap": "fwildclusterboot draws its weights with dqrng, which Python "
     "cannot replay; parity with enumerated draws (equal p-values) and over seeds is tested "
     "against tests/reference/wild_reference.csv (rbridge/R/wild_reference.R)",

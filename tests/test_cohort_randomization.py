@@ -49,7 +49,7 @@ def refit(panel: pd.DataFrame, cohorts: np.ndarray) -> dict[tuple[str, str], tup
     data = panel.assign(first_treat=g)
     out: dict[tuple[str, str], tuple[float, float]] = {}
     for (model, term), (est, se, _) in aggregations(fit(data, CSSpec())).items():
-        if model in ("cs_simple", "cs_dynamic"):
+        if model in ("cs_simple", "cs_dynamic", "cs_attgt"):
             out[(model, term)] = (est, se)
     rel = (data["year"] - g).where(g > 0)
     binned = rel.clip(*WINDOW)

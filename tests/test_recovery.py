@@ -51,7 +51,7 @@ def test_event_study_recovers_truth(runs, cfg) -> None:  # type: ignore[no-untyp
     out = event_study.run(Context(panel, cfg))
     lo, hi = cfg.model.event_window
     for e in out.estimates:
-        if not e.term.startswith("event_time::"):
+        if e.model != "event_study" or not e.term.startswith("event_time::"):
             continue
         k = int(e.term.split("::")[1])
         if k in (lo, hi):

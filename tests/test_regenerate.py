@@ -89,6 +89,15 @@ GENERATED = {
         "the same command (its sidecar: versions, the panel's sha256, the specifications)",
         "tests/rbridge/test_rbridge_parity_reference.py::test_specifications_unchanged",
     ),
+    "tests/reference/wild_reference.csv": (
+        "rbridge/R/wild_reference.R on the default run's analysis_panel.csv (needs R with "
+        "fixest and fwildclusterboot)",
+        "tests/test_wild_bootstrap.py::test_parity_with_fwildclusterboot_enumerated",
+    ),
+    "tests/reference/wild_reference.json": (
+        "the same command (its sidecar: versions, the call, the panel's sha256)",
+        "tests/test_wild_bootstrap.py::test_parity_with_fwildclusterboot_enumerated",
+    ),
 }
 # Committed inputs and documentation, not generated.
 SOURCES = {

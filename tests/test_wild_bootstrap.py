@@ -389,3 +389,23 @@ def test_the_notes_say_which_p_value_to_read(cfg) -> None:  # type: ignore[no-un
     assert "cohort 2015 (3 clusters), fewer than 5" in note and note.endswith("read B.")
     later = panel.assign(first_treat=panel["first_treat"].replace(2015, 2016))
     assert wild.few_treated_note(Context(later, cfg), "A", "B") == ""
+
+
+def test_event_study_without_never_treated_units(cfg) -> None:  # type: ignore[no-untyped-def]
+    """Six clusters, none never treated (tests/test_properties.py's mutation): some draws'
+    bootstrap variance of the four pre-period coefficients is singular, and the joint test
+    still has its p-value; the bootstrap rows are the fit's terms (a fit may drop one)."""
+    from analysis.catalogue import exhibit
+    from analysis.exhibit import Context
+
+    panel = pd.read_csv(PANEL)
+    # two Guizhou cities (2015) and four of 2016, as tests/test_properties.py's mutation
+    cities = [520100, 520300, 110100, 120100, 440100, 440300]
+    treated = panel[panel["city_code"].isin(cities)].reset_index(drop=True)
+    assert (treated["first_treat"] > 0).all()
+    out = exhibit("event_study").run(Context(treated, cfg))
+    fit = {e.term for e in out.estimates if e.model == "event_study"}
+    boot = {e.term for e in out.estimates if e.model == "event_study_wild"}
+    assert boot == fit
+    joint = next(e for e in out.estimates if e.model == "event_study_wild" and "F" in e.term)
+    assert 0 <= joint.p_value <= 1

@@ -1,7 +1,7 @@
 """Randomization inference at the level at which treatment was assigned: the assignment
 groups' cohorts (whole pilot zones with their cohort years, or single units) are permuted,
-and the Callaway-Sant'Anna simple and dynamic aggregations and the TWFE event-study
-coefficients are recomputed for every permutation.
+and the Callaway-Sant'Anna cells ATT(g, t), simple and dynamic aggregations and the TWFE
+event-study coefficients are recomputed for every permutation.
 
 Exchangeability (the sharp null of no effect for any unit in any year): the groups are the
 units of assignment, and any permutation of the groups' cohort years was as likely as the
@@ -218,6 +218,10 @@ def _cs(grid: Grid, mo: _Moments, values: np.ndarray) -> Statistics:
     se: dict[tuple[str, str], np.ndarray] = {}
     est, big_l, omega, _ = aggregate([k for k, (_, e, _) in enumerate(cells) if e >= 0])
     estimate[("cs_simple", "ATT")], se[("cs_simple", "ATT")] = est, np.sqrt(variance(big_l, omega))
+    for k, (c, e, _) in enumerate(cells):  # each cell ATT(g, t) (its shares' term is zero)
+        est, big_l, omega, _ = aggregate([k])
+        key = ("cs_attgt", f"attgt::{int(values[c])}:{int(values[c]) + e}")
+        estimate[key], se[key] = est, np.sqrt(variance(big_l, omega))
     post_l, post_omega, post_est = [], [], []
     for e in sorted({e for _, e, _ in cells}):
         est, big_l, omega, _ = aggregate([k for k, (_, ek, _) in enumerate(cells) if ek == e])
@@ -319,7 +323,7 @@ STATISTICS = ("t", "estimate")  # what is permuted: the studentized statistic or
 
 @dataclass(frozen=True)
 class RandomizationResult:
-    """Keyed (family, term), family "cs_simple", "cs_dynamic" or "event_study": the actual
+    """Keyed (family, term), family "cs_attgt", "cs_simple", "cs_dynamic" or "event_study": the actual
     estimates and t statistics, and the permutation draws of `statistic` ("t": estimate /
     SE; "estimate": the estimate itself)."""
 

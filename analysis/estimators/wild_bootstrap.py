@@ -407,7 +407,12 @@ def wald(d: Design, terms: list[str], draws: Draws, *, ssc: float = 1.0) -> Wild
         numer = np.stack([p.c @ block for p in pieces])  # q x b
         z = np.stack([p.c[:, None] * block - p.left @ (p.right.T @ block) for p in pieces])
         var = ssc * np.einsum("jgb,lgb->bjl", z, z)
-        sol = np.linalg.solve(var, numer.T[:, :, None])[:, :, 0]
+        try:
+            sol = np.linalg.solve(var, numer.T[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            # a draw whose bootstrap variance is singular (few clusters, several
+            # restrictions): the pseudo-inverse, as a Wald statistic on its range
+            sol = np.einsum("bjl,bl->bj", np.linalg.pinv(var, hermitian=True), numer.T)
         stats.append(np.einsum("bj,bj->b", numer.T, sol) / len(cols))
     w = np.concatenate(stats)
     return WildWald(

@@ -1,7 +1,7 @@
 """Table 6b: randomization inference at the level at which treatment was assigned, for
 Callaway-Sant'Anna (default specification: never-treated controls, varying base period, no
-covariates; simple ATT, each event time of the dynamic aggregation and its `overall`) and the
-TWFE event study (each coefficient).
+covariates; each cell ATT(g,t), the simple ATT, each event time of the dynamic aggregation
+and its `overall`) and the TWFE event study (each coefficient).
 
 The permutation scheme is [randomization] scheme: "zones" permutes the cohort years of whole
 assignment groups (the pilot zones, and the cities of no zone by province:
@@ -11,7 +11,8 @@ otherwise. [randomization] permutations draws, seeded from [run] seed; [randomiz
 statistic: the t statistic (default; its SE recomputed for every permutation, which keeps the
 test's size when zones differ in size) or the estimate. Every permutation's statistics come
 from closed forms, no refit (analysis.estimators.cohort_randomization), on the units observed
-in every year. Models `ri_cs_simple`, `ri_cs_dynamic`, `ri_event_study`: `estimate` the
+in every year. Models `ri_cs_simple`, `ri_cs_dynamic`, `ri_cs_attgt`, `ri_event_study`:
+`estimate` the
 estimate, `statistic` the permuted statistic's actual value, `p_value` its randomization
 p-value."""
 
@@ -35,11 +36,13 @@ ENGINE = "analysis.estimators.cohort_randomization"
 MODELS = {
     "cs_simple": "ri_cs_simple",
     "cs_dynamic": "ri_cs_dynamic",
+    "cs_attgt": "ri_cs_attgt",
     "event_study": "ri_event_study",
 }
 LABELS = {
     "cs_simple": "Callaway-Sant'Anna, simple",
     "cs_dynamic": "Callaway-Sant'Anna, dynamic",
+    "cs_attgt": "Callaway-Sant'Anna, ATT(g,t)",
     "event_study": "TWFE event study",
 }
 
@@ -65,7 +68,7 @@ def _analytical(ctx: Context) -> dict[tuple[str, str], float]:
     """The analytical p-values of the same statistics (Table 4's and Table 3's)."""
     out = {}
     for (model, term), (est, se, _) in aggregations(default_fit(ctx)).items():
-        if model in ("cs_simple", "cs_dynamic"):
+        if model in ("cs_simple", "cs_dynamic", "cs_attgt"):
             out[(model, term)] = t_inference(est, se, np.inf, ctx.level).p_value
     reg, _ = event_study(ctx)
     for term in reg.coef.index:
@@ -108,6 +111,7 @@ def run(ctx: Context) -> Output:
     formulas = {
         "cs_simple": spec.formula("simple"),
         "cs_dynamic": spec.formula("dynamic"),
+        "cs_attgt": spec.formula("attgt"),
         "event_study": recorded_formula(ref),
     }
     infos = {
@@ -157,10 +161,11 @@ def run(ctx: Context) -> Output:
         f"Randomization inference at the level of assignment: {what} ({per_cohort}), "
         f"{n_perm} permutations (seed {ctx.cfg.seed}); the number of groups per cohort and "
         f"the cohort years are kept. Statistic permuted: {permuted}. p = (1 + #|stat_perm| >= "
-        "|stat|) / (1 + B), exact under the sharp null of no effect. A statistic identified by one group alone (e.g. an event "
-        f"time only the first cohort reaches) has p >= about 1 / {res.n_groups} whatever the "
-        "data. Analytical p-values: Table 4 (influence function, normal) and Table 3 "
-        "(clustered, t)."
+        "|stat|) / (1 + B), exact under the sharp null of no effect. The p-value of a "
+        "statistic identified by one group alone (e.g. an event time only the first cohort "
+        "reaches) is roughly the rank of that group among the "
+        f"{res.n_groups}, so it rarely falls below about 1 / {res.n_groups}. Analytical "
+        "p-values: Table 4 (influence function, normal) and Table 3 (clustered, t)."
     )
     if dropped:
         note += f" {dropped} units not observed in every year are left out."

@@ -48,7 +48,11 @@ def run(ctx: Context) -> Output:
     f, p, q = pretrend_test(reg, pre)
     wald = replace(described, estimator="wald_pretrend")
     estimates.append(wald.row(WALD_TERM, f, p_value=p, conf=(np.nan, np.nan), statistic=f))
-    data, _, columns = event_design(ctx)
+    data, times, columns = event_design(ctx)
+    # the dummies the fit kept (one may be collinear with the fixed effects, e.g. without
+    # never-treated units), in the fit's order
+    kept = dict(zip((term(k) for k in times), columns, strict=True))
+    columns = [kept[t] for t in reg.coef.index]
     boot = wild.coefficient_rows(ctx, reg, data, columns, described)
     boot.append(wild.wald_row(ctx, reg, data, columns, wald, pre, WALD_TERM, f))
     coefs = coefficient_table(reg, window, ref, level)

@@ -67,6 +67,8 @@ def design(
 ) -> wb.Design:
     """The bootstrap's design of a fitted regression `reg` of `data` (regressor `columns`,
     named `names` as in reg), on the rows pyfixest used (complete cases)."""
+    if len(columns) != len(names):
+        raise RuntimeError(f"wild bootstrap of `{reg.formula}`: {columns} for terms {names}")
     cluster = ctx.cfg.inference.cluster
     keep = data[[reg.outcome, *columns]].notna().all(axis=1)
     rows = data[keep]

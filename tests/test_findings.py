@@ -179,3 +179,20 @@ def test_a_breakdown_beyond_the_searched_range_is_said_so() -> None:
     est.loc[0, "estimate"] = ""
     lines = dict(findings.checks(est, None, "out"))
     assert "beyond the searched range" in lines["HonestDiD breakdown"]
+
+
+def test_the_terminal_summary_reads_a_run_without_any_truth(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`--only placebo` writes an empty truth comparison: the summary still reads the run."""
+    import json
+
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "truth_comparison.csv").write_text("", encoding="utf-8")
+    _est([("placebo", "p_value", 0.001, float("nan"), float("nan"))]).to_csv(
+        tmp_path / "estimates.csv", index=False
+    )
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"data": {"simulated": True}}), encoding="utf-8"
+    )
+    lines = findings.terminal_lines(tmp_path)
+    assert lines[0].startswith("findings: No estimator of the overall effect ran")
+    assert lines[-1] == f"report: {tmp_path / 'report.html'}"

@@ -252,6 +252,17 @@ def crosscheck_verdict(crosscheck: pd.DataFrame | None, out_hint: str) -> str:
     )
 
 
+def _read(path: Path) -> pd.DataFrame | None:
+    """A written table, or None when it is absent or empty (a run whose exhibits have no
+    known truth writes an empty truth comparison)."""
+    if not path.exists():
+        return None
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        return None
+
+
 def terminal_lines(out: Path) -> list[str]:
     """The report's first screen in a few lines for the end of `python -m analysis`: the
     verdict, each estimator's overall effect, the pre-trend test, the R cross-check and where
@@ -259,7 +270,7 @@ def terminal_lines(out: Path) -> list[str]:
     est = pd.read_csv(out / "estimates.csv", dtype=str, keep_default_na=False)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     truth_csv = out / "tables" / "truth_comparison.csv"
-    truth = pd.read_csv(truth_csv, dtype=str) if truth_csv.exists() else None
+    truth = _read(truth_csv)
     cc_csv = out / "crosscheck.csv"
     crosscheck = pd.read_csv(cc_csv, dtype=str, keep_default_na=False) if cc_csv.exists() else None
     rows = headline(est, truth)

@@ -10,10 +10,11 @@ analysis.dask_preload, which pins the command's seed). Workers run with one BLAS
 thread (BLAS_ENV), as the local pool does.
 
 `DaskPool` is the cross-fitting pool of a run on Dask (analysis.estimators.crossfit.Pool):
-each distinct feature matrix is sent to the workers once (scattered to all of them, so a
-worker that dies loses nothing another lacks), every job is submitted with its learner,
-target and folds, and the predictions are gathered in the order of the jobs, so a run's
-estimates are the same bytes whatever the number of workers.
+each distinct feature matrix, target and set of folds is sent once (as a task that returns
+it, so that the scheduler can make it again if the worker holding it is lost: scattered data
+would be lost for good), every job is submitted with its learner and references to them, and
+the predictions are gathered in the order of the jobs, so a run's estimates are the same
+bytes whatever the number of workers, and also when a worker dies mid-run.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import hashlib
 import logging
 import os
 import uuid
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -129,13 +131,19 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[tuple[Any, C
     LocalCluster of `workers` one-thread processes (closed on exit). No client (None) when
     neither is given or `workers` is 0."""
     if scheduler:
+        import dask
         from distributed import Client
 
+        # How long to keep trying: Dask's own setting (distributed.comm.timeouts.connect,
+        # e.g. DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=60s for a scheduler still starting).
+        timeout = dask.config.get("distributed.comm.timeouts.connect")
         with quiet_dask():
             try:
-                client = Client(scheduler, timeout="20s")
+                client = Client(scheduler, timeout=timeout)
             except OSError as exc:
-                raise InputError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+                raise InputError(
+                    f"--scheduler {scheduler}: cannot connect within {timeout} ({exc})"
+                ) from None
             try:
                 n = check_workers(client)
                 yield client, Cluster("scheduler", n, scheduler)
@@ -167,9 +175,14 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[tuple[Any, C
         yield client, Cluster("local", workers)
 
 
-def _predict_with(job: Job, x: np.ndarray) -> tuple[np.ndarray, float]:
-    """A job whose feature matrix was scattered apart from it (runs on a worker)."""
-    return predict(replace(job, x=x))
+def _hold(value: Any) -> Any:
+    """A shared array as the result of a task (runs on a worker)."""
+    return value
+
+
+def _predict_with(job: Job, x: np.ndarray, y: np.ndarray, folds: Any) -> tuple[np.ndarray, float]:
+    """A job whose arrays were sent apart from it (runs on a worker)."""
+    return predict(replace(job, x=x, y=y, folds=folds))
 
 
 class DaskPool:
@@ -182,18 +195,38 @@ class DaskPool:
 
     def __call__(self, jobs: Sequence[Job]) -> list[tuple[np.ndarray, float]]:
         self.batches += 1
-        scattered: dict[str, Any] = {}
+        # Arrays shared by several jobs (a specification's features; a nuisance's target and
+        # a repetition's folds, the same objects for every learner) are sent once.
+        shared: dict[tuple[str, int | str], Any] = {}
+        refs = []
+        for job in jobs:
+            keys: tuple[tuple[str, int | str], ...] = (
+                ("x", job.x_key or str(joblib.hash(job.x))),
+                ("y", id(job.y)),
+                ("folds", id(job.folds)),
+            )
+            for key, value in zip(keys, (job.x, job.y, tuple(job.folds)), strict=True):
+                shared.setdefault(key, value)
+            refs.append(keys)
+        # Each shared array enters the graph as a task that returns it: if the worker holding
+        # it is lost, the scheduler (which keeps the task) runs it again on another one, where
+        # scattered data would be lost for good.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ll]arge.*")
+            sent = {
+                key: self.client.submit(
+                    _hold, value, key=f"crossfit-data-{self.tag}-{self.batches}-{j}", pure=False
+                )
+                for j, (key, value) in enumerate(shared.items())
+            }
         futures = []
-        for i, job in enumerate(jobs):
-            key = job.x_key or str(joblib.hash(job.x))
-            if key not in scattered:
-                scattered[key] = self.client.scatter(job.x, broadcast=True, hash=False)
-            light = replace(job, x=np.empty((0, job.x.shape[1])))
+        for i, (job, keys) in enumerate(zip(jobs, refs, strict=True)):
+            light = replace(job, x=np.empty((0, job.x.shape[1])), y=np.empty(0), folds=[])
             futures.append(
                 self.client.submit(
                     _predict_with,
                     light,
-                    scattered[key],
+                    *(sent[k] for k in keys),
                     key=f"crossfit-{self.tag}-{self.batches}-{i}",
                     pure=False,
                     retries=2,
@@ -202,5 +235,5 @@ class DaskPool:
         try:
             results: list[tuple[np.ndarray, float]] = self.client.gather(futures)
         finally:
-            self.client.cancel([*futures, *scattered.values()])
+            self.client.cancel([*futures, *sent.values()])
         return results

@@ -2,11 +2,12 @@
 (analysis/cluster.py) gives the local run's bytes, whatever the workers.
 
 - the pool itself, on an in-process cluster: the same predictions in the same order;
-- `--workers 2` (a LocalCluster) against the local run, on the DML exhibits of the fast
-  configuration (tests/reference/golden/config.toml);
-- slow: `dask scheduler` and two `dask worker` processes started from the command line, the
-  whole fast configuration against the session's local run (`fast_run`); and a worker killed
-  while it runs jobs: the run finishes with the same bytes.
+- the DML exhibits of the fast configuration (tests/reference/golden/config.toml), run once
+  locally (`local_dml`), against the same exhibits
+  - on a LocalCluster of two (`--workers 2`);
+  - slow: through `dask scheduler` and two `dask worker` processes started from the command
+    line, as on two machines; then, on the same cluster, with the worker that has no Nanny
+    killed while it runs jobs: the run finishes with the same bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -81,12 +84,27 @@ def test_dask_pool_gives_the_local_predictions_in_order() -> None:
         np.testing.assert_array_equal(a, b)
 
 
-def test_workers_give_the_local_runs_bytes(tmp_path: Path) -> None:
-    """The DML exhibits of the fast configuration, locally and on a LocalCluster of two."""
-    _run(tmp_path / "local", "--only", DML)
+@pytest.fixture(scope="module")
+def local_dml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The DML exhibits of the fast configuration, run once without Dask."""
+    out = tmp_path_factory.mktemp("dml") / "local"
+    _run(out, "--only", DML)
+    return out
+
+
+def _same_outputs(a: Path, b: Path) -> None:
+    names = ["estimates.csv", "analysis_panel.csv"]
+    names += sorted(f"tables/{p.name}" for p in (b / "tables").glob("*.csv"))
+    assert len(names) > 2
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+@pytest.mark.xdist_group("dask_run")
+def test_workers_give_the_local_runs_bytes(local_dml: Path, tmp_path: Path) -> None:
+    """On a LocalCluster of two."""
     _run(tmp_path / "dask", "--only", DML, "--workers", "2")
-    for name in ("estimates.csv", "analysis_panel.csv"):
-        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+    _same_outputs(tmp_path / "dask", local_dml)
     import json
 
     manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text(encoding="utf-8"))
@@ -97,17 +115,16 @@ def test_workers_give_the_local_runs_bytes(tmp_path: Path) -> None:
     "extra, words",
     [
         (["--workers", "-1"], "--workers -1"),
-        pytest.param(
-            ["--scheduler", "tcp://127.0.0.1:9"], "cannot connect", marks=pytest.mark.slow
-        ),  # Dask retries the connection for 20 s
+        (["--scheduler", "tcp://127.0.0.1:9"], "cannot connect within 2s"),
     ],
 )
 def test_bad_cluster_options_are_one_line_errors(
     tmp_path: Path, extra: list[str], words: str
 ) -> None:
     cmd = [sys.executable, "-m", "analysis", "run", "--out", str(tmp_path / "x")]
+    env = {**_env(), "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
     done = subprocess.run(
-        [*cmd, *extra], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300
+        [*cmd, *extra], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 2, done.stderr
     assert words in done.stderr and "Traceback" not in done.stderr
@@ -153,72 +170,81 @@ def _scheduler(cwd: Path) -> tuple[str, subprocess.Popen[bytes]]:
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
     for p in reversed(procs):
-        p.terminate()
+        if p.poll() is None:
+            p.terminate()
     for p in procs:
         p.wait(timeout=60)
 
 
-def _same_outputs(a: Path, b: Path) -> None:
-    names = ["estimates.csv", "analysis_panel.csv"]
-    names += sorted(f"tables/{p.name}" for p in (b / "tables").glob("*.csv"))
-    for name in names:
-        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+@dataclass
+class Machines:
+    """A `dask scheduler` and two `dask worker` processes on loopback: one started as a
+    user starts it (with its Nanny and the project's preload), one without a Nanny (so that,
+    killed, it stays dead)."""
+
+    address: str
+    victim: subprocess.Popen[bytes]
 
 
-@pytest.mark.slow
-@pytest.mark.xdist_group("fast_run")
-def test_scheduler_and_two_worker_processes_give_the_local_runs_bytes(
-    fast_run: Path, tmp_path: Path
-) -> None:
-    """The whole fast configuration through `dask scheduler` and two `dask worker` processes
-    reached by --scheduler, against the local run of the session."""
-    address, scheduler = _scheduler(tmp_path)
+@pytest.fixture(scope="module")
+def machines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machines]:
+    cwd = tmp_path_factory.mktemp("cluster")
+    address, scheduler = _scheduler(cwd)
     procs = [scheduler]
     try:
-        procs += [_worker(address, tmp_path) for _ in range(2)]
+        victim = _worker(address, cwd, nanny=False)
+        procs += [victim, _worker(address, cwd)]
         _wait_for(address, 2)
-        _run(tmp_path / "remote", "--scheduler", address)
+        yield Machines(address, victim)
     finally:
         _stop(procs)
-    _same_outputs(tmp_path / "remote", fast_run)
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_run_changes_nothing(tmp_path: Path) -> None:
-    """Two workers; once the first one runs cross-fitting jobs it is killed (SIGKILL, no
-    Nanny to restart it): its jobs are run again on the other, the run finishes with the
-    local run's bytes."""
+@pytest.mark.xdist_group("dask_run")
+def test_scheduler_and_two_worker_processes_give_the_local_runs_bytes(
+    machines: Machines, local_dml: Path, tmp_path: Path
+) -> None:
+    """Reached by --scheduler, as a cluster of other machines is."""
+    _run(tmp_path / "remote", "--only", DML, "--scheduler", machines.address)
+    _same_outputs(tmp_path / "remote", local_dml)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("dask_run")
+def test_a_worker_killed_mid_run_changes_nothing(
+    machines: Machines, local_dml: Path, tmp_path: Path
+) -> None:
+    """Once the worker without a Nanny runs cross-fitting jobs it is killed (SIGKILL): its
+    jobs are run again on the other, the run finishes with the local run's bytes. (Runs after
+    the test above, which needs both workers: the same xdist group, in file order.)"""
     from distributed import Client
 
-    _run(tmp_path / "local", "--only", DML)
-    address, scheduler = _scheduler(tmp_path)
-    procs = [scheduler]
+    cmd = [sys.executable, "-m", "analysis", "--quiet", "run", "--config", str(CONFIG)]
+    out = tmp_path / "remote"
+    run = subprocess.Popen(
+        [*cmd, "--out", str(out), "--only", DML, "--scheduler", machines.address],
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
-        victim = _worker(address, tmp_path, nanny=False)
-        procs += [victim, _worker(address, tmp_path)]
-        _wait_for(address, 2)
-        cmd = [sys.executable, "-m", "analysis", "--quiet", "run", "--config", str(CONFIG)]
-        run = subprocess.Popen(
-            [*cmd, "--out", str(tmp_path / "remote"), "--only", DML, "--scheduler", address],
-            cwd=REPO,
-            env=_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        with Client(address, timeout="60s") as client:
+        with Client(machines.address, timeout="60s") as client:
             deadline, killed = time.time() + 600, False
             while not killed and time.time() < deadline and run.poll() is None:
                 busy = client.processing()
                 pids = client.run(os.getpid)
                 for worker, tasks in busy.items():
-                    if pids.get(worker) == victim.pid and any("crossfit" in t for t in tasks):
-                        os.kill(victim.pid, signal.SIGKILL)
+                    jobs = [t for t in tasks if "crossfit-" in t and "crossfit-data-" not in t]
+                    if pids.get(worker) == machines.victim.pid and jobs:
+                        os.kill(machines.victim.pid, signal.SIGKILL)
                         killed = True
                 time.sleep(0.05)
         assert killed, "the victim never ran a cross-fitting job"
         _, err = run.communicate(timeout=1200)
-        assert run.returncode == 0, err.decode()[-3000:]
     finally:
-        _stop([p for p in procs if p.poll() is None])
-    for name in ("estimates.csv", "analysis_panel.csv"):
-        assert (tmp_path / "remote" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, err.decode()[-3000:]
+    _same_outputs(out, local_dml)

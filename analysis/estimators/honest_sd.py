@@ -49,9 +49,54 @@ def _draws() -> Array:
     return r_normals(FOLDED_SIMS, FOLDED_SEED)
 
 
+@lru_cache(maxsize=1)
+def _sorted_draws() -> Array:
+    return np.sort(_draws())
+
+
 def folded_normal_quantile(p: float, mu: float) -> float:
-    """HonestDiD's .qfoldednormal: the p-quantile (type 7) of |Z + mu| over R's draws."""
-    return float(np.quantile(np.abs(_draws() + mu), p))
+    """HonestDiD's .qfoldednormal: the p-quantile (type 7) of |Z + mu| over R's draws.
+
+    The same number as np.quantile(np.abs(draws + mu), p) to the last bit (tested), without
+    its pass over the 10^6 draws: with the draws sorted once, |z + mu| is two sorted runs
+    (z + mu for z >= -mu rising, -(z + mu) below it falling), so the two order statistics
+    the quantile interpolates are found by a binary search over how many each run gives.
+    The FLCI's search asks for about 40 quantiles per interval."""
+    z = _sorted_draws()
+    n = len(z)
+    virtual = (n - 1) * p
+    below = int(np.floor(virtual))
+    if not 0 <= virtual < n - 1:  # the ends: numpy's own rule
+        return float(np.quantile(np.abs(_draws() + mu), p))
+    low, high = _order_statistics(z, mu, below)
+    # numpy's linear interpolation (_lerp), in its order of operations
+    gamma = virtual - below
+    diff = high - low
+    return float(high - diff * (1 - gamma) if gamma >= 0.5 else low + diff * gamma)
+
+
+def _order_statistics(z: Array, mu: float, k: int) -> tuple[float, float]:
+    """The k-th and (k+1)-th smallest (from 0) of |z + mu|, z sorted ascending."""
+    split = int(np.searchsorted(z, -mu, side="left"))  # z + mu < 0 exactly below it
+    n_up, n_down = len(z) - split, split
+
+    def up(i: int) -> float:  # rising: z + mu >= 0
+        return float(abs(z[split + i] + mu)) if i < n_up else np.inf
+
+    def down(i: int) -> float:  # rising: -(z + mu) > 0, from the split downwards
+        return float(abs(z[split - 1 - i] + mu)) if i < n_down else np.inf
+
+    # take i of the k + 1 smallest from `up` and k + 1 - i from `down`
+    lo, hi = max(0, k + 1 - n_down), min(k + 1, n_up)
+    while lo < hi:
+        i = (lo + hi) // 2
+        if up(i) < down(k - i):
+            lo = i + 1
+        else:
+            hi = i
+    i = lo
+    kth = max(up(i - 1) if i > 0 else -np.inf, down(k - i) if k - i >= 0 else -np.inf)
+    return kth, min(up(i), down(k + 1 - i))
 
 
 @dataclass(frozen=True)

@@ -357,6 +357,7 @@ def _outputs(folder: Path, chunks: bool = False) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in files}
 
 
+# The tests that compare with it share one xdist worker, so that it is run once.
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """10 replications in one process, no Dask, chunks of 2."""
@@ -366,6 +367,7 @@ def serial(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("montecarlo_serial")
 def test_serial_run_has_ten_replications(serial: Path) -> None:
     frame = pd.read_csv(serial / "montecarlo.csv")
     assert sorted(frame["rep"].unique()) == list(range(10))
@@ -375,6 +377,7 @@ def test_serial_run_has_ten_replications(serial: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("montecarlo_serial")
 def test_local_cluster_equals_serial_byte_for_byte(serial: Path, tmp_path: Path) -> None:
     """2 workers, chunks of 3 (another partition, completion order left to Dask)."""
     _mc(tmp_path / "local", "--reps", "10", "--workers", "2", "--chunk-size", "3")
@@ -422,6 +425,7 @@ def _wait_for(address: str, n: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("montecarlo_serial")
 def test_dask_scheduler_and_two_workers_give_the_same_bytes(serial: Path, tmp_path: Path) -> None:
     """`dask scheduler` and `dask worker` processes on loopback, reached by --scheduler. A
     worker whose Nanny gives it Dask's own PYTHONHASHSEED is refused (one line, exit 2); two
@@ -461,6 +465,7 @@ def test_dask_scheduler_and_two_workers_give_the_same_bytes(serial: Path, tmp_pa
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("montecarlo_serial")
 def test_interrupted_run_resumes_to_the_same_files(serial: Path, tmp_path: Path) -> None:
     out = tmp_path / "resumed"
     proc = subprocess.Popen(
@@ -483,6 +488,7 @@ def test_interrupted_run_resumes_to_the_same_files(serial: Path, tmp_path: Path)
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("montecarlo_serial")
 def test_a_larger_reps_adds_to_what_exists(serial: Path, tmp_path: Path) -> None:
     out = tmp_path / "grown"
     _mc(out, "--reps", "3", "--workers", "0", "--chunk-size", "4")

@@ -6,8 +6,8 @@
   locally (`local_dml`), against the same exhibits
   - on a LocalCluster of two (`--workers 2`);
   - slow: through `dask scheduler` and two `dask worker` processes started from the command
-    line, as on two machines; then, on the same cluster, with the worker that has no Nanny
-    killed while it runs jobs: the run finishes with the same bytes.
+    line, as on two machines; then on the same cluster with one worker killed while it runs
+    jobs: the run finishes with the same bytes.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +82,7 @@ def test_dask_pool_gives_the_local_predictions_in_order() -> None:
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local_dml(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The DML exhibits of the fast configuration, run once without Dask."""
     out = tmp_path_factory.mktemp("dml") / "local"
@@ -176,75 +174,51 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
         p.wait(timeout=60)
 
 
-@dataclass
-class Machines:
-    """A `dask scheduler` and two `dask worker` processes on loopback: one started as a
-    user starts it (with its Nanny and the project's preload), one without a Nanny (so that,
-    killed, it stays dead)."""
-
-    address: str
-    victim: subprocess.Popen[bytes]
-
-
-@pytest.fixture(scope="module")
-def machines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machines]:
-    cwd = tmp_path_factory.mktemp("cluster")
-    address, scheduler = _scheduler(cwd)
-    procs = [scheduler]
-    try:
-        victim = _worker(address, cwd, nanny=False)
-        procs += [victim, _worker(address, cwd)]
-        _wait_for(address, 2)
-        yield Machines(address, victim)
-    finally:
-        _stop(procs)
-
-
 @pytest.mark.slow
 @pytest.mark.xdist_group("dask_run")
-def test_scheduler_and_two_worker_processes_give_the_local_runs_bytes(
-    machines: Machines, local_dml: Path, tmp_path: Path
+def test_scheduler_and_two_worker_processes_then_one_killed(
+    local_dml: Path, tmp_path: Path
 ) -> None:
-    """Reached by --scheduler, as a cluster of other machines is."""
-    _run(tmp_path / "remote", "--only", DML, "--scheduler", machines.address)
-    _same_outputs(tmp_path / "remote", local_dml)
-
-
-@pytest.mark.slow
-@pytest.mark.xdist_group("dask_run")
-def test_a_worker_killed_mid_run_changes_nothing(
-    machines: Machines, local_dml: Path, tmp_path: Path
-) -> None:
-    """Once the worker without a Nanny runs cross-fitting jobs it is killed (SIGKILL): its
-    jobs are run again on the other, the run finishes with the local run's bytes. (Runs after
-    the test above, which needs both workers: the same xdist group, in file order.)"""
+    """A `dask scheduler` and two `dask worker` processes on loopback, reached by --scheduler
+    as a cluster of other machines is: the local run's bytes. Then the same run again, and
+    once the worker started without a Nanny (so that, killed, it stays dead) runs
+    cross-fitting jobs it is killed (SIGKILL): its jobs are run again on the other, the run
+    finishes with the local run's bytes."""
     from distributed import Client
 
-    cmd = [sys.executable, "-m", "analysis", "--quiet", "run", "--config", str(CONFIG)]
-    out = tmp_path / "remote"
-    run = subprocess.Popen(
-        [*cmd, "--out", str(out), "--only", DML, "--scheduler", machines.address],
-        cwd=REPO,
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    address, scheduler = _scheduler(tmp_path)
+    procs = [scheduler]
     try:
-        with Client(machines.address, timeout="60s") as client:
+        victim = _worker(address, tmp_path, nanny=False)
+        procs += [victim, _worker(address, tmp_path)]
+        _wait_for(address, 2)
+        _run(tmp_path / "remote", "--only", DML, "--scheduler", address)
+        _same_outputs(tmp_path / "remote", local_dml)
+
+        cmd = [sys.executable, "-m", "analysis", "--quiet", "run", "--config", str(CONFIG)]
+        out = tmp_path / "killed"
+        run = subprocess.Popen(
+            [*cmd, "--out", str(out), "--only", DML, "--scheduler", address],
+            cwd=REPO,
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        procs.append(run)
+        with Client(address, timeout="60s") as client:
             deadline, killed = time.time() + 600, False
             while not killed and time.time() < deadline and run.poll() is None:
                 busy = client.processing()
                 pids = client.run(os.getpid)
                 for worker, tasks in busy.items():
                     jobs = [t for t in tasks if "crossfit-" in t and "crossfit-data-" not in t]
-                    if pids.get(worker) == machines.victim.pid and jobs:
-                        os.kill(machines.victim.pid, signal.SIGKILL)
+                    if pids.get(worker) == victim.pid and jobs:
+                        os.kill(victim.pid, signal.SIGKILL)
                         killed = True
                 time.sleep(0.05)
         assert killed, "the victim never ran a cross-fitting job"
         _, err = run.communicate(timeout=1200)
+        assert run.returncode == 0, err.decode()[-3000:]
     finally:
-        if run.poll() is None:
-            run.kill()
-    assert run.returncode == 0, err.decode()[-3000:]
+        _stop(procs)
     _same_outputs(out, local_dml)

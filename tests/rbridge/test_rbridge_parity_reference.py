@@ -64,6 +64,9 @@ NEW = (
     "dml_plr[linear]",
 )
 
+# One xdist worker runs this module, so that its run (module fixtures) is made once.
+pytestmark = pytest.mark.xdist_group("parity_reference")
+
 
 @pytest.fixture(scope="module")
 def reference() -> pd.DataFrame:

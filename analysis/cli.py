@@ -95,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
         help="with --scale --study: comma-separated panel sizes in rows (default 4000,40000; "
         "e.g. 4000,40000,400000)",
     )
+    bench.add_argument(
+        "--dask",
+        action="store_true",
+        help="the DML exhibits on a county-sized simulated panel with the run's own pool, one "
+        "Dask worker and --workers K (default 2): seconds, speed-up, same bytes",
+    )
+    bench.add_argument("--workers", type=int, help="with --dask: workers (default 2)")
     _montecarlo_parser(sub)
     return p
 
@@ -203,6 +210,17 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise InputError("bench: --study and --sizes go with --scale (bench --scale --study)")
         if args.sizes and not args.study:
             raise InputError("bench --scale: --sizes goes with --study")
+        if args.workers is not None and not args.dask:
+            raise InputError("bench: --workers goes with --dask (bench --dask --workers 2)")
+        if args.dask:
+            if args.scale:
+                raise InputError("bench: --dask and --scale are separate benches; give one")
+            workers = 2 if args.workers is None else args.workers
+            if workers < 2:
+                raise InputError(f"bench --dask --workers {workers}: must be 2 or more")
+            from analysis.bench.dask_speedup import main as bench_dask
+
+            return bench_dask(workers=workers)
         if args.study:
             from analysis.bench.study import main as bench_study
             from analysis.bench.study import parse_sizes

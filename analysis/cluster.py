@@ -15,6 +15,9 @@ it, so that the scheduler can make it again if the worker holding it is lost: sc
 would be lost for good), every job is submitted with its learner and references to them, and
 the predictions are gathered in the order of the jobs, so a run's estimates are the same
 bytes whatever the number of workers, and also when a worker dies mid-run.
+
+`DaskBlocks` runs the blocks of a bootstrap (analysis.estimators.blocks) on the same cluster,
+the arrays they share sent once in the same way.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import numpy as np
 
 from analysis.config import REPO_ROOT
 from analysis.errors import InputError
+from analysis.estimators.blocks import one_thread
 from analysis.estimators.crossfit import Job, predict
 
 BLAS_ENV = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -236,4 +240,36 @@ class DaskPool:
             results: list[tuple[np.ndarray, float]] = self.client.gather(futures)
         finally:
             self.client.cancel([*futures, *sent.values()])
+        return results
+
+
+class DaskBlocks:
+    """Blocks of one computation on a Dask cluster (analysis.estimators.blocks.Blocks)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.batches = 0
+        self.tag = uuid.uuid4().hex[:8]
+
+    def __call__(
+        self, fn: Any, shared: tuple[Any, ...], blocks: Sequence[tuple[Any, ...]]
+    ) -> list[Any]:
+        self.batches += 1
+        name = f"{self.tag}-{self.batches}"
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ll]arge.*")
+            sent = [
+                self.client.submit(_hold, value, key=f"blocks-data-{name}-{j}", pure=False)
+                for j, value in enumerate(shared)
+            ]
+            futures = [
+                self.client.submit(
+                    one_thread, fn, *sent, *block, key=f"blocks-{name}-{i}", pure=False, retries=2
+                )
+                for i, block in enumerate(blocks)
+            ]
+        try:
+            results: list[Any] = self.client.gather(futures)
+        finally:
+            self.client.cancel([*futures, *sent])
         return results

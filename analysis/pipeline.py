@@ -21,10 +21,11 @@ from typing import TypeVar
 import pandas as pd
 
 from analysis.catalogue import exhibits
-from analysis.cluster import Cluster, DaskPool, connect
+from analysis.cluster import Cluster, DaskBlocks, DaskPool, connect
 from analysis.config import DATA_DIR, DEFAULT_PANEL, Config, load_config
 from analysis.errors import PARTIAL, AnalysisError, InputError, choices, describe, suggest
 from analysis.estimates import Estimate, to_frame
+from analysis.estimators.blocks import BLOCKS_KEY, LocalBlocks
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
 from analysis.exhibit import Context, Exhibit, Output
 from analysis.manifest import git_state, inputs, machine, r_version, versions
@@ -232,10 +233,12 @@ def run(
         )
         with timer.stage("cluster") if workers or scheduler else nullcontext():
             client, where = stack.enter_context(connect(workers, scheduler))
-        if client is not None:  # every exhibit's cross-fitting jobs go to the cluster
+        if client is not None:  # cross-fitting jobs and bootstrap blocks go to the cluster
             ctx.shared(SHARED_KEY, lambda: NuisanceCache(pool=DaskPool(client)))
+            ctx.shared(BLOCKS_KEY, lambda: DaskBlocks(client))
         else:  # joblib's local processes
             where = Cluster("joblib", cfg.dml.n_jobs)
+            ctx.shared(BLOCKS_KEY, lambda: LocalBlocks(cfg.dml.n_jobs))
         estimates: list[Estimate] = []
         exhibits_meta = []
         selected = select(only)

@@ -199,3 +199,22 @@ def test_no_traceback_from_a_real_process(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
     assert "not found" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["bench", "--study"], "--study and --sizes go with --scale"),
+        (["bench", "--scale", "--sizes", "4000"], "--sizes goes with --study"),
+        (["bench", "--scale", "--study", "--sizes", "4000,ten"], "--sizes: 'ten'"),
+        (["bench", "--workers", "2"], "--workers goes with --dask"),
+        (["bench", "--dask", "--scale"], "--dask and --scale are separate"),
+        (["bench", "--dask", "--workers", "1"], "--workers 1: must be 2 or more"),
+    ],
+)
+def test_bench_options_are_one_line_errors(
+    args: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1

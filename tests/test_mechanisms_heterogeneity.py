@@ -77,6 +77,35 @@ def test_indirect_effect_equals_product_of_feols_coefficients(sim_constant) -> N
     assert np.array_equal(draws.draws, same.draws) and draws.estimate == pytest.approx(a * b)
 
 
+def test_bootstrap_blocks_are_the_draws_of_one_loop(sim_constant) -> None:
+    """The blocks (here, in two local processes, on an in-process Dask cluster) give the
+    draws of a plain loop over one generator: resample cities, a x b, next."""
+    from distributed import Client
+
+    from analysis.cluster import DaskBlocks
+    from analysis.estimators.blocks import LocalBlocks
+
+    panel, m, reps = sim_constant.panel, "digital_infra", 2 * mediation.BLOCK + 3
+    data = panel.sort_values(["city_code", "year"])
+    values = data[[m, "resilience", "treat_post", *CONTROLS]].to_numpy(dtype=float)
+    city, year = data["city_code"].to_numpy(), data["year"].to_numpy()
+    bounds = np.r_[np.flatnonzero(np.r_[True, city[1:] != city[:-1]]), len(city)]
+    rng, loop = np.random.default_rng(7), []
+    for _ in range(reps):
+        pick = rng.integers(0, len(bounds) - 1, len(bounds) - 1)
+        rows, new_city = mediation._resample_rows(bounds, pick)
+        a, b = mediation.indirect_ab(values[rows], new_city, year[rows], len(CONTROLS))
+        loop.append(a * b)
+    args = (panel, m, CONTROLS, reps)
+    serial = mediation.bootstrap_indirect(*args, np.random.default_rng(7), 0.95)
+    assert np.array_equal(serial.draws, np.array(loop))
+    pooled = mediation.bootstrap_indirect(*args, np.random.default_rng(7), 0.95, LocalBlocks(2))
+    assert np.array_equal(pooled.draws, serial.draws)
+    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0") as c:
+        remote = mediation.bootstrap_indirect(*args, np.random.default_rng(7), 0.95, DaskBlocks(c))
+    assert np.array_equal(remote.draws, serial.draws)
+
+
 def test_interaction_recovers_coastal_difference(sim_heterogeneous) -> None:
     cfg = fast(sim_heterogeneous.cfg)
     out = heterogeneity.run(Context(panel=sim_heterogeneous.panel, cfg=cfg))

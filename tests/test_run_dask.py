@@ -29,7 +29,7 @@ from tests._regen import GOLDEN
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = GOLDEN / "config.toml"
-DML = "dml_plr,dml_did"
+DML = "dml_plr,dml_did,mechanisms"  # cross-fitting jobs, and the mediation bootstrap's blocks
 
 
 def _env() -> dict[str, str]:

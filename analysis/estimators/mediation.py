@@ -10,12 +10,13 @@ years and enters as a new cluster each time it is drawn.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pyfixest.estimation import demean
 
-from analysis.progress import progress
+from analysis.estimators.blocks import Blocks, LocalBlocks
 
 OUTCOME = "resilience"
 DEMEAN_TOL = 1e-10
@@ -63,6 +64,32 @@ def _resample_rows(bounds: np.ndarray, pick: np.ndarray) -> tuple[np.ndarray, np
     return rows, draw
 
 
+BLOCK = 25  # draws per block: fixed, so that the blocks (not the numbers) depend on reps
+
+
+def _indirect_block(
+    values: np.ndarray,
+    bounds: np.ndarray,
+    year: np.ndarray,
+    n_controls: int,
+    bit_generator: type[np.random.BitGenerator],
+    state: dict[str, Any],
+    size: int,
+) -> np.ndarray:
+    """a x b on `size` resamples drawn from a generator restored to `state`."""
+    gen = bit_generator()
+    gen.state = state
+    rng = np.random.Generator(gen)
+    n_cities = len(bounds) - 1
+    out = np.empty(size)
+    for r in range(size):
+        pick = rng.integers(0, n_cities, n_cities)
+        rows, new_city = _resample_rows(bounds, pick)
+        ar, br = indirect_ab(values[rows], new_city, year[rows], n_controls)
+        out[r] = ar * br
+    return out
+
+
 def bootstrap_indirect(
     panel: pd.DataFrame,
     mechanism: str,
@@ -70,9 +97,15 @@ def bootstrap_indirect(
     reps: int,
     rng: np.random.Generator,
     level: float,
+    blocks: Blocks | None = None,
 ) -> Indirect:
     """Resample cities with replacement (a drawn city keeps all its years and enters as a
-    new cluster each time it is drawn); a x b on every resample; percentile interval."""
+    new cluster each time it is drawn); a x b on every resample; percentile interval.
+
+    The draws come from `rng` one after another, as in a loop over them; they are evaluated
+    in blocks of BLOCK draws (`blocks`: the run's processes or Dask workers, else here), each
+    block starting from the generator's state where its first draw begins, so the numbers do
+    not depend on where the blocks ran."""
     cols = [mechanism, OUTCOME, "treat_post", *controls]
     data = panel[["city_code", "year", *cols]].dropna().sort_values(["city_code", "year"])
     values = data[cols].to_numpy(dtype=float)
@@ -81,12 +114,16 @@ def bootstrap_indirect(
     starts = np.flatnonzero(np.r_[True, city[1:] != city[:-1]])
     bounds = np.r_[starts, len(city)]
     n_cities = len(starts)
-    draws = np.empty(reps)
-    for r in progress(range(reps), "bootstrap of the indirect effect", reps):
-        pick = rng.integers(0, n_cities, n_cities)
-        rows, new_city = _resample_rows(bounds, pick)
-        ar, br = indirect_ab(values[rows], new_city, year[rows], len(controls))
-        draws[r] = ar * br
+    plan = []
+    for first in range(0, reps, BLOCK):
+        size = min(BLOCK, reps - first)
+        plan.append((type(rng.bit_generator), rng.bit_generator.state, size))
+        for _ in range(size):  # move the generator past the block's draws
+            rng.integers(0, n_cities, n_cities)
+    runner = blocks or LocalBlocks()
+    shared = (values, bounds, year, len(controls))
+    results = runner(_indirect_block, shared, plan)
+    draws = np.concatenate(results) if results else np.empty(0)
     tail = (1 - level) / 2
     low, high = np.quantile(draws, [tail, 1 - tail])
     return Indirect(a, b, a * b, draws, float(np.std(draws, ddof=1)), float(low), float(high))

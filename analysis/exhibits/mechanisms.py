@@ -22,6 +22,7 @@ import pandas as pd
 from analysis.engines import pyfixest_adapter as fx
 from analysis.engines.doubleml_adapter import plr_rows
 from analysis.estimates import Estimate, ModelInfo
+from analysis.estimators.blocks import BLOCKS_KEY, LocalBlocks
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
 from analysis.estimators.dml_folds import child_rng
 from analysis.estimators.mediation import DEMEAN_TOL, Indirect, bootstrap_indirect
@@ -119,6 +120,7 @@ def run(ctx: Context) -> Output:
             d.bootstrap_reps,
             child_rng(cfg.seed, "indirect-bootstrap", m),
             level,
+            ctx.shared(BLOCKS_KEY, LocalBlocks),
         )
         indirect = _indirect_row(ind, m, effect[0], d.bootstrap_reps, ctx)
         reg = regs[f"mechanism_{m}"]

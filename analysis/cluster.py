@@ -129,6 +129,23 @@ def quiet_dask() -> Iterator[None]:
             lg.setLevel(level)
 
 
+def local_cluster(workers: int) -> Any:
+    """A LocalCluster of `workers` one-thread processes started through the Nanny preload
+    (a context manager)."""
+    from distributed import LocalCluster
+
+    os.environ.update(BLAS_ENV)  # inherited by the worker processes before they import numpy
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
+        env=dict(BLAS_ENV),
+        preload_nanny=[PRELOAD],
+    )
+
+
 @contextmanager
 def connect(workers: int | None, scheduler: str | None) -> Iterator[tuple[Any, Cluster]]:
     """A checked Dask client and its description: of the cluster at `scheduler`, or of a
@@ -159,22 +176,9 @@ def connect(workers: int | None, scheduler: str | None) -> Iterator[tuple[Any, C
         return
     if workers < 0:
         raise InputError(f"--workers {workers}: must be 0 (no Dask) or more")
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    os.environ.update(BLAS_ENV)  # inherited by the worker processes before they import numpy
-    with (
-        quiet_dask(),
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-            env=dict(BLAS_ENV),
-            preload_nanny=[PRELOAD],
-        ) as local,
-        Client(local) as client,
-    ):
+    with quiet_dask(), local_cluster(workers) as local, Client(local) as client:
         check_workers(client)
         yield client, Cluster("local", workers)
 

@@ -56,7 +56,7 @@ def main(rows: int = ROWS, workers: int = 2) -> int:
             runs[name] = _run(data, config, out, k)
             outputs[name] = _outputs(out)
     identical = all(outputs[n] == outputs[names[0]] for n in names[1:])
-    one, many = runs[names[1]], runs[names[2]]
+    many = runs[names[2]]
     print(
         f"The DML exhibits on a simulated panel of about {rows:,} rows (SIMULATED; "
         "bench --scale --study's panel and settings), each run its own process; seconds."

@@ -141,7 +141,12 @@ def measure(rows: int) -> dict[str, Any]:
         result = run(data, config, Path(tmp) / "out")
         wall = time.perf_counter() - t0
         manifest = json.loads((result.out / "manifest.json").read_text(encoding="utf-8"))
+    plr = [e for e in manifest["exhibits"] if e["id"] == "dml_plr"]
+    learners = {
+        model: t["seconds"] for model, t in (plr[0]["details"]["seconds"] if plr else {}).items()
+    }
     return {
+        "learner_seconds": learners,
         "rows": manifest["panel"]["rows"],
         "seconds": manifest["seconds"],
         "memory": manifest["peak_memory_mb"],
@@ -191,6 +196,23 @@ def table(results: list[dict[str, Any]]) -> list[str]:
             ratio = (sec / r["rows"]) / (base / first["rows"]) if base else float("nan")
             cells.append(f"{sec:10.2f}{mb:8.0f}{ratio:10.2f}")
         lines.append(f"{stage:<26}" + "".join(cells))
+    models = list(dict.fromkeys(m for r in done for m in r.get("learner_seconds", {})))
+    if models:
+        lines.append(
+            "DML learners: seconds of each specification's cross-fitting jobs (Table 11's "
+            "models; worker-seconds when run in parallel) and cost per row"
+        )
+        for model in models:
+            cells = []
+            base = first.get("learner_seconds", {}).get(model)
+            for r in done:
+                sec = r.get("learner_seconds", {}).get(model)
+                if sec is None:
+                    cells.append(f"{'-':>10}{'':>8}{'-':>10}")
+                    continue
+                ratio = (sec / r["rows"]) / (base / first["rows"]) if base else float("nan")
+                cells.append(f"{sec:10.2f}{'':>8}{ratio:10.2f}")
+            lines.append(f"  {model:<24}" + "".join(cells))
     for r in results:
         if "error" in r:
             lines.append(f"{r['rows']:,} rows: {r['error']}")

@@ -128,13 +128,13 @@ class _Moments:
     dscatter: np.ndarray
 
 
-def _moments(grid: Grid, assign: np.ndarray, values: np.ndarray) -> _Moments:
-    """One matrix product for all treated cohort values (memberships x units times units x
-    [y, y y', y~, y~ y~']); the never-treated cohort's moments are the totals' remainder."""
+def per_unit_moments(grid: Grid) -> np.ndarray:
+    """Each unit's [1, y, y y', y~, y~ y~'] (units x (1 + 2T + 2T^2); y~ two-way demeaned):
+    the same for every assignment, so made once per set of assignments."""
     y = grid.y
-    n_units, n_t = y.shape
+    n_units = y.shape[0]
     demeaned = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0, keepdims=True) + y.mean()
-    per_unit = np.hstack(
+    return np.hstack(
         [
             np.ones((n_units, 1)),
             y,
@@ -143,13 +143,21 @@ def _moments(grid: Grid, assign: np.ndarray, values: np.ndarray) -> _Moments:
             np.einsum("it,is->its", demeaned, demeaned).reshape(n_units, -1),
         ]
     )
+
+
+def _moments(
+    per_unit: np.ndarray, totals: np.ndarray, n_t: int, assign: np.ndarray, values: np.ndarray
+) -> _Moments:
+    """One matrix product for all treated cohort values (memberships x units times units x
+    [y, y y', y~, y~ y~']: `per_unit_moments`); the never-treated cohort's moments are the
+    totals' remainder."""
     treated = [c for c, g in enumerate(values) if g != 0]
     n_p = len(assign)
     member = np.concatenate([(assign == values[c]).astype(float) for c in treated])
     cols = np.empty((n_p, len(values), per_unit.shape[1]))
     cols[:, treated] = (member @ per_unit).reshape(len(treated), n_p, -1).transpose(1, 0, 2)
     never = [c for c, g in enumerate(values) if g == 0]
-    cols[:, never] = per_unit.sum(axis=0) - cols[:, treated].sum(axis=1, keepdims=True)
+    cols[:, never] = totals - cols[:, treated].sum(axis=1, keepdims=True)
     cuts = np.cumsum([1, n_t, n_t * n_t, n_t])
     parts = np.split(cols, cuts, axis=2)
     return _Moments(
@@ -301,8 +309,10 @@ def statistics(grid: Grid, assign: np.ndarray, window: tuple[int, int], ref: int
         raise ValueError("Callaway-Sant'Anna with never-treated controls needs never-treated units")
     parts: list[Statistics] = []
     step = max(1, BLOCK // max(len(grid.units) * len(grid.years), 1))
+    per_unit = per_unit_moments(grid)
+    totals = per_unit.sum(axis=0)
     for start in range(0, len(assign), step):
-        mo = _moments(grid, assign[start : start + step], values)
+        mo = _moments(per_unit, totals, len(grid.years), assign[start : start + step], values)
         cs, es = _cs(grid, mo, values), _event_study(grid, mo, values, window, ref)
         parts.append(Statistics({**cs.estimate, **es.estimate}, {**cs.se, **es.se}))
     keys = list(parts[0].estimate)

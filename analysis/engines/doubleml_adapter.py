@@ -11,6 +11,7 @@ from analysis.config import Config
 from analysis.engines.doubleml_did import OUTCOME, DIDResult
 from analysis.engines.doubleml_plr import AGGREGATIONS, FIXEF, VCOV, PLRRun, formula, ssc
 from analysis.estimates import NORMAL_DF, Estimate, ModelInfo
+from analysis.estimators.learners import size_note
 
 ENGINE = "doubleml"
 
@@ -42,7 +43,7 @@ def plr_rows(
             n_obs=fit.n_obs,
             n_clusters=fit.n_clusters,
             vcov=VCOV,
-            ssc=ssc(run.n_folds, run.n_rep, rule),
+            ssc=ssc(run.n_folds, run.n_rep, rule, size_note((learner,), fit.n_obs)),
             formula=formula(run.outcome, run.controls, run.fe),
             fixef=FIXEF[run.fe],
             sample=sample,
@@ -76,7 +77,8 @@ def did_info(
         n_clusters=res.n_cities,
         vcov="analytical:influence-function,cluster=city_code",
         ssc=f"none;normal;folds={d.n_folds} by city_code within cohort;n_rep={d.did_n_rep};"
-        "agg=doubleml_median",
+        "agg=doubleml_median"
+        + (f";{note}" if (note := size_note((d.did_learner,), res.n_obs)) else ""),
         formula=f"ATT(g,t) ~ DR-DID(y = {OUTCOME}, x = {' + '.join(cfg.model.controls)} at base "
         f"period); control = {d.did_control_group}; base period varying",
         sample=sample,

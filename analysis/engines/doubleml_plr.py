@@ -130,8 +130,11 @@ FIXEF = {
 VCOV = "analytical:dml-cluster(Chiang et al. 2022),cluster=city_code"
 
 
-def ssc(n_folds: int, n_rep: int, rule: str) -> str:
-    return f"none;normal;folds={n_folds} by city_code;n_rep={n_rep};agg={rule}"
+def ssc(n_folds: int, n_rep: int, rule: str, sizes: str = "") -> str:
+    """The DML's settings beside its estimate; `sizes`: learner settings that depend on the
+    number of rows, where they bind (analysis.estimators.learners.size_note)."""
+    text = f"none;normal;folds={n_folds} by city_code;n_rep={n_rep};agg={rule}"
+    return f"{text};{sizes}" if sizes else text
 
 
 def model(des: Design, ml_l: BaseEstimator, ml_m: BaseEstimator, n_folds: int) -> Any:

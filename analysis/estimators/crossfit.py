@@ -35,6 +35,8 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 from threadpoolctl import threadpool_limits
 
+from analysis.estimators.learners import sized
+
 METHODS = ("predict", "predict_proba")
 # The run's cache in the exhibit context: ctx.shared(SHARED_KEY, NuisanceCache).
 SHARED_KEY = "dml_nuisances"
@@ -122,7 +124,7 @@ def predict(job: Job) -> tuple[np.ndarray, float]:
         for train, test in job.folds:
             if job.train_mask is not None:
                 train = train[job.train_mask[train]]
-            est = clone(job.learner).fit(job.x[train], job.y[train])
+            est = sized(clone(job.learner), len(train)).fit(job.x[train], job.y[train])
             if job.method == "predict_proba":
                 out[test] = est.predict_proba(job.x[test])[:, 1]
             else:

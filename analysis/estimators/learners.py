@@ -43,6 +43,12 @@ from sklearn.preprocessing import StandardScaler
 
 STACK = "stack"
 TASKS = ("regression", "classification")
+# The forest's rows per tree: half of the training rows (max_samples=0.5), at most this many.
+# Below 40,000 training rows (county panels and smaller) the cap does not bind; above it a
+# tree's cost stops growing with the panel (measured: the forest's cost per row at 4 x 10^5
+# rows was 2.2 times that at 4 x 10^3 without it; README, Large panels and Dask). Stated in
+# estimates.csv (`ssc`) wherever it binds.
+FOREST_ROWS_PER_TREE = 20_000
 # Inner cross-validation of the Lasso penalty: contiguous blocks of the (city, year)-sorted
 # rows, so that a city's years stay together in the tuning folds too. Three folds, so that
 # the DID outcome regression still fits within a small treated cohort (Guizhou: 6 cities).
@@ -162,6 +168,25 @@ LABELS = {
     "linear": "Linear (OLS / logistic)",
     STACK: "Short-stacking",
 }
+
+
+def sized(est: BaseEstimator, n_train: int) -> BaseEstimator:
+    """The learner as it is fitted on `n_train` rows: the forest's rows per tree capped at
+    FOREST_ROWS_PER_TREE (the only setting that depends on the number of rows)."""
+    if isinstance(est, RandomForestRegressor | RandomForestClassifier):
+        share = est.max_samples
+        if isinstance(share, float) and share * n_train > FOREST_ROWS_PER_TREE:
+            est.set_params(max_samples=FOREST_ROWS_PER_TREE)
+    return est
+
+
+def size_note(learners: tuple[str, ...], n_obs: int) -> str:
+    """What `sized` changes for a fit whose folds train on up to `n_obs` rows ('' if
+    nothing), for estimates.csv: the learners that include the forest (it or the stack)."""
+    uses_forest = "random_forest" in learners or STACK in learners
+    if not uses_forest or 0.5 * n_obs <= FOREST_ROWS_PER_TREE:
+        return ""
+    return f"random_forest rows per tree=min(0.5 x training rows, {FOREST_ROWS_PER_TREE})"
 
 
 def make_learner(name: str, seed: int, task: str = "regression") -> BaseEstimator:

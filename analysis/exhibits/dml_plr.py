@@ -25,7 +25,7 @@ from analysis.engines.doubleml_adapter import plr_rows
 from analysis.engines.doubleml_plr import AGGREGATIONS, FE_LABELS
 from analysis.estimates import Estimate
 from analysis.estimators.crossfit import SHARED_KEY, NuisanceCache
-from analysis.estimators.learners import LABELS, STACK, describe
+from analysis.estimators.learners import FOREST_ROWS_PER_TREE, LABELS, STACK, describe
 from analysis.exhibit import Context, Needs, Output, declare
 from analysis.models.dml import (
     PLRRun,
@@ -144,6 +144,8 @@ def manifest(
     return {
         "learners": {n: describe(n, s) for n, s in learner_seeds(names, cfg.seed).items()},
         "learner_seeds": learner_seeds(names, cfg.seed),
+        "learner_sizes": "random_forest: max_samples = min(0.5 x a fold's training rows, "
+        f"{FOREST_ROWS_PER_TREE}); no other setting depends on the number of rows",
         "fold_seeds": "np.random.default_rng([seed, crc32('dml-folds'), crc32(str(n_folds)), "
         "crc32(tag) ...]) over cities (analysis.estimators.dml_folds.child_rng)",
         "aggregation": {

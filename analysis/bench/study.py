@@ -180,7 +180,7 @@ def table(results: list[dict[str, Any]]) -> list[str]:
     stages = list(dict.fromkeys(s for r in done for s in r["seconds"]))
     head = "".join(f"{format(r['rows'], ',') + ' rows':>28}" for r in done)
     sub = "".join(f"{'s':>10}{'MB':>8}{'x/row':>10}" for _ in done)
-    lines = [f"{'stage':<26}{head}", f"{'':<26}{sub}"]
+    lines = [f"{'stage':<32}{head}", f"{'':<32}{sub}"]
     for stage in [*stages, "total"]:
         cells = []
         for r in done:
@@ -195,12 +195,12 @@ def table(results: list[dict[str, Any]]) -> list[str]:
                 continue
             ratio = (sec / r["rows"]) / (base / first["rows"]) if base else float("nan")
             cells.append(f"{sec:10.2f}{mb:8.0f}{ratio:10.2f}")
-        lines.append(f"{stage:<26}" + "".join(cells))
+        lines.append(f"{stage:<32}" + "".join(cells))
     models = list(dict.fromkeys(m for r in done for m in r.get("learner_seconds", {})))
     if models:
         lines.append(
-            "DML learners: seconds of each specification's cross-fitting jobs (Table 11's "
-            "models; worker-seconds when run in parallel) and cost per row"
+            "DML learners: seconds of each Table 11 model's cross-fitting jobs (dml_plr_<name>; "
+            "worker-seconds when run in parallel) and cost per row"
         )
         for model in models:
             cells = []
@@ -212,7 +212,7 @@ def table(results: list[dict[str, Any]]) -> list[str]:
                     continue
                 ratio = (sec / r["rows"]) / (base / first["rows"]) if base else float("nan")
                 cells.append(f"{sec:10.2f}{'':>8}{ratio:10.2f}")
-            lines.append(f"  {model:<24}" + "".join(cells))
+            lines.append(f"  {model.removeprefix('dml_plr_'):<30}" + "".join(cells))
     for r in results:
         if "error" in r:
             lines.append(f"{r['rows']:,} rows: {r['error']}")

@@ -117,6 +117,7 @@ def test_workers_start_with_glibcs_memory_trimming() -> None:
     assert b"MALLOC_TRIM_THRESHOLD_=65536" not in env
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("dask_run")
 def test_workers_give_the_local_runs_bytes(local_dml: Path, tmp_path: Path) -> None:
     """On a LocalCluster of two."""

@@ -106,10 +106,16 @@ class RunFacts:
     level: float = 0.95
 
 
-def full_sample(panel: pd.DataFrame) -> str:
-    """The `sample` text of a full-panel estimate (as analysis.exhibit.Context.sample)."""
+def full_sample(panel: pd.DataFrame, units: str = "cities") -> str:
+    """The `sample` text of a full-panel estimate (as analysis.exhibit.Context.sample):
+    `units` is "cities" on the study's panel and "units" on a panel of any kind."""
     n = panel["city_code"].nunique()
-    return f"{n} cities, {panel['year'].min()}-{panel['year'].max()}"
+    return f"{n} {units}, {panel['year'].min()}-{panel['year'].max()}"
+
+
+def is_full_sample(text: str, panel: pd.DataFrame) -> bool:
+    """Whether a `sample` text is the whole panel's, whatever its units are called."""
+    return text in (full_sample(panel, "cities"), full_sample(panel, "units"))
 
 
 def expected_models(mechanisms: list[str], moderators: list[str]) -> list[str]:

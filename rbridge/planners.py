@@ -18,7 +18,7 @@ from rbridge.matrix import (
     Requirement,
     RunFacts,
     expected_models,
-    full_sample,
+    is_full_sample,
     one,
     term_checks,
 )
@@ -79,7 +79,7 @@ DML_LEARNER = (
 
 
 def _full_panel(rows: pd.DataFrame, model: str, facts: RunFacts) -> None:
-    if one(rows, "subset", model) or one(rows, "sample", model) != full_sample(facts.panel):
+    if one(rows, "subset", model) or not is_full_sample(one(rows, "sample", model), facts.panel):
         raise Unsupported(f"sample '{one(rows, 'sample', model)}' is not the full panel")
 
 
@@ -92,7 +92,7 @@ def plan_regression(model: str, rows: pd.DataFrame, facts: RunFacts) -> list[Mod
     subset_text = one(rows, "subset", model)
     if subset_text:
         spec = replace(spec, subset=parse_subset(subset_text))
-    elif one(rows, "sample", model) != full_sample(facts.panel):
+    elif not is_full_sample(one(rows, "sample", model), facts.panel):
         raise Unsupported(
             f"sample '{one(rows, 'sample', model)}' is not the full panel and the rows carry "
             "no machine-readable subset (an estimates.csv column 'subset', e.g. "

@@ -57,10 +57,13 @@ def parse_placebo(formula: str, vcov: str, ssc: str) -> PlaceboSpec:
     f = parse_formula(formula)
     if len(f.regressors) != 1 or f.interactions or f.event or f.sunab or len(f.fixef) != 2:
         raise Unsupported(f"'{formula}' is not 'y ~ d | unit + time'")
-    m = re.fullmatch(rf"randomization:permute ({NAME.pattern}) across cities,B=(\d+)", vcov)
+    m = re.fullmatch(
+        rf"randomization:permute ({NAME.pattern}) across (?:cities|units),B=(\d+)", vcov
+    )
     if m is None:
         raise Unsupported(
-            f"vcov '{vcov}' is not 'randomization:permute <cohort> across cities,B=<permutations>'"
+            f"vcov '{vcov}' is not 'randomization:permute <cohort> across cities (or units),"
+            "B=<permutations>'"
         )
     seed = re.search(r"\bseed (\d+)\b", ssc)
     if seed is None:

@@ -264,3 +264,22 @@ def test_unknown_column_is_an_input_error(panel: pd.DataFrame) -> None:
     )
     with pytest.raises(InputError, match="treat_postt.*did you mean 'treat_post'"):
         plan(estimates, panel, [], [], "estimates.csv")
+
+
+def test_a_panel_of_units_is_checked_like_one_of_cities(panel: pd.DataFrame) -> None:
+    """A run whose units are not cities writes '<n> units, <years>' and permutes 'across
+    units'; both are the full panel and are planned (they were skipped as subsamples)."""
+    from rbridge.spec_inference import parse_placebo
+
+    f = "resilience ~ treat_post | city_code + year"
+    full = full_sample(panel, "units")
+    assert full == full_sample(panel).replace(" cities, ", " units, ")
+    plans = {
+        p.model: p
+        for p in plan(_rows("baseline_twfe", f, ["treat_post"], full), panel, [], [], "e.csv")
+    }
+    assert plans["baseline_twfe"].kind == "regression" and not plans["baseline_twfe"].skip
+    placebo = parse_placebo(
+        f, "randomization:permute first_treat across units,B=500", "none; seed 7"
+    )
+    assert placebo.n_perm == 500 and placebo.seed == 7

@@ -13,11 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.config import load_config
-from analysis.errors import InputError
 from analysis.estimators import cohort_randomization as cr
 from analysis.models.callaway_santanna import CSSpec, aggregations, fit
 from analysis.prepare.treatment import assignment_groups
+from tests._config_errors import assert_one_line_refusal
 from tests.conftest import REPO
 
 TOL = 1e-9  # pyfixest's demeaning stops at 1e-13 (fixef_tol); diff-diff is exact
@@ -137,9 +136,4 @@ def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
             ["scheme = 'zones'", "'units', 'auto'"],
         ),
     ):
-        path = tmp_path / "c.toml"
-        path.write_text(text)
-        with pytest.raises(InputError) as err:
-            load_config(path)
-        message = str(err.value)
-        assert "\n" not in message and all(w in message for w in words), message
+        assert_one_line_refusal(tmp_path, text, words)

@@ -22,9 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.config import load_config
-from analysis.errors import InputError
 from analysis.estimators import wild_bootstrap as wb
+from tests._config_errors import assert_one_line_refusal
 from tests.conftest import REPO
 
 TOL = 1e-10  # a draw's t: the same least squares, solved two ways
@@ -62,6 +61,22 @@ def dummies(frame: pd.DataFrame, xs: list[str]) -> np.ndarray:
     return np.hstack([frame[xs].to_numpy(float), *fe])
 
 
+def _refits(
+    frame: pd.DataFrame, X: np.ndarray, y: np.ndarray, inv: np.ndarray, u: np.ndarray, v: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each bootstrap sample (y - u + u x the draw of its unit's cluster, columns of v)
+    refitted by OLS: coefficients and the unadjusted cluster-robust sandwich."""
+    fit, cl = y - u, pd.factorize(frame["unit"], sort=True)[0]
+    out = []
+    for col in v.T:
+        ys = fit + u * col[cl]
+        b = inv @ X.T @ ys
+        e = ys - X @ b
+        scores = np.array([X[cl == g].T @ e[cl == g] for g in range(cl.max() + 1)])
+        out.append((b, inv @ scores.T @ scores @ inv))
+    return out
+
+
 def brute_t(
     frame: pd.DataFrame, xs: list[str], j: int, v: np.ndarray, r: float, restricted: bool
 ) -> np.ndarray:
@@ -75,15 +90,9 @@ def brute_t(
         u = target - other @ np.linalg.lstsq(other, target, rcond=None)[0]
     else:
         u = y - X @ beta
-    fit, cl = y - u, pd.factorize(frame["unit"], sort=True)[0]
     out = []
-    for col in v.T:
-        ys = fit + u * col[cl]
-        b = inv @ X.T @ ys
-        e = ys - X @ b
-        scores = np.array([X[cl == g].T @ e[cl == g] for g in range(cl.max() + 1)])
-        var = (inv @ scores.T @ scores @ inv)[j, j]
-        out.append((b[j] - (r if restricted else beta[j])) / np.sqrt(var))
+    for b, vcov in _refits(frame, X, y, inv, u, v):
+        out.append((b[j] - (r if restricted else beta[j])) / np.sqrt(vcov[j, j]))
     return np.array(out)
 
 
@@ -92,14 +101,9 @@ def brute_wald(frame: pd.DataFrame, xs: list[str], cols: list[int], v: np.ndarra
     inv = np.linalg.inv(X.T @ X)
     other = np.delete(X, cols, axis=1)
     u = y - other @ np.linalg.lstsq(other, y, rcond=None)[0]
-    fit, cl = y - u, pd.factorize(frame["unit"], sort=True)[0]
     out = []
-    for col in v.T:
-        ys = fit + u * col[cl]
-        b = inv @ X.T @ ys
-        e = ys - X @ b
-        scores = np.array([X[cl == g].T @ e[cl == g] for g in range(cl.max() + 1)])
-        var = (inv @ scores.T @ scores @ inv)[np.ix_(cols, cols)]
+    for b, vcov in _refits(frame, X, y, inv, u, v):
+        var = vcov[np.ix_(cols, cols)]
         out.append(b[cols] @ np.linalg.solve(var, b[cols]) / len(cols))
     return np.array(out)
 
@@ -316,12 +320,7 @@ def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
         ("[wild_bootstrap]\nreps = 10\n", ["[wild_bootstrap] reps = 10", "at least 99"]),
         ("[wild_bootstrap]\nrestricted = 1\n", ["[wild_bootstrap] restricted", "bool"]),
     ):
-        path = tmp_path / "c.toml"
-        path.write_text(text)
-        with pytest.raises(InputError) as err:
-            load_config(path)
-        message = str(err.value)
-        assert "\n" not in message and all(w in message for w in words), message
+        assert_one_line_refusal(tmp_path, text, words)
 
 
 def test_a_seed_gives_identical_rows(cfg) -> None:  # type: ignore[no-untyped-def]

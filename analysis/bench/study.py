@@ -171,8 +171,21 @@ def _child(rows: int) -> dict[str, Any]:
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
+def _cell(
+    sec: float | None, mb: float | None, base: float | None, rows: int, rows0: int, memory: bool
+) -> str:
+    """Seconds, peak MB (when `memory`) and cost per row / the smallest size's."""
+    dash = "-" if memory else ""
+    if sec is None:
+        return f"{'-':>10}{dash:>8}{'-':>10}"
+    ratio = (sec / rows) / (base / rows0) if base else float("nan")
+    mem = f"{mb:8.0f}" if memory and mb is not None else f"{dash:>8}"
+    return f"{sec:10.2f}{mem}{ratio:10.2f}"
+
+
 def table(results: list[dict[str, Any]]) -> list[str]:
-    """Stages as rows; per size: seconds, peak MB and cost per row / smallest size's."""
+    """Stages as rows; per size: seconds, peak MB and cost per row / smallest size's; then
+    each DML learner's seconds and cost per row."""
     done = [r for r in results if "error" not in r]
     if not done:
         return [f"{r['rows']:,} rows: {r['error']}" for r in results]
@@ -182,19 +195,31 @@ def table(results: list[dict[str, Any]]) -> list[str]:
     sub = "".join(f"{'s':>10}{'MB':>8}{'x/row':>10}" for _ in done)
     lines = [f"{'stage':<32}{head}", f"{'':<32}{sub}"]
     for stage in [*stages, "total"]:
-        cells = []
-        for r in done:
-            if stage == "total":
-                sec, mb = r["wall"], max(r["memory"].values())
-                base = first["wall"]
-            else:
-                sec, mb = r["seconds"].get(stage), r["memory"].get(stage)
-                base = first["seconds"].get(stage)
-            if sec is None:
-                cells.append(f"{'-':>10}{'-':>8}{'-':>10}")
-                continue
-            ratio = (sec / r["rows"]) / (base / first["rows"]) if base else float("nan")
-            cells.append(f"{sec:10.2f}{mb:8.0f}{ratio:10.2f}")
+        if stage == "total":
+            cells = [
+                _cell(
+                    r["wall"],
+                    max(r["memory"].values()),
+                    first["wall"],
+                    r["rows"],
+                    first["rows"],
+                    True,
+                )
+                for r in done
+            ]
+        else:
+            base = first["seconds"].get(stage)
+            cells = [
+                _cell(
+                    r["seconds"].get(stage),
+                    r["memory"].get(stage),
+                    base,
+                    r["rows"],
+                    first["rows"],
+                    True,
+                )
+                for r in done
+            ]
         lines.append(f"{stage:<32}" + "".join(cells))
     models = list(dict.fromkeys(m for r in done for m in r.get("learner_seconds", {})))
     if models:
@@ -203,15 +228,18 @@ def table(results: list[dict[str, Any]]) -> list[str]:
             "worker-seconds when run in parallel) and cost per row"
         )
         for model in models:
-            cells = []
             base = first.get("learner_seconds", {}).get(model)
-            for r in done:
-                sec = r.get("learner_seconds", {}).get(model)
-                if sec is None:
-                    cells.append(f"{'-':>10}{'':>8}{'-':>10}")
-                    continue
-                ratio = (sec / r["rows"]) / (base / first["rows"]) if base else float("nan")
-                cells.append(f"{sec:10.2f}{'':>8}{ratio:10.2f}")
+            cells = [
+                _cell(
+                    r.get("learner_seconds", {}).get(model),
+                    None,
+                    base,
+                    r["rows"],
+                    first["rows"],
+                    False,
+                )
+                for r in done
+            ]
             lines.append(f"  {model.removeprefix('dml_plr_'):<30}" + "".join(cells))
     for r in results:
         if "error" in r:

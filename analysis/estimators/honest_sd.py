@@ -66,7 +66,7 @@ def folded_normal_quantile(p: float, mu: float) -> float:
     n = len(z)
     virtual = (n - 1) * p
     below = int(np.floor(virtual))
-    if not 0 <= virtual < n - 1:  # the ends: numpy's own rule
+    if not (0 <= virtual < n - 1 and np.isfinite(mu)):  # the ends, a NaN: numpy's own rule
         return float(np.quantile(np.abs(_draws() + mu), p))
     low, high = _order_statistics(z, mu, below)
     # numpy's linear interpolation (_lerp), in its order of operations

@@ -208,27 +208,30 @@ def few_clusters(est: pd.DataFrame, cohorts: dict[int, int] | None) -> list[tupl
     """The wild bootstrap and randomization p-values beside the rule that says when to read
     them: a treated cohort with fewer than FEW clusters (README, 'Which p-value to read')."""
     lines: list[tuple[str, str]] = []
-    parts = []
-    for model, term, name in (
-        ("baseline_twfe_wild", "treat_post", "TWFE"),
-        ("baseline_twfe_controls_wild", "treat_post", "TWFE with controls"),
-        ("event_study_wild", "joint_pre_F", "pre-trend joint test"),
+    for label, rows in (
+        (
+            "Wild cluster bootstrap (WCR)",
+            (
+                ("baseline_twfe_wild", "treat_post", "TWFE"),
+                ("baseline_twfe_controls_wild", "treat_post", "TWFE with controls"),
+                ("event_study_wild", "joint_pre_F", "pre-trend joint test"),
+            ),
+        ),
+        (
+            "Randomization at the level of assignment",
+            (
+                ("ri_cs_simple", "ATT", "CS simple"),
+                ("ri_cs_dynamic", "overall", "CS dynamic overall"),
+            ),
+        ),
     ):
-        row = _row(est, model, term)
-        if row is not None:
-            parts.append(f"{name} {_p(float(row['p_value']))}")
-    if parts:
-        lines.append(("Wild cluster bootstrap (WCR)", "; ".join(parts)))
-    parts = []
-    for model, term, name in (
-        ("ri_cs_simple", "ATT", "CS simple"),
-        ("ri_cs_dynamic", "overall", "CS dynamic overall"),
-    ):
-        row = _row(est, model, term)
-        if row is not None:
-            parts.append(f"{name} {_p(float(row['p_value']))}")
-    if parts:
-        lines.append(("Randomization at the level of assignment", "; ".join(parts)))
+        parts = [
+            f"{name} {_p(float(row['p_value']))}"
+            for model, term, name in rows
+            if (row := _row(est, model, term)) is not None
+        ]
+        if parts:
+            lines.append((label, "; ".join(parts)))
     if cohorts:
         g, n = min(cohorts.items(), key=lambda kv: kv[1])
         rule = (

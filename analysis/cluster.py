@@ -193,20 +193,64 @@ def _predict_with(job: Job, x: np.ndarray, y: np.ndarray, folds: Any) -> tuple[n
     return predict(replace(job, x=x, y=y, folds=folds))
 
 
-class DaskPool:
-    """Cross-fitting jobs on a Dask cluster (analysis.estimators.crossfit.Pool)."""
+class _DaskBatches:
+    """What the cluster's two kinds of batch share: arrays sent once as tasks that return
+    them (if the worker holding one is lost, the scheduler, which keeps the task, runs it
+    again on another; scattered data would be lost for good), task keys of this object only,
+    and the results gathered in the order of the tasks."""
+
+    kind = ""
 
     def __init__(self, client: Any) -> None:
         self.client = client
         self.batches = 0
         self.tag = uuid.uuid4().hex[:8]  # task keys of this pool only
 
-    def __call__(self, jobs: Sequence[Job]) -> list[tuple[np.ndarray, float]]:
+    def _run(
+        self,
+        shared: Sequence[Any],
+        tasks: Sequence[tuple[Any, tuple[Any, ...], list[int], tuple[Any, ...]]],
+    ) -> list[Any]:
+        """Each task (fn, leading, indices into `shared`, trailing) as fn(*leading,
+        *shared[indices], *trailing); the results in order."""
         self.batches += 1
+        name = f"{self.tag}-{self.batches}"
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ll]arge.*")
+            sent = [
+                self.client.submit(_hold, value, key=f"{self.kind}-data-{name}-{j}", pure=False)
+                for j, value in enumerate(shared)
+            ]
+            futures = [
+                self.client.submit(
+                    fn,
+                    *leading,
+                    *(sent[k] for k in which),
+                    *trailing,
+                    key=f"{self.kind}-{name}-{i}",
+                    pure=False,
+                    retries=2,
+                )
+                for i, (fn, leading, which, trailing) in enumerate(tasks)
+            ]
+        try:
+            results: list[Any] = self.client.gather(futures)
+        finally:
+            self.client.cancel([*futures, *sent])
+        return results
+
+
+class DaskPool(_DaskBatches):
+    """Cross-fitting jobs on a Dask cluster (analysis.estimators.crossfit.Pool)."""
+
+    kind = "crossfit"
+
+    def __call__(self, jobs: Sequence[Job]) -> list[tuple[np.ndarray, float]]:
         # Arrays shared by several jobs (a specification's features; a nuisance's target and
         # a repetition's folds, the same objects for every learner) are sent once.
-        shared: dict[tuple[str, int | str], Any] = {}
-        refs = []
+        index: dict[tuple[str, int | str], int] = {}
+        shared: list[Any] = []
+        tasks = []
         for job in jobs:
             keys: tuple[tuple[str, int | str], ...] = (
                 ("x", job.x_key or str(joblib.hash(job.x))),
@@ -214,66 +258,21 @@ class DaskPool:
                 ("folds", id(job.folds)),
             )
             for key, value in zip(keys, (job.x, job.y, tuple(job.folds)), strict=True):
-                shared.setdefault(key, value)
-            refs.append(keys)
-        # Each shared array enters the graph as a task that returns it: if the worker holding
-        # it is lost, the scheduler (which keeps the task) runs it again on another one, where
-        # scattered data would be lost for good.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*[Ll]arge.*")
-            sent = {
-                key: self.client.submit(
-                    _hold, value, key=f"crossfit-data-{self.tag}-{self.batches}-{j}", pure=False
-                )
-                for j, (key, value) in enumerate(shared.items())
-            }
-        futures = []
-        for i, (job, keys) in enumerate(zip(jobs, refs, strict=True)):
+                if key not in index:
+                    index[key] = len(shared)
+                    shared.append(value)
             light = replace(job, x=np.empty((0, job.x.shape[1])), y=np.empty(0), folds=[])
-            futures.append(
-                self.client.submit(
-                    _predict_with,
-                    light,
-                    *(sent[k] for k in keys),
-                    key=f"crossfit-{self.tag}-{self.batches}-{i}",
-                    pure=False,
-                    retries=2,
-                )
-            )
-        try:
-            results: list[tuple[np.ndarray, float]] = self.client.gather(futures)
-        finally:
-            self.client.cancel([*futures, *sent.values()])
-        return results
+            tasks.append((_predict_with, (light,), [index[k] for k in keys], ()))
+        return self._run(shared, tasks)
 
 
-class DaskBlocks:
+class DaskBlocks(_DaskBatches):
     """Blocks of one computation on a Dask cluster (analysis.estimators.blocks.Blocks)."""
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.batches = 0
-        self.tag = uuid.uuid4().hex[:8]
+    kind = "blocks"
 
     def __call__(
         self, fn: Any, shared: tuple[Any, ...], blocks: Sequence[tuple[Any, ...]]
     ) -> list[Any]:
-        self.batches += 1
-        name = f"{self.tag}-{self.batches}"
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*[Ll]arge.*")
-            sent = [
-                self.client.submit(_hold, value, key=f"blocks-data-{name}-{j}", pure=False)
-                for j, value in enumerate(shared)
-            ]
-            futures = [
-                self.client.submit(
-                    one_thread, fn, *sent, *block, key=f"blocks-{name}-{i}", pure=False, retries=2
-                )
-                for i, block in enumerate(blocks)
-            ]
-        try:
-            results: list[Any] = self.client.gather(futures)
-        finally:
-            self.client.cancel([*futures, *sent])
-        return results
+        every = list(range(len(shared)))
+        return self._run(shared, [(one_thread, (fn,), every, block) for block in blocks])
